@@ -1,0 +1,241 @@
+import path from "node:path";
+import { UsageError } from "../domain/errors.js";
+import type { AttemptView, JobDetail, JobSummary, TaskView } from "../domain/job.js";
+import type { Selection } from "../domain/selection.js";
+import { deriveJobState, emptyCounts, isLifecycleState, type LifecycleState } from "../domain/states.js";
+import { formatCommand } from "../protocol/shell-quote.js";
+import { RUN_FILES } from "../protocol/wrapper.js";
+import { environmentOf } from "../lifecycle/attempt-files.js";
+import type { Store } from "../store/store.js";
+import type { AttemptRow, JobRow, TaskRow } from "../store/rows.js";
+
+const iso = (s: number | null): string | null => (s === null ? null : new Date(s * 1000).toISOString());
+
+/** SQL for the job-level part of a selection (ids, ranges, name glob, batch), always parameterised. */
+export function jobFilter(sel: Selection, alias = "j"): { where: string; params: unknown[] } {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  if (sel.ids.length > 0) {
+    const ors: string[] = [];
+    for (const item of sel.ids) {
+      if (item.kind === "range") {
+        ors.push(`${alias}.id BETWEEN ? AND ?`);
+        params.push(item.from, item.to);
+      } else {
+        ors.push(`${alias}.id = ?`);
+        params.push(item.id);
+      }
+    }
+    clauses.push(`(${ors.join(" OR ")})`);
+  }
+  if (sel.name !== null) {
+    clauses.push(`${alias}.name GLOB ?`);
+    params.push(sel.name);
+  }
+  if (sel.batch !== null) {
+    clauses.push(`${alias}.batch = ?`);
+    params.push(sel.batch);
+  }
+  return { where: clauses.length > 0 ? clauses.join(" AND ") : "1", params };
+}
+
+/** Explicit ids that name no job are a usage error: the user meant something that is not there. */
+export function checkIdsExist(store: Store, sel: Selection): void {
+  for (const item of sel.ids) {
+    if (item.kind === "range") continue;
+    if (!store.stmt("SELECT 1 FROM jobs WHERE id = ?").get(item.id)) throw new UsageError(`there is no job ${item.id}`);
+    if (item.kind === "task" && !store.stmt("SELECT 1 FROM tasks WHERE job_id = ? AND idx = ?").get(item.id, item.index)) {
+      throw new UsageError(`job ${item.id} has no task ${item.index}`);
+    }
+  }
+}
+
+interface SummaryRow {
+  id: number;
+  name: string;
+  batch: string | null;
+  engine: string;
+  argv: string;
+  script_path: string | null;
+  array_spec: string | null;
+  created_at: number;
+  total: number;
+  pending: number;
+  queued: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  lost: number;
+  labelled: number;
+  label_min: string | null;
+  label_max: string | null;
+  exit_single: number | null;
+  exit_bad: number | null;
+}
+
+export function commandText(argv: readonly string[], scriptPath: string | null): string {
+  return scriptPath ? formatCommand([scriptPath, ...argv]) : formatCommand(argv);
+}
+
+function toSummary(r: SummaryRow): JobSummary {
+  const counts = emptyCounts();
+  for (const s of Object.keys(counts) as LifecycleState[]) counts[s] = r[s];
+  const lifecycleState = deriveJobState(counts);
+  const label = r.labelled === r.total && r.label_min === r.label_max ? r.label_min : null;
+  const argv = JSON.parse(r.argv) as string[];
+  const exitCode = lifecycleState === "succeeded" ? 0 : r.total === 1 ? r.exit_single : r.exit_bad;
+  return {
+    id: r.id,
+    name: r.name,
+    batch: r.batch,
+    state: label ?? lifecycleState,
+    lifecycleState,
+    label,
+    exitCode,
+    engine: r.engine,
+    command: commandText(argv, r.script_path),
+    argv,
+    array: r.array_spec,
+    createdAt: iso(r.created_at)!,
+    tasks: { total: r.total, done: r.succeeded + r.failed + r.cancelled + r.lost, ...counts },
+  };
+}
+
+/** Whether a job or task matches a --state filter (lifecycle states and labels alike). */
+export function matchesStates(states: readonly string[], lifecycle: string, label: string | null): boolean {
+  if (states.length === 0) return true;
+  return states.some((s) => (isLifecycleState(s) ? s === lifecycle : s === label));
+}
+
+export function listJobs(store: Store, sel: Selection): JobSummary[] {
+  const f = jobFilter(sel);
+  const rows = store
+    .stmt(
+      `SELECT j.id, j.name, j.batch, j.engine, j.argv, j.script_path, j.array_spec, j.created_at,
+              count(*) AS total,
+              sum(t.state = 'pending') AS pending, sum(t.state = 'queued') AS queued, sum(t.state = 'running') AS running,
+              sum(t.state = 'succeeded') AS succeeded, sum(t.state = 'failed') AS failed,
+              sum(t.state = 'cancelled') AS cancelled, sum(t.state = 'lost') AS lost,
+              count(t.label) AS labelled, min(t.label) AS label_min, max(t.label) AS label_max,
+              max(t.exit_code) AS exit_single, max(nullif(t.exit_code, 0)) AS exit_bad
+       FROM jobs j JOIN tasks t ON t.job_id = j.id
+       WHERE ${f.where}
+       GROUP BY j.id ORDER BY j.id`,
+    )
+    .all(...f.params) as SummaryRow[];
+  const out: JobSummary[] = [];
+  for (const r of rows) {
+    const s = toSummary(r);
+    if (matchesStates(sel.states, s.lifecycleState, s.label)) out.push(s);
+  }
+  return out;
+}
+
+export interface TaskRef {
+  readonly jobId: number;
+  readonly index: number;
+  readonly state: LifecycleState;
+  readonly label: string | null;
+}
+
+/**
+ * The tasks a selection names. `12.4` picks one task; job ids pick all their tasks; `--state` is matched per
+ * task (so `resubmit 7 --state failed` re-runs only the failed tasks of an array). `defaultStates` applies when
+ * the selection gives no --state.
+ */
+export function resolveTasks(store: Store, sel: Selection, defaultStates: readonly string[] = []): TaskRef[] {
+  const f = jobFilter({ ...sel, ids: sel.ids.filter((i) => i.kind !== "task") });
+  const taskItems = sel.ids.filter((i): i is Extract<typeof i, { kind: "task" }> => i.kind === "task");
+  const jobItems = sel.ids.filter((i) => i.kind !== "task");
+  const params: unknown[] = [];
+  const byId: string[] = [];
+  if (jobItems.length > 0 || taskItems.length === 0) {
+    byId.push(`(${f.where})`);
+    params.push(...f.params);
+  }
+  for (const t of taskItems) {
+    // A task item still honours --name/--batch.
+    const g = jobFilter({ ...sel, ids: [] });
+    byId.push(`(t.job_id = ? AND t.idx = ? AND ${g.where})`);
+    params.push(t.id, t.index, ...g.params);
+  }
+  const rows = store
+    .stmt(`SELECT t.job_id, t.idx, t.state, t.label FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE ${byId.join(" OR ")} ORDER BY t.job_id, t.idx`)
+    .all(...params) as { job_id: number; idx: number; state: LifecycleState; label: string | null }[];
+  const states = sel.states.length > 0 ? sel.states : defaultStates;
+  return rows
+    .filter((r) => matchesStates(states, r.state, r.label))
+    .map((r) => ({ jobId: r.job_id, index: r.idx, state: r.state, label: r.label }));
+}
+
+function attemptView(a: AttemptRow): AttemptView {
+  return {
+    n: a.n,
+    engine: a.engine,
+    engineId: a.engine_id,
+    state: a.state,
+    exitCode: a.exit_code,
+    signal: a.signal,
+    reason: a.reason,
+    host: a.host,
+    pid: a.pid,
+    submittedAt: iso(a.submitted_at)!,
+    startedAt: iso(a.started_at),
+    endedAt: iso(a.ended_at),
+    runDir: a.run_dir,
+    stdout: path.join(a.run_dir, RUN_FILES.stdout),
+    stderr: path.join(a.run_dir, RUN_FILES.stderr),
+  };
+}
+
+export function getJobRow(store: Store, id: number): JobRow {
+  const job = store.stmt("SELECT * FROM jobs WHERE id = ?").get(id) as JobRow | undefined;
+  if (!job) throw new UsageError(`there is no job ${id}`);
+  return job;
+}
+
+export function taskViews(store: Store, jobId: number, onlyIndex?: number): TaskView[] {
+  const tasks = (
+    onlyIndex === undefined
+      ? store.stmt("SELECT * FROM tasks WHERE job_id = ? ORDER BY idx").all(jobId)
+      : store.stmt("SELECT * FROM tasks WHERE job_id = ? AND idx = ?").all(jobId, onlyIndex)
+  ) as TaskRow[];
+  const attempts = store.stmt("SELECT * FROM attempts WHERE job_id = ? ORDER BY idx, n").all(jobId) as AttemptRow[];
+  const byTask = new Map<number, AttemptView[]>();
+  for (const a of attempts) {
+    const list = byTask.get(a.idx) ?? [];
+    list.push(attemptView(a));
+    byTask.set(a.idx, list);
+  }
+  return tasks.map((t) => ({
+    index: t.idx,
+    state: t.label ?? t.state,
+    lifecycleState: t.state,
+    label: t.label,
+    exitCode: t.exit_code,
+    signal: t.signal,
+    reason: t.reason,
+    attempts: byTask.get(t.idx) ?? [],
+  }));
+}
+
+export function jobDetail(store: Store, id: number): JobDetail {
+  const job = getJobRow(store, id);
+  const summary = listJobs(store, { ids: [{ kind: "job", id }], states: [], name: null, batch: null, all: false })[0]!;
+  const deps = store.stmt("SELECT parent_id AS id, kind FROM dependencies WHERE job_id = ? ORDER BY parent_id").all(id) as { id: number; kind: "ok" | "any" }[];
+  return {
+    ...summary,
+    cwd: job.cwd,
+    script: job.script_path,
+    env: JSON.parse(job.extra_env) as Record<string, string>,
+    inheritedEnvCount: Object.keys(environmentOf(store, job.env_id)).length,
+    resources: { cpus: job.cpus, memMb: job.mem_mb, timeLimitS: job.time_limit_s, gpus: job.gpus, queue: job.queue },
+    retries: job.retries,
+    stderrFails: job.stderr_fails === 1,
+    held: job.held === 1,
+    metadata: JSON.parse(job.metadata) as Record<string, unknown>,
+    dependencies: deps,
+    taskList: taskViews(store, id),
+  };
+}

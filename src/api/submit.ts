@@ -1,0 +1,189 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { parseArraySpec } from "../domain/array-spec.js";
+import { captureEnvironment, parseEnvAssignments } from "../domain/env.js";
+import { UsageError } from "../domain/errors.js";
+import type { JobSpec } from "../domain/job.js";
+import { parseCount, parseDuration, parseMemory } from "../domain/resources.js";
+import { DEFAULT_ENGINE, getEngine } from "../engines/registry.js";
+import { settleDependencies } from "../lifecycle/transitions.js";
+import type { Store } from "../store/store.js";
+
+/** What a caller gives to submit a job; strings are parsed exactly as the CLI flags are. */
+export interface SubmitInput {
+  /** The command and its arguments, kept byte for byte. With `script`, the script's arguments. */
+  readonly command?: readonly string[];
+  /** A script file to run; its content is copied now, as sbatch does. */
+  readonly script?: string;
+  readonly name?: string;
+  readonly batch?: string;
+  readonly cwd?: string;
+  /** Extra variables (`--env K=V`), as an object or as `K=V` strings. */
+  readonly env?: Readonly<Record<string, string>> | readonly string[];
+  /** The environment the job inherits; defaults to this process's (as sbatch exports the submitting shell's). */
+  readonly inheritEnv?: NodeJS.ProcessEnv;
+  readonly cpus?: number | string;
+  readonly mem?: number | string;
+  readonly time?: number | string;
+  readonly gpus?: number | string;
+  readonly queue?: string;
+  readonly engine?: string;
+  readonly array?: string;
+  readonly after?: readonly (number | string)[];
+  readonly afterAny?: readonly (number | string)[];
+  readonly retries?: number | string;
+  readonly stderrFails?: boolean;
+  readonly hold?: boolean;
+  readonly metadata?: Readonly<Record<string, unknown>>;
+  readonly umask?: number;
+}
+
+function ids(values: readonly (number | string)[] | undefined, flag: string): number[] {
+  const out: number[] = [];
+  for (const v of values ?? []) {
+    for (const part of String(v).split(",")) {
+      const t = part.trim();
+      if (!/^\d+$/.test(t) || Number(t) < 1) throw new UsageError(`${flag} '${v}': expected job ids such as 3 or 3,5`);
+      out.push(Number(t));
+    }
+  }
+  return out;
+}
+
+function countOf(v: number | string | undefined, flag: string, dflt: number, min: number): number {
+  return v === undefined ? dflt : parseCount(String(v), flag, min);
+}
+
+/** Validates everything that can be checked without the database. Throws UsageError; writes nothing. */
+export function buildJobSpec(input: SubmitInput, baseCwd: string): JobSpec {
+  const argv = [...(input.command ?? [])];
+  let script: JobSpec["script"] = null;
+  if (input.script !== undefined) {
+    const scriptPath = path.resolve(baseCwd, input.script);
+    try {
+      script = { path: scriptPath, content: fs.readFileSync(scriptPath, "utf8") };
+    } catch (err) {
+      throw new UsageError(`--script '${input.script}': cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  } else if (argv.length === 0) {
+    throw new UsageError("missing command: put it after --, as in: corral submit -- python train.py");
+  } else if (argv[0] === "") {
+    throw new UsageError("the command after -- is an empty string");
+  }
+  const cwd = path.resolve(baseCwd, input.cwd ?? ".");
+  try {
+    fs.accessSync(cwd, fs.constants.R_OK | fs.constants.X_OK);
+    if (!fs.statSync(cwd).isDirectory()) throw new Error("not a directory");
+  } catch (err) {
+    throw new UsageError(`--cwd '${input.cwd ?? cwd}': not a readable directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  const env = Array.isArray(input.env) ? parseEnvAssignments(input.env as readonly string[]) : parseEnvAssignments(Object.entries(input.env ?? {}).map(([k, v]) => `${k}=${v}`));
+  const mem = input.mem === undefined ? null : typeof input.mem === "number" ? input.mem : parseMemory(input.mem);
+  const time = input.time === undefined ? null : typeof input.time === "number" ? input.time : parseDuration(input.time);
+  const engine = input.engine ?? DEFAULT_ENGINE;
+  getEngine(engine);
+  const name = input.name ?? (script ? path.basename(script.path) : path.basename(argv[0]!));
+  if (name.trim() === "" || /[\n\r]/.test(name)) throw new UsageError(`--name '${name}': must be a non-empty single line`);
+  const after = ids(input.after, "--after");
+  const afterAny = ids(input.afterAny, "--after-any");
+  const both = after.filter((id) => afterAny.includes(id));
+  if (both.length > 0) throw new UsageError(`--after and --after-any both name job ${both[0]}`);
+  return {
+    name,
+    batch: input.batch ?? null,
+    argv,
+    script,
+    cwd,
+    baseEnv: captureEnvironment(input.inheritEnv ?? process.env),
+    env,
+    umask: input.umask ?? currentUmask(),
+    resources: {
+      cpus: countOf(input.cpus, "--cpus", 1, 1),
+      memMb: mem,
+      timeLimitS: time,
+      gpus: countOf(input.gpus, "--gpus", 0, 0),
+      queue: input.queue ?? null,
+    },
+    engine,
+    array: input.array === undefined ? null : parseArraySpec(input.array),
+    after,
+    afterAny,
+    retries: countOf(input.retries, "--retries", 0, 0),
+    stderrFails: input.stderrFails ?? false,
+    hold: input.hold ?? false,
+    metadata: input.metadata ?? {},
+  };
+}
+
+/** The umask of the submitting shell, restored by the wrapper so the job's files get the modes the user expects. */
+let submitterUmask: number | null = null;
+export function rememberSubmitterUmask(mask: number): void {
+  submitterUmask = mask;
+}
+function currentUmask(): number {
+  if (submitterUmask !== null) return submitterUmask;
+  const mask = process.umask(0o022);
+  process.umask(mask);
+  return mask;
+}
+
+/** Checks the dependencies against the store (read-only): unknown ids are a usage error, not a job that waits forever. */
+export function checkDependencies(store: Store | null, spec: JobSpec): void {
+  for (const id of [...spec.after, ...spec.afterAny]) {
+    const exists = store?.stmt("SELECT 1 FROM jobs WHERE id = ?").get(id);
+    if (!exists) throw new UsageError(`--after${spec.afterAny.includes(id) ? "-any" : ""} ${id}: there is no job ${id}`);
+  }
+}
+
+/** Records a job with its tasks and dependencies in one transaction; returns its id. */
+export function insertJob(store: Store, spec: JobSpec): number {
+  const envJson = JSON.stringify(spec.baseEnv);
+  const envHash = createHash("sha256").update(envJson).digest("hex");
+  return store.write(() => {
+    checkDependencies(store, spec);
+    store.stmt("INSERT OR IGNORE INTO environments (hash, vars) VALUES (?, ?)").run(envHash, envJson);
+    const envId = store.stmt("SELECT id FROM environments WHERE hash = ?").pluck().get(envHash) as number;
+    const now = Date.now() / 1000;
+    const r = spec.resources;
+    const res = store
+      .stmt(
+        `INSERT INTO jobs (name, batch, argv, script, script_path, cwd, env_id, extra_env, umask, cpus, mem_mb, time_limit_s, gpus, queue,
+                           engine, array_spec, array_cap, retries, stderr_fails, held, metadata, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        spec.name,
+        spec.batch,
+        JSON.stringify(spec.argv),
+        spec.script?.content ?? null,
+        spec.script?.path ?? null,
+        spec.cwd,
+        envId,
+        JSON.stringify(spec.env),
+        spec.umask,
+        r.cpus,
+        r.memMb,
+        r.timeLimitS,
+        r.gpus,
+        r.queue,
+        spec.engine,
+        spec.array?.text ?? null,
+        spec.array?.cap ?? null,
+        spec.retries,
+        spec.stderrFails ? 1 : 0,
+        spec.hold ? 1 : 0,
+        JSON.stringify(spec.metadata),
+        now,
+      );
+    const jobId = Number(res.lastInsertRowid);
+    const initial = spec.hold || spec.after.length > 0 || spec.afterAny.length > 0 ? "pending" : "queued";
+    const insertTask = store.stmt("INSERT INTO tasks (job_id, idx, state, retries_left, updated_at) VALUES (?, ?, ?, ?, ?)");
+    for (const idx of spec.array?.indices ?? [1]) insertTask.run(jobId, idx, initial, spec.retries, now);
+    const insertDep = store.stmt("INSERT INTO dependencies (job_id, parent_id, kind) VALUES (?, ?, ?)");
+    for (const p of spec.after) insertDep.run(jobId, p, "ok");
+    for (const p of spec.afterAny) insertDep.run(jobId, p, "any");
+    if (initial === "pending") settleDependencies(store);
+    return jobId;
+  });
+}

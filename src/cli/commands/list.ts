@@ -1,0 +1,69 @@
+import type { Command } from "commander";
+import { taskViews } from "../../api/queries.js";
+import { addSelectionOptions, openOptional, selectionFrom, type SelectionFlags } from "../context.js";
+import { age, colorState, elapsed, printJson, table } from "../output.js";
+import { matchesStates } from "../../api/queries.js";
+
+export function registerList(program: Command): void {
+  const cmd = program
+    .command("list")
+    .alias("ls")
+    .description("list jobs (ids and ranges like 3 5-9 12.4 narrow it)")
+    .argument("[ids...]")
+    .option("--tasks", "one line per task instead of per job")
+    .option("--json", "print an array of job objects");
+  addSelectionOptions(cmd, false).action((ids: string[], flags: SelectionFlags & { tasks?: boolean; json?: boolean }, self: Command) => {
+    const sel = selectionFrom(ids, flags);
+    const corral = openOptional(self);
+    if (!corral) {
+      if (flags.json) printJson([]);
+      return;
+    }
+    try {
+      if (flags.tasks) {
+        const jobs = corral.list({ ...sel, states: [] });
+        const rows: Record<string, unknown>[] = [];
+        const lines: string[][] = [];
+        for (const job of jobs) {
+          for (const t of taskViews(corral.store, job.id)) {
+            if (!matchesStates(sel.states, t.lifecycleState, t.label)) continue;
+            const last = t.attempts[t.attempts.length - 1];
+            rows.push({ id: `${job.id}.${t.index}`, job: job.id, index: t.index, name: job.name, state: t.state, exitCode: t.exitCode, signal: t.signal, reason: t.reason, attempts: t.attempts.length, host: last?.host ?? null });
+            lines.push([
+              `${job.id}.${t.index}`,
+              job.name,
+              colorState(t.state),
+              t.exitCode === null ? (t.signal ?? "") : String(t.exitCode),
+              String(t.attempts.length),
+              last?.host ?? "",
+              elapsed(last?.startedAt ?? null, last?.endedAt ?? null),
+              t.reason ?? "",
+            ]);
+          }
+        }
+        if (flags.json) printJson(rows);
+        else if (lines.length > 0) process.stdout.write(`${table(["task", "name", "state", "exit", "tries", "host", "elapsed", "reason"], lines)}\n`);
+        return;
+      }
+      const jobs = corral.list(sel);
+      if (flags.json) {
+        printJson(jobs);
+        return;
+      }
+      if (jobs.length === 0) return;
+      const now = Date.now();
+      const rows = jobs.map((j) => [
+        String(j.id),
+        j.name,
+        colorState(j.state),
+        `${j.tasks.done}/${j.tasks.total}`,
+        j.engine,
+        age(j.createdAt, now),
+        j.command,
+      ]);
+      process.stdout.write(`${table(["id", "name", "state", "tasks", "engine", "age", "command"], rows)}\n`);
+    } finally {
+      corral.close();
+    }
+  });
+}

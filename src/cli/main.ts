@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { rememberSubmitterUmask } from "../api/submit.js";
+import { StoreError, UsageError } from "../domain/errors.js";
+import { runSupervisor } from "../engines/local/run-supervisor.js";
+import { registerList } from "./commands/list.js";
+import { registerLogs } from "./commands/logs.js";
+import { registerManage } from "./commands/manage.js";
+import { registerShow } from "./commands/show.js";
+import { registerStatus } from "./commands/status.js";
+import { registerSubmit } from "./commands/submit.js";
+import { registerWait } from "./commands/wait.js";
+import { ExitCode, type CliContext } from "./context.js";
+
+const VERSION = "0.1.0";
+
+/** Everything after the first `--` is the job's command, exactly as typed: commander never sees it. */
+function splitAtDashes(argv: readonly string[]): { head: string[]; tail: string[] | null } {
+  const at = argv.indexOf("--");
+  return at < 0 ? { head: [...argv], tail: null } : { head: argv.slice(0, at), tail: argv.slice(at + 1) };
+}
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`corral: ${message}\n`);
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  // Jobs get the submitting shell's umask back (the wrapper restores it); corral's own files are user-only.
+  rememberSubmitterUmask(process.umask(0o077));
+  const { head, tail } = splitAtDashes(process.argv.slice(2));
+  const ctx: CliContext = { afterDashes: tail };
+  const program = new Command("corral")
+    .description("submit, track, explain and re-run batch jobs; every job is remembered in .corral/")
+    .version(VERSION)
+    .option("--db <path>", "the database to use (default: CORRAL_DB, or .corral/ here or in a parent folder)")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerSubmit(program, ctx);
+  registerList(program);
+  registerStatus(program);
+  registerShow(program);
+  registerLogs(program);
+  registerWait(program);
+  registerManage(program);
+  program
+    .command("supervisor", { hidden: true })
+    .description("run the local engine's queue in the foreground (started on demand by other commands)")
+    .action(async (_flags: unknown, self: Command) => {
+      const db = (self.optsWithGlobals() as { db?: string }).db;
+      if (!db) throw new UsageError("supervisor needs --db");
+      await runSupervisor(db);
+    });
+  for (const cmd of program.commands) cmd.exitOverride();
+
+  if (tail !== null && head[0] !== "submit") {
+    fail(`'--' is only for the command of 'corral submit'`, 2);
+  }
+  try {
+    await program.parseAsync(head, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are successes; everything else commander rejects is bad usage.
+      process.exit(err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help" ? 0 : 2);
+    }
+    if (err instanceof ExitCode) process.exit(err.code);
+    if (err instanceof UsageError || err instanceof StoreError) fail(err.message, 2);
+    throw err;
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`corral: internal error: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(70);
+});

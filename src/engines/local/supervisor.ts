@@ -1,0 +1,395 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { readEnded, readStarted } from "../../protocol/markers.js";
+import { RUN_FILES } from "../../protocol/wrapper.js";
+import { runDirFor, writeAttemptFiles } from "../../lifecycle/attempt-files.js";
+import { activeAttempts, markStarted, outcomeFromMarkers } from "../../lifecycle/ingest.js";
+import { abandonUnstartedAttempt, finishAttempt, settleDependencies } from "../../lifecycle/transitions.js";
+import type { Store } from "../../store/store.js";
+import type { AttemptRow, JobRow } from "../../store/rows.js";
+import type { LocalBudget } from "./budget.js";
+import { acquireLease, hasLocalWork, heartbeat } from "./lease.js";
+import { isSameProcessAlive, processStartTime, signalGroup } from "./processes.js";
+
+export interface SupervisorOptions {
+  readonly store: Store;
+  readonly budget: LocalBudget;
+  /** Exit after this long with nothing to run or watch. */
+  readonly idleMs: number;
+  /** How often to look at the database and at processes it did not start itself. */
+  readonly pollMs: number;
+  /** Time between TERM and KILL when cancelling or enforcing a time limit. */
+  readonly killGraceMs: number;
+  /** How long a claimed attempt may take to publish its `started` marker before it counts as lost. */
+  readonly launchGraceMs: number;
+  readonly log: (line: string) => void;
+}
+
+export function supervisorOptionsFromEnv(store: Store, budget: LocalBudget, log: (line: string) => void): SupervisorOptions {
+  const num = (name: string, dflt: number) => {
+    const v = process.env[name];
+    return v !== undefined && /^\d+$/.test(v) ? Number(v) : dflt;
+  };
+  return {
+    store,
+    budget,
+    idleMs: num("CORRAL_SUPERVISOR_IDLE_MS", 3000),
+    pollMs: num("CORRAL_SUPERVISOR_POLL_MS", 500),
+    killGraceMs: num("CORRAL_KILL_GRACE_MS", 10_000),
+    launchGraceMs: num("CORRAL_LAUNCH_GRACE_MS", 30_000),
+    log,
+  };
+}
+
+interface Launch {
+  attempt: AttemptRow;
+  job: JobRow;
+  devices: string[];
+}
+
+const HEARTBEAT_MS = 15_000;
+
+/**
+ * Runs the local queue of one database. Single-threaded by construction (one event loop), it wakes on a
+ * child's exit, on SIGUSR2 from a submitter, and on a timer. It never holds state that is not in the store:
+ * killed with -9, the jobs it started keep running, their markers still land, and the next supervisor adopts
+ * them by pid and start time, or declares them lost when they vanished without an end marker.
+ */
+export class LocalSupervisor {
+  private readonly o: SupervisorOptions;
+  private readonly children = new Map<number, ChildProcess>();
+  private readonly exited = new Set<number>();
+  private ticking = false;
+  private again = false;
+  private stopping = false;
+  private idleSince: number | null = null;
+  private lastPoll = 0;
+  private lastHeartbeat = Date.now();
+  private timer: NodeJS.Timeout | null = null;
+  private resolveDone: (() => void) | null = null;
+
+  constructor(options: SupervisorOptions) {
+    this.o = options;
+  }
+
+  /** Runs until idle or stopped. Resolves false at once when another live supervisor holds the lease. */
+  async run(): Promise<boolean> {
+    if (!acquireLease(this.o.store)) return false;
+    // For people and tools that look for a pidfile; the lease in the database is the actual lock.
+    fs.writeFileSync(path.join(this.o.store.dir, "supervisor.pid"), `${process.pid}\n`, { mode: 0o600 });
+    this.o.log(`supervisor ${process.pid} started (budget: ${this.o.budget.cpus} cpus, ${this.o.budget.memMb}M, ${this.o.budget.gpus.length} gpus)`);
+    const done = new Promise<void>((resolve) => (this.resolveDone = resolve));
+    this.timer = setInterval(() => this.wake(), this.o.pollMs);
+    this.lastPoll = 0;
+    this.wake();
+    await done;
+    return true;
+  }
+
+  wake(): void {
+    if (this.ticking) {
+      this.again = true;
+      return;
+    }
+    this.ticking = true;
+    // Ticks run back to back while work keeps arriving, then the loop sleeps until the next event.
+    setImmediate(() => {
+      try {
+        do {
+          this.again = false;
+          this.tick();
+        } while (this.again && !this.stopping);
+      } catch (err) {
+        this.o.log(`error: ${(err as Error).stack ?? String(err)}`);
+      } finally {
+        this.ticking = false;
+      }
+    });
+  }
+
+  /** Stop launching; leave running jobs alone (the next supervisor adopts them) and give the lease back. */
+  stop(why: string): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.o.log(`supervisor ${process.pid} stopping: ${why}`);
+    this.finish(true);
+  }
+
+  private tick(): void {
+    const { store } = this.o;
+    const now = Date.now();
+    this.collectExited();
+    if (now - this.lastPoll >= this.o.pollMs) {
+      this.lastPoll = now;
+      this.reconcile();
+      this.enforceLimits();
+    }
+    if (now - this.lastHeartbeat >= HEARTBEAT_MS) {
+      this.lastHeartbeat = now;
+      heartbeat(store);
+    }
+    if (this.stopping) return;
+    const launches = this.allocate();
+    if (launches.length > 0) this.launch(launches);
+    if (this.children.size === 0 && launches.length === 0 && !hasLocalWork(store)) {
+      this.idleSince ??= now;
+      if (now - this.idleSince >= this.o.idleMs) this.finish(false);
+    } else {
+      this.idleSince = null;
+    }
+  }
+
+  /** Attempts whose wrapper (our child) exited: their ended marker is there, or they died without one. */
+  private collectExited(): void {
+    if (this.exited.size === 0) return;
+    const { store } = this.o;
+    const ids = [...this.exited];
+    this.exited.clear();
+    const rows = ids
+      .map((id) => store.stmt("SELECT * FROM attempts WHERE id = ?").get(id) as AttemptRow | undefined)
+      .filter((a): a is AttemptRow => a !== undefined && (a.state === "running" || a.state === "launching"));
+    const markers = rows.map((a) => ({ a, ended: readEnded(a.run_dir), started: readStarted(a.run_dir) }));
+    store.write(() => {
+      for (const { a, ended, started } of markers) {
+        if (ended) finishAttempt(store, a, outcomeFromMarkers(store, a, ended, started));
+        else this.declareGone(a, "the wrapper exited without an end marker");
+      }
+      settleDependencies(store);
+    });
+  }
+
+  /**
+   * Looks at active local attempts this process is not the parent of: adopted ones from a previous
+   * supervisor, and launches interrupted by a crash. Decides from markers and process identity only.
+   */
+  private reconcile(): void {
+    const { store } = this.o;
+    const foreign = activeAttempts(store, "local").filter((a) => !this.children.has(a.id));
+    if (foreign.length === 0) return;
+    const decisions: (() => void)[] = [];
+    for (const a of foreign) {
+      const ended = readEnded(a.run_dir);
+      const started = readStarted(a.run_dir);
+      if (ended) {
+        decisions.push(() => finishAttempt(store, a, outcomeFromMarkers(store, a, ended, started)));
+        continue;
+      }
+      const pid = a.pid ?? started?.pid ?? null;
+      const pidStart = a.pid_start ?? started?.pidStart ?? null;
+      if (pid !== null && isSameProcessAlive(pid, pidStart)) {
+        if (a.pid === null && started) decisions.push(() => markStarted(store, a, started));
+        continue; // adopted: still running, watched on every poll
+      }
+      if (pid === null) {
+        // Launch interrupted before the pid was recorded. Fence the attempt: if we win the claim, the
+        // wrapper will never run the command, so the task can safely go back to the queue.
+        if (this.fence(a.run_dir)) {
+          decisions.push(() => abandonUnstartedAttempt(store, a, "the supervisor stopped before the attempt started"));
+        } else if (Date.now() - claimTime(a.run_dir) > this.o.launchGraceMs) {
+          decisions.push(() => this.declareGone(a, "it was claimed but never published its start"));
+        }
+        continue;
+      }
+      // Dead: look once more for an end marker written just before the exit.
+      const late = readEnded(a.run_dir);
+      if (late) decisions.push(() => finishAttempt(store, a, outcomeFromMarkers(store, a, late, started)));
+      else decisions.push(() => this.declareGone(a, "its process vanished without an end marker"));
+    }
+    if (decisions.length === 0) return;
+    store.write(() => {
+      for (const d of decisions) d();
+      settleDependencies(store);
+    });
+  }
+
+  private fence(runDir: string): boolean {
+    try {
+      fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
+      fs.writeFileSync(path.join(runDir, RUN_FILES.claim), "fenced by corral\n", { flag: "wx", mode: 0o600 });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** An attempt without an end marker: lost, unless corral itself was killing it (then cancelled or timed out). */
+  private declareGone(a: AttemptRow, why: string): void {
+    if (a.pid !== null) signalGroup(a.pid, "SIGKILL"); // nothing of a lost attempt may keep running unseen
+    const endedAt = Date.now();
+    if (a.kill_reason === "cancel") {
+      finishAttempt(this.o.store, a, { state: "cancelled", exitCode: null, signal: "KILL", reason: "cancelled by user", endedAt });
+    } else if (a.kill_reason === "timeout") {
+      finishAttempt(this.o.store, a, { state: "failed", exitCode: null, signal: "KILL", reason: "TIMEOUT: killed after the time limit", endedAt });
+    } else {
+      finishAttempt(this.o.store, a, { state: "lost", exitCode: null, signal: null, reason: `lost: ${why}`, endedAt });
+    }
+    this.o.log(`attempt ${a.job_id}.${a.idx}#${a.n}: ${why}`);
+  }
+
+  /** Time limits, cancel requests, and the KILL that follows a TERM left unanswered. */
+  private enforceLimits(): void {
+    const { store } = this.o;
+    const now = Date.now() / 1000;
+    const rows = store
+      .stmt(
+        `SELECT a.*, j.time_limit_s FROM attempts a JOIN jobs j ON j.id = a.job_id
+         WHERE a.state IN ('launching', 'running') AND a.engine = 'local' AND a.pid IS NOT NULL
+           AND (a.kill_reason IS NOT NULL OR (j.time_limit_s IS NOT NULL AND a.started_at + j.time_limit_s < ?))`,
+      )
+      .all(now) as (AttemptRow & { time_limit_s: number | null })[];
+    for (const a of rows) {
+      if (!isSameProcessAlive(a.pid!, a.pid_start)) continue;
+      if (a.kill_reason === null || a.kill_sent_at === null) {
+        const reason = a.kill_reason ?? "timeout";
+        store.write(() => store.stmt("UPDATE attempts SET kill_reason = ?, kill_sent_at = ? WHERE id = ?").run(reason, now, a.id));
+        signalGroup(a.pid!, "SIGTERM");
+      } else if ((now - a.kill_sent_at) * 1000 >= this.o.killGraceMs) {
+        signalGroup(a.pid!, "SIGKILL");
+      }
+    }
+  }
+
+  /**
+   * Picks queued local tasks in submission order within the budget and array caps, and records each as a
+   * `launching` attempt before any process exists (write-ahead), so a crash can never hide a started job.
+   */
+  private allocate(): Launch[] {
+    const { store, budget } = this.o;
+    return store.write(() => {
+      settleDependencies(store);
+      const used = store
+        .stmt(
+          `SELECT coalesce(sum(j.cpus), 0) AS cpus, coalesce(sum(coalesce(j.mem_mb, 0)), 0) AS mem,
+                  coalesce(group_concat(a.devices), '') AS devices
+           FROM attempts a JOIN jobs j ON j.id = a.job_id
+           WHERE a.state IN ('launching', 'running') AND a.engine = 'local'`,
+        )
+        .get() as { cpus: number; mem: number; devices: string };
+      let freeCpus = budget.cpus - used.cpus;
+      let freeMem = budget.memMb - used.mem;
+      const busyGpus = new Set(used.devices.split(",").filter(Boolean));
+      const freeGpus = budget.gpus.filter((g) => !busyGpus.has(g));
+      const launches: Launch[] = [];
+      if (freeCpus <= 0) return launches;
+      const jobIds = store
+        .stmt("SELECT DISTINCT t.job_id FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.state = 'queued' AND j.engine = 'local' ORDER BY t.job_id")
+        .pluck()
+        .all() as number[];
+      const now = Date.now() / 1000;
+      scan: for (const jobId of jobIds) {
+        const job = store.stmt("SELECT * FROM jobs WHERE id = ?").get(jobId) as JobRow;
+        let slots = Number.MAX_SAFE_INTEGER;
+        if (job.array_cap !== null) {
+          const running = store.stmt("SELECT count(*) FROM tasks WHERE job_id = ? AND state = 'running'").pluck().get(jobId) as number;
+          slots = job.array_cap - running;
+          if (slots <= 0) continue;
+        }
+        const fitCount = Math.min(
+          slots,
+          Math.floor(freeCpus / Math.max(1, job.cpus)),
+          job.mem_mb ? Math.floor(freeMem / job.mem_mb) : Number.MAX_SAFE_INTEGER,
+          job.gpus > 0 ? Math.floor(freeGpus.length / job.gpus) : Number.MAX_SAFE_INTEGER,
+        );
+        // Strict submission order: a job that does not fit now blocks later ones, so big jobs are not starved.
+        if (fitCount <= 0) break;
+        const tasks = store
+          .stmt("SELECT idx, attempts FROM tasks WHERE job_id = ? AND state = 'queued' ORDER BY idx LIMIT ?")
+          .all(jobId, fitCount) as { idx: number; attempts: number }[];
+        for (const t of tasks) {
+          const n = t.attempts + 1;
+          const devices = freeGpus.splice(0, job.gpus);
+          const runDir = runDirFor(store, jobId, t.idx, n);
+          const res = store
+            .stmt(
+              `INSERT INTO attempts (job_id, idx, n, engine, state, run_dir, submitted_at, devices)
+               VALUES (?, ?, ?, 'local', 'launching', ?, ?, ?)`,
+            )
+            .run(jobId, t.idx, n, runDir, now, devices.length > 0 ? devices.join(",") : null);
+          store.stmt("UPDATE tasks SET state = 'running', attempts = ?, reason = NULL, updated_at = ? WHERE job_id = ? AND idx = ?").run(n, now, jobId, t.idx);
+          const attempt = store.stmt("SELECT * FROM attempts WHERE id = ?").get(res.lastInsertRowid) as AttemptRow;
+          launches.push({ attempt, job, devices });
+          freeCpus -= Math.max(1, job.cpus);
+          freeMem -= job.mem_mb ?? 0;
+          if (freeCpus <= 0) break scan;
+        }
+      }
+      return launches;
+    });
+  }
+
+  private launch(launches: Launch[]): void {
+    const { store, budget } = this.o;
+    const host = os.hostname();
+    const started: { id: number; pid: number; pidStart: string | null; at: number }[] = [];
+    const failed: { attempt: AttemptRow; why: string }[] = [];
+    for (const { attempt, job, devices } of launches) {
+      let child: ChildProcess;
+      try {
+        const engineEnv: Record<string, string> = {};
+        // GPUs are handed out exclusively; a job that asked for none does not see any.
+        if (budget.gpus.length > 0 || job.gpus > 0) engineEnv.CUDA_VISIBLE_DEVICES = devices.join(",");
+        const wrapper = writeAttemptFiles(store, job, attempt.idx, attempt.n, engineEnv);
+        // A session of its own (detached) makes the attempt one process group to signal, and lets it
+        // outlive this supervisor.
+        child = spawn("/bin/sh", [wrapper], { detached: true, stdio: "ignore", cwd: attempt.run_dir, env: { PATH: "/usr/bin:/bin" } });
+      } catch (err) {
+        failed.push({ attempt, why: (err as Error).message });
+        continue;
+      }
+      if (child.pid === undefined) {
+        child.on("error", () => undefined);
+        failed.push({ attempt, why: "the wrapper could not be started" });
+        continue;
+      }
+      this.children.set(attempt.id, child);
+      child.on("exit", () => {
+        this.children.delete(attempt.id);
+        this.exited.add(attempt.id);
+        this.wake();
+      });
+      started.push({ id: attempt.id, pid: child.pid, pidStart: processStartTime(child.pid), at: Date.now() / 1000 });
+    }
+    store.write(() => {
+      for (const s of started) {
+        store
+          .stmt("UPDATE attempts SET state = 'running', pid = ?, pid_start = ?, started_at = ?, host = ?, engine_id = ? WHERE id = ? AND state = 'launching'")
+          .run(s.pid, s.pidStart, s.at, host, String(s.pid), s.id);
+      }
+      for (const f of failed) {
+        this.fence(f.attempt.run_dir);
+        finishAttempt(store, f.attempt, { state: "failed", exitCode: null, signal: null, reason: `could not start: ${f.why}`, endedAt: Date.now() });
+      }
+      if (failed.length > 0) settleDependencies(store);
+    });
+  }
+
+  private finish(force: boolean): void {
+    const { store } = this.o;
+    const released = store.write(() => {
+      if (!force) {
+        settleDependencies(store);
+        if (hasLocalWork(store)) return false;
+      }
+      store.stmt("DELETE FROM supervisor WHERE id = 1 AND pid = ?").run(process.pid);
+      return true;
+    });
+    if (!released) {
+      this.idleSince = null;
+      return;
+    }
+    if (this.timer) clearInterval(this.timer);
+    for (const child of this.children.values()) child.unref();
+    this.o.log(`supervisor ${process.pid} exiting`);
+    this.resolveDone?.();
+  }
+}
+
+function claimTime(runDir: string): number {
+  try {
+    return fs.statSync(path.join(runDir, RUN_FILES.claim)).mtimeMs;
+  } catch {
+    return Date.now();
+  }
+}

@@ -1,0 +1,64 @@
+import fs from "node:fs";
+import path from "node:path";
+import { renderWrapper, RUN_FILES } from "../protocol/wrapper.js";
+import type { Store } from "../store/store.js";
+import type { JobRow } from "../store/rows.js";
+
+export function runDirFor(store: Store, jobId: number, index: number, attempt: number): string {
+  return path.join(store.runsDir, String(jobId), String(index), String(attempt));
+}
+
+/** Parsed environments by id: many jobs share one, and a supervisor launches thousands of attempts. */
+const envCache = new WeakMap<Store, Map<number, Record<string, string>>>();
+
+export function environmentOf(store: Store, envId: number): Record<string, string> {
+  let cache = envCache.get(store);
+  if (!cache) envCache.set(store, (cache = new Map()));
+  let env = cache.get(envId);
+  if (!env) {
+    env = JSON.parse(store.stmt("SELECT vars FROM environments WHERE id = ?").pluck().get(envId) as string) as Record<string, string>;
+    cache.set(envId, env);
+  }
+  return env;
+}
+
+/** The variables every attempt sees on every engine, on top of the job's environment. */
+export function corralVariables(job: JobRow, index: number, attempt: number, runDir: string): Record<string, string> {
+  const vars: Record<string, string> = {
+    CORRAL_JOB_ID: String(job.id),
+    CORRAL_TASK_ID: String(index),
+    CORRAL_ATTEMPT: String(attempt),
+    CORRAL_RUN_DIR: runDir,
+    CORRAL_JOB_NAME: job.name,
+  };
+  if (job.array_spec !== null) {
+    // The array index under the names array-aware programs already read (SGE; gridtk's local mode).
+    vars.SGE_TASK_ID = String(index);
+    vars.CORRAL_ARRAY_TASK_ID = String(index);
+  }
+  return vars;
+}
+
+/**
+ * Creates an attempt's run directory with its wrapper (and the job's script, copied at submission).
+ * Returns the wrapper's path. `engineEnv` is what the engine adds last (e.g. CUDA_VISIBLE_DEVICES).
+ */
+export function writeAttemptFiles(store: Store, job: JobRow, index: number, attempt: number, engineEnv: Record<string, string> = {}): string {
+  const runDir = runDirFor(store, job.id, index, attempt);
+  fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  let argv = JSON.parse(job.argv) as string[];
+  if (job.script !== null) {
+    const scriptPath = path.join(runDir, RUN_FILES.script);
+    fs.writeFileSync(scriptPath, job.script, { mode: 0o700 });
+    argv = [scriptPath, ...argv];
+  }
+  const env = {
+    ...environmentOf(store, job.env_id),
+    ...(JSON.parse(job.extra_env) as Record<string, string>),
+    ...corralVariables(job, index, attempt, runDir),
+    ...engineEnv,
+  };
+  const wrapperPath = path.join(runDir, RUN_FILES.wrapper);
+  fs.writeFileSync(wrapperPath, renderWrapper({ runDir, cwd: job.cwd, argv, env, umask: job.umask }), { mode: 0o700 });
+  return wrapperPath;
+}

@@ -1,0 +1,76 @@
+import fs from "node:fs";
+import path from "node:path";
+import { fateOf, readEnded, readStarted, type EndedMarker, type StartedMarker } from "../protocol/markers.js";
+import { RUN_FILES } from "../protocol/wrapper.js";
+import { formatDuration } from "../domain/resources.js";
+import type { Store } from "../store/store.js";
+import { ACTIVE_ATTEMPT_STATES, type AttemptRow } from "../store/rows.js";
+import { finishAttempt, settleDependencies, type Outcome } from "./transitions.js";
+
+/** What the markers of an ended attempt mean, given why (if at all) corral was killing it. */
+export function outcomeFromMarkers(store: Store, attempt: AttemptRow, ended: EndedMarker, started: StartedMarker | null): Outcome {
+  const fate = fateOf(ended);
+  const base = { exitCode: fate.exitCode, signal: fate.signal, endedAt: ended.time, startedAt: started?.time ?? null, host: started?.host ?? null };
+  if (attempt.kill_reason === "cancel") return { ...base, state: "cancelled", reason: "cancelled by user" };
+  if (attempt.kill_reason === "timeout") {
+    const limit = store.stmt("SELECT time_limit_s FROM jobs WHERE id = ?").pluck().get(attempt.job_id) as number | null;
+    return { ...base, state: "failed", reason: `TIMEOUT: exceeded the time limit${limit ? ` of ${formatDuration(limit)}` : ""}` };
+  }
+  if (fate.failed) return { ...base, state: "failed", reason: fate.reason };
+  const stderrFails = store.stmt("SELECT stderr_fails FROM jobs WHERE id = ?").pluck().get(attempt.job_id) === 1;
+  if (stderrFails && stderrSize(attempt.run_dir) > 0) {
+    return { ...base, state: "failed", reason: "wrote to stderr (--stderr-fails)" };
+  }
+  return { ...base, state: "succeeded", reason: null };
+}
+
+function stderrSize(runDir: string): number {
+  try {
+    return fs.statSync(path.join(runDir, RUN_FILES.stderr)).size;
+  } catch {
+    return 0;
+  }
+}
+
+export function activeAttempts(store: Store, engine?: string): AttemptRow[] {
+  const sql = `SELECT * FROM attempts WHERE state IN ${ACTIVE_ATTEMPT_STATES}${engine ? " AND engine = ?" : ""} ORDER BY id`;
+  return (engine ? store.stmt(sql).all(engine) : store.stmt(sql).all()) as AttemptRow[];
+}
+
+/**
+ * Folds the markers of unfinished attempts into the store: `started` moves an attempt to running with its
+ * host, `ended` finishes it. Only non-terminal attempts are looked at, so the cost follows the number of
+ * active jobs, not the size of the history. Files are read before the write transaction so the lock is short.
+ * Returns how many attempts ended.
+ */
+export function ingestMarkers(store: Store, attempts: readonly AttemptRow[] = activeAttempts(store)): number {
+  const updates: { attempt: AttemptRow; started: StartedMarker | null; ended: EndedMarker | null }[] = [];
+  for (const attempt of attempts) {
+    const ended = readEnded(attempt.run_dir);
+    const started = ended || attempt.started_at === null ? readStarted(attempt.run_dir) : null;
+    if (ended || (started && attempt.started_at === null)) updates.push({ attempt, started, ended });
+  }
+  if (updates.length === 0) return 0;
+  return store.write(() => {
+    let finished = 0;
+    for (const { attempt, started, ended } of updates) {
+      if (ended) {
+        if (finishAttempt(store, attempt, outcomeFromMarkers(store, attempt, ended, started))) finished++;
+      } else if (started) {
+        markStarted(store, attempt, started);
+      }
+    }
+    if (finished > 0) settleDependencies(store);
+    return finished;
+  });
+}
+
+export function markStarted(store: Store, attempt: AttemptRow, started: StartedMarker): void {
+  store
+    .stmt(
+      `UPDATE attempts SET state = 'running', started_at = ?, host = ?, pid = coalesce(pid, ?), pid_start = coalesce(pid_start, ?)
+       WHERE id = ? AND state IN ('launching', 'queued', 'running')`,
+    )
+    .run(started.time / 1000, started.host, started.pid, started.pidStart, attempt.id);
+  store.stmt("UPDATE tasks SET state = 'running', updated_at = ? WHERE job_id = ? AND idx = ? AND state = 'queued'").run(Date.now() / 1000, attempt.job_id, attempt.idx);
+}

@@ -1,0 +1,112 @@
+import { emptyCounts, deriveJobState, type LifecycleState } from "../domain/states.js";
+import type { Store } from "../store/store.js";
+import type { AttemptRow, TaskRow } from "../store/rows.js";
+
+export interface Outcome {
+  readonly state: "succeeded" | "failed" | "cancelled" | "lost";
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly reason: string | null;
+  readonly endedAt: number;
+  readonly startedAt?: number | null;
+  readonly host?: string | null;
+}
+
+/**
+ * Records how an attempt ended and moves its task on: a failure with retries left puts the task back in
+ * the queue (a new attempt follows, the failed one is kept); anything else is the task's final state.
+ * Idempotent: an attempt that already ended is left alone, so two processes ingesting the same marker agree.
+ * Must run inside a write transaction. Returns false when the attempt had already ended.
+ */
+export function finishAttempt(store: Store, attempt: AttemptRow, out: Outcome): boolean {
+  const res = store
+    .stmt(
+      `UPDATE attempts SET state = ?, exit_code = ?, signal = ?, reason = ?, ended_at = ?,
+         started_at = coalesce(started_at, ?), host = coalesce(host, ?)
+       WHERE id = ? AND state IN ('launching', 'queued', 'running')`,
+    )
+    .run(out.state, out.exitCode, out.signal, out.reason, out.endedAt / 1000, out.startedAt ? out.startedAt / 1000 : null, out.host ?? null, attempt.id);
+  if (res.changes === 0) return false;
+  const task = store.stmt("SELECT * FROM tasks WHERE job_id = ? AND idx = ?").get(attempt.job_id, attempt.idx) as TaskRow | undefined;
+  if (!task) return true;
+  const now = Date.now() / 1000;
+  if (out.state === "failed" && task.retries_left > 0) {
+    store
+      .stmt("UPDATE tasks SET state = 'queued', retries_left = retries_left - 1, exit_code = ?, signal = ?, reason = ?, updated_at = ? WHERE job_id = ? AND idx = ?")
+      .run(out.exitCode, out.signal, `retrying after attempt ${attempt.n}: ${out.reason ?? "failed"}`, now, task.job_id, task.idx);
+    return true;
+  }
+  store
+    .stmt("UPDATE tasks SET state = ?, exit_code = ?, signal = ?, reason = ?, updated_at = ? WHERE job_id = ? AND idx = ?")
+    .run(out.state, out.exitCode, out.signal, out.reason, now, task.job_id, task.idx);
+  return true;
+}
+
+/** An attempt that provably never ran its command (fenced before the wrapper claimed it): the task simply goes back to the queue. */
+export function abandonUnstartedAttempt(store: Store, attempt: AttemptRow, reason: string): void {
+  const res = store
+    .stmt("UPDATE attempts SET state = 'lost', reason = ?, ended_at = ? WHERE id = ? AND state IN ('launching', 'queued', 'running')")
+    .run(reason, Date.now() / 1000, attempt.id);
+  if (res.changes === 0) return;
+  store
+    .stmt("UPDATE tasks SET state = 'queued', reason = ?, updated_at = ? WHERE job_id = ? AND idx = ? AND state = 'running'")
+    .run(`re-queued: ${reason}`, Date.now() / 1000, attempt.job_id, attempt.idx);
+}
+
+export function jobLifecycleState(store: Store, jobId: number): LifecycleState | null {
+  const rows = store.stmt("SELECT state, count(*) AS n FROM tasks WHERE job_id = ? GROUP BY state").all(jobId) as { state: LifecycleState; n: number }[];
+  if (rows.length === 0) return null;
+  const counts = emptyCounts();
+  for (const r of rows) counts[r.state] = r.n;
+  return deriveJobState(counts);
+}
+
+/**
+ * Moves pending jobs on once their dependencies are settled: `after` (ok) parents must all have succeeded,
+ * `after-any` parents must have ended in any way. A job whose `after` parent failed, was cancelled or was
+ * lost can never run and is cancelled with the reason, which may in turn cancel its own dependents.
+ * Held jobs stay pending. Must run inside a write transaction. Returns how many tasks changed.
+ */
+export function settleDependencies(store: Store): number {
+  let changed = 0;
+  for (let pass = 0; pass < 10_000; pass++) {
+    let passChanged = 0;
+    const pendingJobs = store.stmt("SELECT DISTINCT job_id FROM tasks WHERE state = 'pending'").pluck().all() as number[];
+    for (const jobId of pendingJobs) {
+      const job = store.stmt("SELECT held FROM jobs WHERE id = ?").get(jobId) as { held: number } | undefined;
+      if (!job) continue;
+      const deps = store.stmt("SELECT parent_id, kind FROM dependencies WHERE job_id = ? ORDER BY parent_id").all(jobId) as {
+        parent_id: number;
+        kind: "ok" | "any";
+      }[];
+      let ready = true;
+      let blocker: string | null = null;
+      for (const dep of deps) {
+        const parentState = jobLifecycleState(store, dep.parent_id);
+        if (parentState === null) {
+          blocker = `dependency ${dep.parent_id} was deleted`;
+          break;
+        }
+        const ended = parentState === "succeeded" || parentState === "failed" || parentState === "cancelled" || parentState === "lost";
+        if (!ended) ready = false;
+        else if (dep.kind === "ok" && parentState !== "succeeded") {
+          blocker = `dependency ${dep.parent_id} ${parentState}`;
+          break;
+        }
+      }
+      const now = Date.now() / 1000;
+      if (blocker !== null) {
+        passChanged += store
+          .stmt("UPDATE tasks SET state = 'cancelled', reason = ?, updated_at = ? WHERE job_id = ? AND state = 'pending'")
+          .run(blocker, now, jobId).changes;
+      } else if (ready && job.held === 0) {
+        passChanged += store
+          .stmt("UPDATE tasks SET state = 'queued', reason = NULL, updated_at = ? WHERE job_id = ? AND state = 'pending'")
+          .run(now, jobId).changes;
+      }
+    }
+    changed += passChanged;
+    if (passChanged === 0) break;
+  }
+  return changed;
+}

@@ -1,0 +1,111 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { RUN_FILES } from "./wrapper.js";
+
+export interface StartedMarker {
+  readonly pid: number | null;
+  readonly pidStart: string | null;
+  readonly host: string | null;
+  /** Epoch ms: the `time` key if a writer gave one, else the marker's modification time. */
+  readonly time: number;
+}
+
+export interface EndedMarker {
+  /** The wait status as sh reports it (128+N when the command died of signal N). */
+  readonly status: number;
+  /** A signal the wrapper itself received and forwarded (TERM, INT, XCPU), if any. */
+  readonly caught: string | null;
+  readonly warned: string | null;
+  readonly error: string | null;
+  readonly time: number;
+}
+
+/** Parses `key=value` lines; a marker without its final `end` line is not complete and counts as absent. */
+function readKeyValues(file: string): { values: Map<string, string>; mtimeMs: number } | null {
+  let text: string;
+  let mtimeMs: number;
+  try {
+    const fd = fs.openSync(file, "r");
+    try {
+      text = fs.readFileSync(fd, "utf8");
+      mtimeMs = fs.fstatSync(fd).mtimeMs;
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR") return null;
+    throw err;
+  }
+  const lines = text.split("\n");
+  if (!lines.includes("end")) return null;
+  const values = new Map<string, string>();
+  for (const line of lines) {
+    if (line === "end") break;
+    const eq = line.indexOf("=");
+    if (eq > 0) values.set(line.slice(0, eq), line.slice(eq + 1));
+  }
+  return { values, mtimeMs };
+}
+
+function intOrNull(v: string | undefined): number | null {
+  return v !== undefined && /^-?\d+$/.test(v) ? Number(v) : null;
+}
+
+function timeOf(values: Map<string, string>, mtimeMs: number): number {
+  const t = values.get("time");
+  return t !== undefined && /^\d+(\.\d+)?$/.test(t) ? Number(t) * 1000 : mtimeMs;
+}
+
+export function readStarted(runDir: string): StartedMarker | null {
+  const kv = readKeyValues(path.join(runDir, RUN_FILES.started));
+  if (!kv) return null;
+  const { values } = kv;
+  return {
+    pid: intOrNull(values.get("pid")),
+    pidStart: values.get("pstart") || null,
+    host: values.get("host") || null,
+    time: timeOf(values, kv.mtimeMs),
+  };
+}
+
+export function readEnded(runDir: string): EndedMarker | null {
+  const kv = readKeyValues(path.join(runDir, RUN_FILES.ended));
+  if (!kv) return null;
+  const { values } = kv;
+  return {
+    status: intOrNull(values.get("status")) ?? 255,
+    caught: values.get("signal") || null,
+    warned: values.get("warned") || null,
+    error: values.get("error") || null,
+    time: timeOf(values, kv.mtimeMs),
+  };
+}
+
+const SIGNAL_NAMES = new Map<number, string>(
+  Object.entries(os.constants.signals).map(([name, num]) => [num, name.replace(/^SIG/, "")]),
+);
+
+export interface Fate {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly failed: boolean;
+  readonly reason: string | null;
+}
+
+/**
+ * Turns an ended marker into an outcome. sh reports death by signal N as 128+N; an exit(143) cannot be told
+ * apart from a TERM, so statuses 129..192 are read as signals (as bash and Slurm's wrappers do).
+ */
+export function fateOf(ended: EndedMarker): Fate {
+  if (ended.error) return { exitCode: ended.status, signal: null, failed: true, reason: ended.error };
+  if (ended.caught) {
+    return { exitCode: null, signal: ended.caught, failed: true, reason: `killed by signal ${ended.caught}` };
+  }
+  if (ended.status > 128 && ended.status <= 128 + 64) {
+    const sig = SIGNAL_NAMES.get(ended.status - 128) ?? String(ended.status - 128);
+    return { exitCode: null, signal: sig, failed: true, reason: `killed by signal ${sig}` };
+  }
+  if (ended.status !== 0) return { exitCode: ended.status, signal: null, failed: true, reason: `exit code ${ended.status}` };
+  return { exitCode: 0, signal: null, failed: false, reason: null };
+}

@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import fc from "fast-check";
+import { fateOf, readEnded, readStarted } from "./markers.js";
+import { renderWrapper, RUN_FILES } from "./wrapper.js";
+
+function runDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), "corral-wrapper-"));
+}
+
+function runWrapper(argv: string[], env: Record<string, string> = {}, cwd = os.tmpdir()) {
+  const dir = runDir();
+  const file = path.join(dir, RUN_FILES.wrapper);
+  fs.writeFileSync(file, renderWrapper({ runDir: dir, cwd, argv, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env }, umask: 0o022 }));
+  const r = spawnSync("/bin/sh", [file], { env: { PATH: "/usr/bin:/bin" }, encoding: "utf8" });
+  return { dir, status: r.status, stdout: () => fs.readFileSync(path.join(dir, RUN_FILES.stdout), "utf8"), stderr: () => fs.readFileSync(path.join(dir, RUN_FILES.stderr), "utf8") };
+}
+
+const DUMP_ARGV = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "corral-dump-")), "dump-argv.cjs");
+fs.writeFileSync(DUMP_ARGV, "process.stdout.write(JSON.stringify(process.argv.slice(2)))");
+
+// Characters that break naive quoting, plus multi-byte text.
+const tricky = fc.constantFrom("'", '"', "$", "\\", "\n", "`", " ", "\t", "*", "?", "$(id)", "${HOME}", "é", "日本語", "🚀", "-", "--", "=", "!", ";", "|", "&", "a", "Z", "0");
+const argString = fc.oneof(fc.string({ unit: tricky, maxLength: 12 }), fc.string({ unit: "grapheme", maxLength: 12 })).filter((s) => !s.includes("\0"));
+
+test("arguments with quotes, $, backslashes, newlines and non-ASCII reach the program byte for byte", () => {
+  fc.assert(
+    fc.property(fc.array(argString, { maxLength: 6 }), (args) => {
+      const r = runWrapper([process.execPath, DUMP_ARGV, ...args]);
+      assert.equal(r.status, 0, r.stderr());
+      assert.deepEqual(JSON.parse(r.stdout()), args);
+    }),
+    { numRuns: 40 },
+  );
+});
+
+test("the wrapper publishes started and ended markers with pid, host and exit status", () => {
+  const r = runWrapper(["sh", "-c", "echo out; echo err >&2; exit 3"]);
+  assert.equal(r.status, 3);
+  const started = readStarted(r.dir)!;
+  assert.ok(started.pid && started.pid > 0);
+  assert.equal(started.host, os.hostname());
+  assert.match(started.pidStart ?? "", /^\d+$/);
+  const ended = readEnded(r.dir)!;
+  assert.equal(ended.status, 3);
+  assert.deepEqual(fateOf(ended), { exitCode: 3, signal: null, failed: true, reason: "exit code 3" });
+  assert.equal(r.stdout(), "out\n");
+  assert.equal(r.stderr(), "err\n");
+  assert.deepEqual(fs.readdirSync(r.dir).filter((f) => f.endsWith(".tmp")), [], "no temporary marker is left behind");
+});
+
+test("a command that kills itself with TERM is recorded as killed by that signal", () => {
+  const r = runWrapper(["sh", "-c", "kill -TERM $$"]);
+  assert.deepEqual(fateOf(readEnded(r.dir)!), { exitCode: null, signal: "TERM", failed: true, reason: "killed by signal TERM" });
+});
+
+test("a TERM sent to the wrapper is forwarded to the command and recorded", async () => {
+  const dir = runDir();
+  const file = path.join(dir, RUN_FILES.wrapper);
+  fs.writeFileSync(file, renderWrapper({ runDir: dir, cwd: dir, argv: ["sh", "-c", "trap 'echo got-term; exit 9' TERM; sleep 20 & wait"], env: { PATH: "/usr/bin:/bin" }, umask: 0o022 }));
+  const child = spawn("/bin/sh", [file], { stdio: "ignore" });
+  for (let i = 0; i < 100 && !readStarted(dir); i++) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 100));
+  child.kill("SIGTERM");
+  await new Promise((r) => child.on("exit", r));
+  const ended = readEnded(dir)!;
+  assert.equal(ended.caught, "TERM");
+  assert.equal(ended.status, 9, "the command's own exit status is kept");
+  assert.equal(fs.readFileSync(path.join(dir, RUN_FILES.stdout), "utf8"), "got-term\n");
+  assert.equal(fateOf(ended).signal, "TERM");
+});
+
+test("a missing executable fails with 127 and says so on stderr", () => {
+  const r = runWrapper(["/no/such/program", "x"]);
+  assert.equal(readEnded(r.dir)!.status, 127);
+  assert.match(r.stderr(), /corral: command not found: \/no\/such\/program/);
+});
+
+test("an attempt runs at most once: a second start of the same wrapper does nothing", () => {
+  const r = runWrapper(["sh", "-c", "echo ran >> \"$CORRAL_RUN_DIR/../ledger-$$\"; echo ran"]);
+  assert.equal(r.stdout(), "ran\n");
+  const again = spawnSync("/bin/sh", [path.join(r.dir, RUN_FILES.wrapper)], { encoding: "utf8" });
+  assert.equal(again.status, 0);
+  assert.equal(r.stdout(), "ran\n", "the claim file stops the second run before the command");
+});
+
+test("the job sees its environment, its working directory and the submitter's umask", () => {
+  const cwd = runDir();
+  const r = runWrapper(["sh", "-c", 'printf "%s|%s|%s" "$MY_VAR" "$PWD" "$(umask)"'], { MY_VAR: "a b\nc" }, cwd);
+  assert.equal(r.stdout(), `a b\nc|${cwd}|0022`);
+});
+
+test("an unusable working directory ends the attempt with a clear error instead of running elsewhere", () => {
+  const r = runWrapper(["true"], {}, "/no/such/dir");
+  const ended = readEnded(r.dir)!;
+  assert.equal(ended.status, 126);
+  assert.match(fateOf(ended).reason ?? "", /working directory/);
+});

@@ -1,0 +1,69 @@
+import type { LifecycleState } from "../domain/states.js";
+
+/** Rows as SQLite returns them (snake_case, JSON as text, booleans as 0/1). */
+export interface JobRow {
+  id: number;
+  name: string;
+  batch: string | null;
+  argv: string;
+  script: string | null;
+  script_path: string | null;
+  cwd: string;
+  env_id: number;
+  extra_env: string;
+  umask: number;
+  cpus: number;
+  mem_mb: number | null;
+  time_limit_s: number | null;
+  gpus: number;
+  queue: string | null;
+  engine: string;
+  array_spec: string | null;
+  array_cap: number | null;
+  retries: number;
+  stderr_fails: number;
+  held: number;
+  metadata: string;
+  created_at: number;
+}
+
+export interface TaskRow {
+  job_id: number;
+  idx: number;
+  state: LifecycleState;
+  label: string | null;
+  attempts: number;
+  retries_left: number;
+  exit_code: number | null;
+  signal: string | null;
+  reason: string | null;
+  updated_at: number;
+}
+
+export type AttemptState = "launching" | "queued" | "running" | "succeeded" | "failed" | "cancelled" | "lost";
+export const ACTIVE_ATTEMPT_STATES = "('launching', 'queued', 'running')";
+
+export interface AttemptRow {
+  id: number;
+  job_id: number;
+  idx: number;
+  n: number;
+  engine: string;
+  engine_id: string | null;
+  state: AttemptState;
+  run_dir: string;
+  submitted_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+  host: string | null;
+  pid: number | null;
+  pid_start: string | null;
+  exit_code: number | null;
+  signal: string | null;
+  reason: string | null;
+  /** Why corral itself is killing the attempt ('cancel' or 'timeout'), so its end is not mistaken for a failure. */
+  kill_reason: "cancel" | "timeout" | null;
+  kill_sent_at: number | null;
+  /** GPU device ids handed to the attempt by the local engine (comma-separated). */
+  devices: string | null;
+}

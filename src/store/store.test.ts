@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { StoreError } from "../domain/errors.js";
+import { findDatabase } from "./locate.js";
+import { SCHEMA_VERSION } from "./migrations.js";
+import { Store } from "./store.js";
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "corral-store-"));
+
+test("a new database is created user-only with the current schema version", () => {
+  const dir = tmp();
+  const file = path.join(dir, ".corral", "corral.db");
+  const store = Store.open({ path: file, create: true });
+  assert.equal(store.stmt("SELECT version FROM schema_version").pluck().get(), SCHEMA_VERSION);
+  assert.equal(store.journal, "wal");
+  store.close();
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  assert.equal(fs.statSync(path.dirname(file)).mode & 0o777, 0o700);
+});
+
+test("the database is found in the nearest ancestor folder that has .corral, like git finds .git", () => {
+  const dir = tmp();
+  Store.open({ path: path.join(dir, ".corral", "corral.db"), create: true }).close();
+  const deep = path.join(dir, "a", "b");
+  fs.mkdirSync(deep, { recursive: true });
+  assert.equal(findDatabase({ cwd: deep, env: {} }), path.join(dir, ".corral", "corral.db"));
+  assert.equal(findDatabase({ cwd: deep, env: { CORRAL_DB: "/x/y.db" } }), "/x/y.db");
+  assert.equal(findDatabase({ cwd: deep, db: "z.db", env: { CORRAL_DB: "/x/y.db" } }), path.join(deep, "z.db"));
+});
+
+test("on a network filesystem the rollback journal is used, never WAL", () => {
+  const dir = tmp();
+  process.env.CORRAL_ASSUME_NFS = "1";
+  try {
+    const store = Store.open({ path: path.join(dir, "c.db"), create: true });
+    assert.equal(store.journal, "delete");
+    assert.equal(String(store.db.pragma("journal_mode", { simple: true })).toLowerCase(), "delete");
+    store.close();
+  } finally {
+    delete process.env.CORRAL_ASSUME_NFS;
+  }
+});
+
+test("a database from a newer corral is refused and left byte-identical", () => {
+  const dir = tmp();
+  const file = path.join(dir, "c.db");
+  Store.open({ path: file, create: true }).close();
+  const raw = new Database(file);
+  raw.prepare("UPDATE schema_version SET version = ?").run(SCHEMA_VERSION + 1);
+  raw.close();
+  const before = fs.readFileSync(file);
+  assert.throws(() => Store.open({ path: file }), (e: unknown) => e instanceof StoreError && /newer/.test(e.message));
+  assert.deepEqual(fs.readFileSync(file), before);
+});
+
+test("a corrupt database is refused, not repaired", () => {
+  const dir = tmp();
+  const file = path.join(dir, "c.db");
+  fs.writeFileSync(file, "this is not a database, just some text that is long enough to look like a header".repeat(20));
+  const before = fs.readFileSync(file);
+  assert.throws(() => Store.open({ path: file }), (e: unknown) => e instanceof StoreError && /corrupt|unreadable/.test(e.message));
+  assert.deepEqual(fs.readFileSync(file), before);
+});
+
+test("a write that throws leaves nothing behind", () => {
+  const dir = tmp();
+  const store = Store.open({ path: path.join(dir, "c.db"), create: true });
+  assert.throws(() =>
+    store.write(() => {
+      store.stmt("INSERT INTO environments (hash, vars) VALUES ('h', '{}')").run();
+      throw new Error("boom");
+    }),
+  );
+  assert.equal(store.stmt("SELECT count(*) FROM environments").pluck().get(), 0);
+  store.close();
+});

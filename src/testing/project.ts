@@ -1,0 +1,109 @@
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const CLI = fileURLToPath(new URL("../cli/main.js", import.meta.url));
+
+export interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * A throw-away project folder driven through the real `corral` CLI, as a user would: separate processes,
+ * a real supervisor, real jobs. Supervisor timings are shortened so tests do not wait on idle timers.
+ */
+export class TestProject {
+  readonly dir: string;
+  readonly env: NodeJS.ProcessEnv;
+
+  constructor(prefix = "corral-test-", env: NodeJS.ProcessEnv = {}) {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    const base = { ...process.env };
+    delete base.CORRAL_DB;
+    delete base.NO_COLOR;
+    this.env = {
+      ...base,
+      CORRAL_SUPERVISOR_IDLE_MS: "300",
+      CORRAL_SUPERVISOR_POLL_MS: "100",
+      CORRAL_KILL_GRACE_MS: "1500",
+      CORRAL_LAUNCH_GRACE_MS: "3000",
+      ...env,
+    };
+  }
+
+  get dbPath(): string {
+    return path.join(this.dir, ".corral", "corral.db");
+  }
+
+  path(...parts: string[]): string {
+    return path.join(this.dir, ...parts);
+  }
+
+  run(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): RunResult {
+    const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? this.dir, env: { ...this.env, ...opts.env }, encoding: "utf8" });
+    return { code: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  runAsync(args: readonly string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [CLI, ...args], { cwd: this.dir, env: { ...this.env, ...opts.env } });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("close", (code) => resolve({ code: code ?? 128, stdout, stderr }));
+    });
+  }
+
+  /** Runs a command that must succeed, returning its stdout. */
+  ok(args: readonly string[], opts: { env?: NodeJS.ProcessEnv } = {}): string {
+    const r = this.run(args, opts);
+    if (r.code !== 0) throw new Error(`corral ${args.join(" ")} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  submit(args: readonly string[], command: readonly string[]): number {
+    return Number(this.ok(["submit", ...args, "--", ...command]).trim());
+  }
+
+  json<T = unknown>(args: readonly string[]): T {
+    return JSON.parse(this.ok([...args, "--json"])) as T;
+  }
+
+  supervisorPid(): number | null {
+    try {
+      const pid = Number(fs.readFileSync(path.join(this.dir, ".corral", "supervisor.pid"), "utf8").trim());
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Waits until no supervisor runs for this project (it exits once idle), so the database is quiet. */
+  async quiesce(timeoutMs = 20_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      if (this.supervisorPid() === null) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error("the supervisor did not exit");
+  }
+
+  async cleanup(): Promise<void> {
+    const pid = this.supervisorPid();
+    if (pid !== null) {
+      try {
+        process.kill(pid, "SIGTERM");
+      } catch {
+        /* gone */
+      }
+    }
+    await this.quiesce().catch(() => undefined);
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
