@@ -65,18 +65,36 @@ export class Corral {
     return new Corral(Store.open({ path: dbPath, create: opts.create ?? false, readonly: opts.readonly ?? false }));
   }
 
-  /** Validates (writing nothing on error), records the job, and hands it to its engine. Returns the new id. */
+  /**
+   * Validates (writing nothing on error), records the job, and hands it to its engine. Creates the project's
+   * database when there is none yet. Returns the new id with the open project.
+   */
   static submit(input: SubmitInput, opts: OpenOptions = {}): { id: number; corral: Corral } {
     const cwd = opts.cwd ?? process.cwd();
     const spec = buildJobSpec(input, cwd);
-    const engine = getEngine(spec.engine);
     const existing = Corral.open({ ...opts, create: false });
-    if (!existing) checkDependencies(null, spec); // unknown ids must not create a database either
+    if (!existing) {
+      // Everything that can be refused is refused before a database is created.
+      checkDependencies(null, spec);
+      getEngine(spec.engine).validate(spec, path.join(cwd, ".corral"));
+    }
     const corral = existing ?? Corral.open({ ...opts, create: true })!;
-    engine.validate(spec, corral.store.dir);
-    const id = insertJob(corral.store, spec);
-    engine.kick(corral.store);
-    return { id, corral };
+    try {
+      return { id: corral.submit(input, cwd), corral };
+    } catch (err) {
+      corral.close();
+      throw err;
+    }
+  }
+
+  /** Submits a job to this project (the library's way to add many jobs over one open database). */
+  submit(input: SubmitInput, cwd: string = process.cwd()): number {
+    const spec = buildJobSpec(input, cwd);
+    const engine = getEngine(spec.engine);
+    engine.validate(spec, this.store.dir);
+    const id = insertJob(this.store, spec);
+    engine.kick(this.store);
+    return id;
   }
 
   close(): void {

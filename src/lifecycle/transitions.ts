@@ -61,6 +61,14 @@ export function jobLifecycleState(store: Store, jobId: number): LifecycleState |
   return deriveJobState(counts);
 }
 
+/** Jobs with pending tasks, skipping through the (state, job_id) index one job at a time. */
+function pendingJobIds(store: Store): number[] {
+  const next = store.stmt("SELECT job_id FROM tasks WHERE state = 'pending' AND job_id > ? ORDER BY job_id LIMIT 1").pluck();
+  const ids: number[] = [];
+  for (let id = next.get(0) as number | undefined; id !== undefined; id = next.get(id) as number | undefined) ids.push(id);
+  return ids;
+}
+
 /**
  * Moves pending jobs on once their dependencies are settled: `after` (ok) parents must all have succeeded,
  * `after-any` parents must have ended in any way. A job whose `after` parent failed, was cancelled or was
@@ -71,7 +79,7 @@ export function settleDependencies(store: Store): number {
   let changed = 0;
   for (let pass = 0; pass < 10_000; pass++) {
     let passChanged = 0;
-    const pendingJobs = store.stmt("SELECT DISTINCT job_id FROM tasks WHERE state = 'pending'").pluck().all() as number[];
+    const pendingJobs = pendingJobIds(store);
     for (const jobId of pendingJobs) {
       const job = store.stmt("SELECT held FROM jobs WHERE id = ?").get(jobId) as { held: number } | undefined;
       if (!job) continue;

@@ -50,7 +50,8 @@ test("the wrapper publishes started and ended markers with pid, host and exit st
   assert.deepEqual(fateOf(ended), { exitCode: 3, signal: null, failed: true, reason: "exit code 3" });
   assert.equal(r.stdout(), "out\n");
   assert.equal(r.stderr(), "err\n");
-  assert.deepEqual(fs.readdirSync(r.dir).filter((f) => f.endsWith(".tmp")), [], "no temporary marker is left behind");
+  assert.deepEqual(fs.readdirSync(r.dir).sort(), ["claimed", "ended", "started", "stderr", "stdout", "wrapper.sh"], "nothing else is left behind");
+  assert.ok(fs.readFileSync(path.join(r.dir, RUN_FILES.ended), "utf8").endsWith("\nend\n"), "a marker ends with its end line");
 });
 
 test("a command that kills itself with TERM is recorded as killed by that signal", () => {
@@ -58,20 +59,26 @@ test("a command that kills itself with TERM is recorded as killed by that signal
   assert.deepEqual(fateOf(readEnded(r.dir)!), { exitCode: null, signal: "TERM", failed: true, reason: "killed by signal TERM" });
 });
 
-test("a TERM sent to the wrapper is forwarded to the command and recorded", async () => {
+test("a TERM sent to the attempt's process group reaches the command and is recorded", async () => {
   const dir = runDir();
   const file = path.join(dir, RUN_FILES.wrapper);
   fs.writeFileSync(file, renderWrapper({ runDir: dir, cwd: dir, argv: ["sh", "-c", "trap 'echo got-term; exit 9' TERM; sleep 20 & wait"], env: { PATH: "/usr/bin:/bin" }, umask: 0o022 }));
-  const child = spawn("/bin/sh", [file], { stdio: "ignore" });
+  const child = spawn("/bin/sh", [file], { stdio: "ignore", detached: true });
   for (let i = 0; i < 100 && !readStarted(dir); i++) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 100));
-  child.kill("SIGTERM");
+  await new Promise((r) => setTimeout(r, 200));
+  process.kill(-child.pid!, "SIGTERM");
   await new Promise((r) => child.on("exit", r));
   const ended = readEnded(dir)!;
   assert.equal(ended.caught, "TERM");
   assert.equal(ended.status, 9, "the command's own exit status is kept");
   assert.equal(fs.readFileSync(path.join(dir, RUN_FILES.stdout), "utf8"), "got-term\n");
   assert.equal(fateOf(ended).signal, "TERM");
+});
+
+test("the command starts with default handling of INT and QUIT, not ignored as background commands would be", () => {
+  const r = runWrapper(["sh", "-c", "grep SigIgn /proc/self/status"]);
+  const mask = BigInt(`0x${/SigIgn:\s+([0-9a-f]+)/.exec(r.stdout())![1]}`);
+  assert.equal(mask & 0b110n, 0n, "SIGINT (bit 2) and SIGQUIT (bit 3) are not ignored");
 });
 
 test("a missing executable fails with 127 and says so on stderr", () => {

@@ -22,11 +22,11 @@ export const RUN_FILES = {
 } as const;
 
 /**
- * The POSIX sh script through which every attempt runs, on every engine. It needs nothing but sh and mv:
- * it claims the attempt exactly once, publishes `started` and `ended` markers by atomic rename, runs the
- * command with its output in the run directory, and records a signal it receives (TERM, INT, XCPU fatal;
- * USR1 a warning) after forwarding it to the command. Hot paths use only shell builtins, since a fork per
- * helper would dominate the cost of short jobs.
+ * The POSIX sh script through which every attempt runs, on every engine. It needs nothing but sh: it claims
+ * the attempt exactly once, publishes `started` and `ended` markers (complete only with their `end` line), runs the
+ * command in the foreground with its output in the run directory, and records a signal it receives (TERM,
+ * INT, XCPU fatal; USR1 a warning). Signals are meant for the attempt's process group, as schedulers send them.
+ * Hot paths use only shell builtins, since a fork per helper would dominate the cost of short jobs.
  */
 export function renderWrapper(w: WrapperInput): string {
   const exports = Object.entries(w.env)
@@ -42,8 +42,10 @@ set -C
 # (true, not ':', since a failed redirection on a special builtin would end the shell with status 2.)
 { true > "$CORRAL_RUN_DIR/claimed"; } 2>/dev/null || exit 0
 set +C
+# A marker is written once, in one write(2), and counts only once its last line 'end' is there, so a reader
+# never acts on a partial one. (A rename would need an mv process: about half the cost of a short attempt.)
 corral_publish() {
-  printf '%s' "$2" > "$CORRAL_RUN_DIR/.$1.tmp" && command -p mv -f "$CORRAL_RUN_DIR/.$1.tmp" "$CORRAL_RUN_DIR/$1"
+  printf '%s' "$2" > "$CORRAL_RUN_DIR/$1"
 }
 corral_host=
 { read -r corral_host < /proc/sys/kernel/hostname; } 2>/dev/null || corral_host=$(uname -n)
@@ -70,26 +72,17 @@ fi
 : > "$CORRAL_RUN_DIR/stderr"
 umask ${w.umask.toString(8).padStart(4, "0")}
 set -- ${w.argv.map(shQuote).join(" ")}
-corral_child=
 corral_caught=
 corral_warned=
-corral_interrupted=
-corral_forward() { corral_interrupted=1; [ -n "$corral_child" ] && kill -"$1" "$corral_child" 2>/dev/null; }
-trap 'corral_caught=TERM; corral_forward TERM' TERM
-# Asynchronous commands ignore INT in a non-interactive shell, so an INT is passed on as TERM.
-trap 'corral_caught=INT; corral_forward TERM' INT
-trap 'corral_caught=XCPU; corral_forward XCPU' XCPU
-trap 'corral_warned=USR1; corral_forward USR1' USR1
-"$@" < /dev/null >> "$CORRAL_RUN_DIR/stdout" 2>> "$CORRAL_RUN_DIR/stderr" &
-corral_child=$!
-wait "$corral_child"; corral_status=$?
-# A trapped signal interrupts wait (status 128+N); wait again for the command's own status. 127 means the
-# first wait had already collected it.
-while [ -n "$corral_interrupted" ]; do
-  corral_interrupted=
-  wait "$corral_child"; corral_again=$?
-  [ "$corral_again" -eq 127 ] || corral_status=$corral_again
-done
+# The command runs in the foreground, so it starts with default signal handling (an asynchronous command
+# would have SIGINT and SIGQUIT ignored). Signals reach it through its process group; the traps only record
+# what the wrapper saw, to tell "killed" from "exited".
+trap 'corral_caught=TERM' TERM
+trap 'corral_caught=INT' INT
+trap 'corral_caught=XCPU' XCPU
+trap 'corral_warned=USR1' USR1
+"$@" < /dev/null >> "$CORRAL_RUN_DIR/stdout" 2>> "$CORRAL_RUN_DIR/stderr"
+corral_status=$?
 umask 077
 if [ "$corral_status" -eq 127 ] && ! command -v "$1" >/dev/null 2>&1; then
   printf 'corral: command not found: %s\\n' "$1" >> "$CORRAL_RUN_DIR/stderr"

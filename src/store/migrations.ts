@@ -55,7 +55,9 @@ export const MIGRATIONS: readonly string[] = [
     updated_at REAL NOT NULL,
     PRIMARY KEY (job_id, idx)
   ) WITHOUT ROWID;
-  CREATE INDEX tasks_active ON tasks(state, job_id, idx) WHERE state IN ('pending', 'queued', 'running');
+  -- Not a partial index: SQLite only uses a partial index when it can prove the query implies its WHERE,
+  -- and "state = 'queued'" does not prove "state IN (...)". Scans of finished tasks would grow with history.
+  CREATE INDEX tasks_by_state ON tasks(state, job_id, idx);
   CREATE TABLE attempts (
     id INTEGER PRIMARY KEY,
     job_id INTEGER NOT NULL,
@@ -80,7 +82,7 @@ export const MIGRATIONS: readonly string[] = [
     FOREIGN KEY (job_id, idx) REFERENCES tasks(job_id, idx) ON DELETE CASCADE,
     UNIQUE (job_id, idx, n)
   );
-  CREATE INDEX attempts_active ON attempts(state) WHERE state IN ('launching', 'queued', 'running');
+  CREATE INDEX attempts_by_state ON attempts(state, engine);
   CREATE TABLE supervisor (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     pid INTEGER NOT NULL,

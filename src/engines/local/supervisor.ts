@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -11,6 +10,7 @@ import type { Store } from "../../store/store.js";
 import type { AttemptRow, JobRow } from "../../store/rows.js";
 import type { LocalBudget } from "./budget.js";
 import { acquireLease, hasLocalWork, heartbeat } from "./lease.js";
+import { createLauncher, type Launcher } from "./launcher-process.js";
 import { isSameProcessAlive, processStartTime, signalGroup } from "./processes.js";
 
 export interface SupervisorOptions {
@@ -59,8 +59,12 @@ const HEARTBEAT_MS = 15_000;
  */
 export class LocalSupervisor {
   private readonly o: SupervisorOptions;
-  private readonly children = new Map<number, ChildProcess>();
+  /** Attempts this supervisor launched whose wrapper has not been seen to exit yet. */
+  private readonly children = new Set<number>();
   private readonly exited = new Set<number>();
+  private readonly starts: { id: number; pid: number; pidStart: string | null; at: number }[] = [];
+  private readonly launchFailures: { id: number; why: string }[] = [];
+  private launcher: Launcher | null = null;
   private ticking = false;
   private again = false;
   private stopping = false;
@@ -80,6 +84,8 @@ export class LocalSupervisor {
     // For people and tools that look for a pidfile; the lease in the database is the actual lock.
     fs.writeFileSync(path.join(this.o.store.dir, "supervisor.pid"), `${process.pid}\n`, { mode: 0o600 });
     this.o.log(`supervisor ${process.pid} started (budget: ${this.o.budget.cpus} cpus, ${this.o.budget.memMb}M, ${this.o.budget.gpus.length} gpus)`);
+    this.launcher = this.newLauncher();
+    this.o.log(`launching through ${this.launcher.kind}`);
     const done = new Promise<void>((resolve) => (this.resolveDone = resolve));
     this.timer = setInterval(() => this.wake(), this.o.pollMs);
     this.lastPoll = 0;
@@ -120,6 +126,7 @@ export class LocalSupervisor {
   private tick(): void {
     const { store } = this.o;
     const now = Date.now();
+    this.recordStarts();
     this.collectExited();
     if (now - this.lastPoll >= this.o.pollMs) {
       this.lastPoll = now;
@@ -257,8 +264,9 @@ export class LocalSupervisor {
    */
   private allocate(): Launch[] {
     const { store, budget } = this.o;
+    // No settleDependencies here: dependencies only change when an attempt ends or a job is released, and
+    // every one of those paths settles them itself.
     return store.write(() => {
-      settleDependencies(store);
       const used = store
         .stmt(
           `SELECT coalesce(sum(j.cpus), 0) AS cpus, coalesce(sum(coalesce(j.mem_mb, 0)), 0) AS mem,
@@ -273,10 +281,7 @@ export class LocalSupervisor {
       const freeGpus = budget.gpus.filter((g) => !busyGpus.has(g));
       const launches: Launch[] = [];
       if (freeCpus <= 0) return launches;
-      const jobIds = store
-        .stmt("SELECT DISTINCT t.job_id FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.state = 'queued' AND j.engine = 'local' ORDER BY t.job_id")
-        .pluck()
-        .all() as number[];
+      const jobIds = queuedLocalJobs(store);
       const now = Date.now() / 1000;
       scan: for (const jobId of jobIds) {
         const job = store.stmt("SELECT * FROM jobs WHERE id = ?").get(jobId) as JobRow;
@@ -295,7 +300,7 @@ export class LocalSupervisor {
         // Strict submission order: a job that does not fit now blocks later ones, so big jobs are not starved.
         if (fitCount <= 0) break;
         const tasks = store
-          .stmt("SELECT idx, attempts FROM tasks WHERE job_id = ? AND state = 'queued' ORDER BY idx LIMIT ?")
+          .stmt("SELECT idx, attempts FROM tasks INDEXED BY tasks_by_state WHERE state = 'queued' AND job_id = ? ORDER BY idx LIMIT ?")
           .all(jobId, fitCount) as { idx: number; attempts: number }[];
         for (const t of tasks) {
           const n = t.attempts + 1;
@@ -319,49 +324,69 @@ export class LocalSupervisor {
     });
   }
 
+  private newLauncher(): Launcher {
+    return createLauncher({
+      started: (id, pid) => {
+        this.starts.push({ id, pid, pidStart: processStartTime(pid), at: Date.now() / 1000 });
+        this.wake();
+      },
+      exited: (id) => {
+        this.children.delete(id);
+        this.exited.add(id);
+        this.wake();
+      },
+      failed: (id, why) => {
+        this.children.delete(id);
+        this.launchFailures.push({ id, why });
+        this.wake();
+      },
+      lost: () => {
+        // What it started keeps running; from now on those attempts are watched like adopted ones.
+        this.o.log("the launcher process died; starting another");
+        this.children.clear();
+        if (!this.stopping) this.launcher = this.newLauncher();
+      },
+    });
+  }
+
+  /** Hands each new attempt's wrapper to the launcher; its pid arrives later through `started`. */
   private launch(launches: Launch[]): void {
     const { store, budget } = this.o;
-    const host = os.hostname();
-    const started: { id: number; pid: number; pidStart: string | null; at: number }[] = [];
-    const failed: { attempt: AttemptRow; why: string }[] = [];
     for (const { attempt, job, devices } of launches) {
-      let child: ChildProcess;
       try {
         const engineEnv: Record<string, string> = {};
         // GPUs are handed out exclusively; a job that asked for none does not see any.
         if (budget.gpus.length > 0 || job.gpus > 0) engineEnv.CUDA_VISIBLE_DEVICES = devices.join(",");
         const wrapper = writeAttemptFiles(store, job, attempt.idx, attempt.n, engineEnv);
-        // A session of its own (detached) makes the attempt one process group to signal, and lets it
-        // outlive this supervisor.
-        child = spawn("/bin/sh", [wrapper], { detached: true, stdio: "ignore", cwd: attempt.run_dir, env: { PATH: "/usr/bin:/bin" } });
+        this.children.add(attempt.id);
+        this.launcher!.launch(attempt.id, wrapper);
       } catch (err) {
-        failed.push({ attempt, why: (err as Error).message });
-        continue;
-      }
-      if (child.pid === undefined) {
-        child.on("error", () => undefined);
-        failed.push({ attempt, why: "the wrapper could not be started" });
-        continue;
-      }
-      this.children.set(attempt.id, child);
-      child.on("exit", () => {
         this.children.delete(attempt.id);
-        this.exited.add(attempt.id);
-        this.wake();
-      });
-      started.push({ id: attempt.id, pid: child.pid, pidStart: processStartTime(child.pid), at: Date.now() / 1000 });
+        this.launchFailures.push({ id: attempt.id, why: (err as Error).message });
+      }
     }
+  }
+
+  /** Records the pids of started wrappers, and fails attempts whose wrapper could not be started at all. */
+  private recordStarts(): void {
+    if (this.starts.length === 0 && this.launchFailures.length === 0) return;
+    const { store } = this.o;
+    const starts = this.starts.splice(0);
+    const failures = this.launchFailures.splice(0);
+    const host = os.hostname();
     store.write(() => {
-      for (const s of started) {
+      for (const s of starts) {
         store
           .stmt("UPDATE attempts SET state = 'running', pid = ?, pid_start = ?, started_at = ?, host = ?, engine_id = ? WHERE id = ? AND state = 'launching'")
           .run(s.pid, s.pidStart, s.at, host, String(s.pid), s.id);
       }
-      for (const f of failed) {
-        this.fence(f.attempt.run_dir);
-        finishAttempt(store, f.attempt, { state: "failed", exitCode: null, signal: null, reason: `could not start: ${f.why}`, endedAt: Date.now() });
+      for (const f of failures) {
+        const attempt = store.stmt("SELECT * FROM attempts WHERE id = ?").get(f.id) as AttemptRow | undefined;
+        if (!attempt) continue;
+        this.fence(attempt.run_dir);
+        finishAttempt(store, attempt, { state: "failed", exitCode: null, signal: null, reason: `could not start: ${f.why}`, endedAt: Date.now() });
       }
-      if (failed.length > 0) settleDependencies(store);
+      if (failures.length > 0) settleDependencies(store);
     });
   }
 
@@ -380,10 +405,27 @@ export class LocalSupervisor {
       return;
     }
     if (this.timer) clearInterval(this.timer);
-    for (const child of this.children.values()) child.unref();
-    this.o.log(`supervisor ${process.pid} exiting`);
+    const own = process.cpuUsage();
+    const launcher = this.launcher?.cpu();
+    this.launcher?.close();
+    const cpu = `cpu ${((own.user + own.system) / 1e6).toFixed(1)}s` + (launcher ? `, launcher ${launcher.own.toFixed(1)}s, attempts ${launcher.children.toFixed(1)}s` : "");
+    this.o.log(`supervisor ${process.pid} exiting (${cpu})`);
     this.resolveDone?.();
   }
+}
+
+/**
+ * Jobs with queued local tasks, in id order, found by skipping through the (state, job_id) index one job at a
+ * time: a plain DISTINCT would visit every queued task of a large array on every tick.
+ */
+function queuedLocalJobs(store: Store): number[] {
+  const next = store.stmt("SELECT job_id FROM tasks WHERE state = 'queued' AND job_id > ? ORDER BY job_id LIMIT 1").pluck();
+  const engineOf = store.stmt("SELECT engine FROM jobs WHERE id = ?").pluck();
+  const ids: number[] = [];
+  for (let id = next.get(0) as number | undefined; id !== undefined; id = next.get(id) as number | undefined) {
+    if (engineOf.get(id) === "local") ids.push(id);
+  }
+  return ids;
 }
 
 function claimTime(runDir: string): number {

@@ -1,0 +1,180 @@
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Corral } from "../api/corral.js";
+import { CLI } from "../testing/project.js";
+import { Store } from "../store/store.js";
+import { ensureGnuParallel, timeShell } from "./peers.js";
+import { seedHistory } from "./seed.js";
+
+/**
+ * `npm run bench`: corral's local engine against GNU parallel and xargs on the same machine in the same run,
+ * then `ls`/`status` on a large database and the supervisor's peak memory. Prints figures and ratios.
+ */
+const N = Number(process.env.CORRAL_BENCH_JOBS ?? 2000);
+const SLOTS = 2;
+const REPEATS = Number(process.env.CORRAL_BENCH_REPEATS ?? 3);
+const HISTORY = Number(process.env.CORRAL_BENCH_HISTORY ?? 100_000);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (x: number, digits = 0) => x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+
+function benchEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, CORRAL_LOCAL_CPUS: String(SLOTS), NO_COLOR: "1" };
+  delete env.CORRAL_DB;
+  return env;
+}
+
+function cli(dir: string, args: string[]): string {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, env: benchEnv(), encoding: "utf8", maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`corral ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Samples the supervisor's peak RSS (VmHWM) while it lives. */
+function watchSupervisorMemory(dir: string): { stop: () => number } {
+  let peakKb = 0;
+  const timer = setInterval(() => {
+    try {
+      const pid = fs.readFileSync(path.join(dir, ".corral", "supervisor.pid"), "utf8").trim();
+      const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+      if (m) peakKb = Math.max(peakKb, Number(m[1]));
+    } catch {
+      /* not running at this instant */
+    }
+  }, 50);
+  return { stop: () => (clearInterval(timer), peakKb) };
+}
+
+/** One array job of N tasks through the CLI: `corral submit -a 1-N -- true`, then `corral wait`. */
+async function corralArray(): Promise<{ seconds: number; peakKb: number }> {
+  const dir = tmp("corral-bench-");
+  const mem = watchSupervisorMemory(dir);
+  const t0 = performance.now();
+  cli(dir, ["submit", "-a", `1-${N}`, "--", "true"]);
+  cli(dir, ["wait"]);
+  const seconds = (performance.now() - t0) / 1000;
+  await new Promise((r) => setTimeout(r, 100));
+  const peakKb = mem.stop();
+  const jobs = JSON.parse(cli(dir, ["ls", "--json"])) as { tasks: { succeeded: number } }[];
+  if (jobs[0]?.tasks.succeeded !== N) throw new Error("not every task succeeded");
+  await quiesce(dir);
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { seconds, peakKb };
+}
+
+/** N separate jobs through the library API in one process, then waited for. */
+async function corralSeparateJobs(): Promise<number> {
+  const dir = tmp("corral-bench-");
+  const saved = process.env.CORRAL_LOCAL_CPUS;
+  process.env.CORRAL_LOCAL_CPUS = String(SLOTS);
+  const t0 = performance.now();
+  const { corral } = Corral.submit({ command: ["true"] }, { cwd: dir });
+  for (let i = 1; i < N; i++) corral.submit({ command: ["true"] }, dir);
+  const result = await corral.wait();
+  const seconds = (performance.now() - t0) / 1000;
+  if (!result.succeeded || result.jobs.length !== N) throw new Error("not every job succeeded");
+  corral.close();
+  if (saved === undefined) delete process.env.CORRAL_LOCAL_CPUS;
+  else process.env.CORRAL_LOCAL_CPUS = saved;
+  await quiesce(dir);
+  fs.rmSync(dir, { recursive: true, force: true });
+  return seconds;
+}
+
+async function quiesce(dir: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (!fs.existsSync(path.join(dir, ".corral", "supervisor.pid"))) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function peerParallel(): number {
+  const dir = tmp("corral-bench-parallel-");
+  const s = timeShell(`seq ${N} | parallel --will-cite -j${SLOTS} --joblog joblog --results results true {}`, dir);
+  fs.rmSync(dir, { recursive: true, force: true });
+  return s;
+}
+
+function peerXargs(): number {
+  const dir = tmp("corral-bench-xargs-");
+  const s = timeShell(`seq ${N} | xargs -P${SLOTS} -n1 true`, dir);
+  fs.rmSync(dir, { recursive: true, force: true });
+  return s;
+}
+
+function timeCommand(dir: string, args: string[]): number {
+  const xs: number[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, env: benchEnv(), stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 30 });
+    if (r.status !== 0) throw new Error(`corral ${args.join(" ")} failed: ${String(r.stderr)}`);
+    xs.push((performance.now() - t0) / 1000);
+  }
+  return median(xs);
+}
+
+async function main(): Promise<void> {
+  const line = (s = "") => process.stdout.write(`${s}\n`);
+  line(`corral bench — ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? "?"}), node ${process.version}, ${new Date().toISOString()}`);
+  line(`Local throughput: ${N} jobs of \`true\`, ${SLOTS} at a time, median of ${REPEATS} runs each, same machine, same run`);
+  const hasParallel = ensureGnuParallel();
+  const runs = { array: [] as number[], separate: [] as number[], parallel: [] as number[], xargs: [] as number[] };
+  let peakKb = 0;
+  for (let i = 0; i < REPEATS; i++) {
+    // Interleaved, so a slow moment of the machine hits every tool alike.
+    const a = await corralArray();
+    runs.array.push(a.seconds);
+    peakKb = Math.max(peakKb, a.peakKb);
+    runs.separate.push(await corralSeparateJobs());
+    if (hasParallel) runs.parallel.push(peerParallel());
+    runs.xargs.push(peerXargs());
+  }
+  const rate = (xs: number[]) => N / median(xs);
+  const parallelRate = hasParallel ? rate(runs.parallel) : NaN;
+  const rows: [string, number[]][] = [
+    ["corral, one array job (CLI submit + wait)", runs.array],
+    [`corral, ${N} separate jobs (library API)`, runs.separate],
+    ["GNU parallel -j2 --joblog --results", runs.parallel],
+    ["xargs -P2", runs.xargs],
+  ];
+  for (const [name, xs] of rows) {
+    if (xs.length === 0) {
+      line(`  ${name.padEnd(44)} not measured (GNU parallel could not be installed)`);
+      continue;
+    }
+    const vsParallel = hasParallel ? `  ${fmt(rate(xs) / parallelRate, 2)}× parallel` : "";
+    line(`  ${name.padEnd(44)} ${fmt(median(xs), 2).padStart(7)} s  ${fmt(rate(xs)).padStart(6)} jobs/s${vsParallel}  ${fmt(rate(xs) / rate(runs.xargs), 2)}× xargs`);
+  }
+  if (hasParallel) {
+    const ratio = rate(runs.array) / parallelRate;
+    line(`  goal: corral ≥ 1.5× GNU parallel's throughput → ${fmt(ratio, 2)}× (${ratio >= 1.5 ? "met" : "NOT met"})`);
+  }
+  line(`  supervisor peak RSS: ${fmt(peakKb / 1024, 1)} MB (goal < 150 MB: ${peakKb / 1024 < 150 ? "met" : "NOT met"})`);
+
+  line();
+  line(`Reading a large database: ${fmt(HISTORY)} finished jobs, median of ${REPEATS} runs, output to a pipe`);
+  const dir = tmp("corral-bench-history-");
+  const t0 = performance.now();
+  const store = Store.open({ path: path.join(dir, ".corral", "corral.db"), create: true });
+  seedHistory(store, HISTORY);
+  store.close();
+  line(`  (seeded in ${fmt((performance.now() - t0) / 1000, 1)} s)`);
+  for (const args of [["ls"], ["status"], ["ls", "--state", "failed"], ["ls", "--json"]]) {
+    const s = timeCommand(dir, args);
+    const goal = args.length === 1 ? ` (goal < 300 ms: ${s < 0.3 ? "met" : "NOT met"})` : "";
+    line(`  corral ${args.join(" ").padEnd(20)} ${fmt(s * 1000).padStart(6)} ms${goal}`);
+  }
+  const bare = median(Array.from({ length: REPEATS }, () => timeShell(`"${process.execPath}" -e 0`, dir)));
+  line(`  (for scale: \`node -e 0\` alone takes ${fmt(bare * 1000)} ms here)`);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
+
+export { spawn };

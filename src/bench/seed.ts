@@ -1,0 +1,34 @@
+import { createHash } from "node:crypto";
+import path from "node:path";
+import type { Store } from "../store/store.js";
+
+/**
+ * Fills a store with `count` finished jobs (one task, one attempt each; every 50th failed, spread over 20
+ * batches) straight through SQL, as years of use would leave it. Only for measuring reads.
+ */
+export function seedHistory(store: Store, count: number): void {
+  const env = JSON.stringify({ PATH: "/usr/bin:/bin", HOME: "/home/user" });
+  const hash = createHash("sha256").update(env).digest("hex");
+  store.write(() => {
+    store.stmt("INSERT OR IGNORE INTO environments (hash, vars) VALUES (?, ?)").run(hash, env);
+    const envId = store.stmt("SELECT id FROM environments WHERE hash = ?").pluck().get(hash);
+    const job = store.stmt(
+      `INSERT INTO jobs (name, batch, argv, cwd, env_id, umask, engine, created_at) VALUES (?, ?, ?, '/home/user/project', ?, 18, 'local', ?)`,
+    );
+    const task = store.stmt("INSERT INTO tasks (job_id, idx, state, attempts, exit_code, reason, updated_at) VALUES (?, 1, ?, 1, ?, ?, ?)");
+    const attempt = store.stmt(
+      `INSERT INTO attempts (job_id, idx, n, engine, engine_id, state, run_dir, submitted_at, started_at, ended_at, host, exit_code)
+       VALUES (?, 1, 1, 'local', ?, ?, ?, ?, ?, ?, 'node01', ?)`,
+    );
+    const t = Date.now() / 1000 - count;
+    for (let i = 1; i <= count; i++) {
+      const failed = i % 50 === 0;
+      const state = failed ? "failed" : "succeeded";
+      const exit = failed ? 1 : 0;
+      const res = job.run(`step-${i % 1000}`, `batch-${i % 20}`, JSON.stringify(["python", "run.py", "--input", `data/${i}.csv`]), envId, t + i);
+      const id = Number(res.lastInsertRowid);
+      task.run(id, state, exit, failed ? "exit code 1" : null, t + i);
+      attempt.run(id, String(100000 + i), state, path.join(store.runsDir, String(id), "1", "1"), t + i, t + i, t + i + 1, exit);
+    }
+  });
+}
