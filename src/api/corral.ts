@@ -7,13 +7,13 @@ import { RERUNNABLE_STATES, TERMINAL_STATES, validateLabel, type LifecycleState 
 import { engineNames, getEngine } from "../engines/registry.js";
 import { signalGroup, isSameProcessAlive } from "../engines/local/processes.js";
 import { ingestMarkers } from "../lifecycle/ingest.js";
-import { settleDependencies } from "../lifecycle/transitions.js";
+import { refreshJobLabel, settleDependencies } from "../lifecycle/transitions.js";
 import { RUN_FILES } from "../protocol/wrapper.js";
 import { defaultDatabasePath, findDatabase } from "../store/locate.js";
 import { Store } from "../store/store.js";
 import type { AttemptRow } from "../store/rows.js";
 import { buildJobSpec, checkDependencies, insertJob, type SubmitInput } from "./submit.js";
-import { checkIdsExist, jobDetail, listJobs, resolveTasks, type TaskRef } from "./queries.js";
+import { checkIdsExist, countByBatch, listForDisplay, type DisplayRow, jobDetail, jobsNeedingAttention, listJobs, resolveTasks, type TaskRef } from "./queries.js";
 
 export interface OpenOptions {
   /** Database path (`--db`); defaults to CORRAL_DB, then the nearest `.corral/` up from cwd. */
@@ -112,23 +112,29 @@ export class Corral {
     return listJobs(this.store, sel);
   }
 
+  /** The rows `corral ls` prints, cheaply (see listForDisplay). */
+  listForDisplay(sel: Selection = EVERYTHING): DisplayRow[] {
+    this.refresh();
+    return listForDisplay(this.store, sel);
+  }
+
   show(id: number): JobDetail {
     this.refresh();
     return jobDetail(this.store, id);
   }
 
   status(): StatusReport {
-    const jobs = this.list();
+    this.refresh();
     const byBatch = new Map<string | null, { jobs: number; states: Record<string, number> }>();
-    for (const j of jobs) {
-      const b = byBatch.get(j.batch) ?? { jobs: 0, states: {} };
-      b.jobs++;
-      b.states[j.state] = (b.states[j.state] ?? 0) + 1;
-      byBatch.set(j.batch, b);
+    for (const row of countByBatch(this.store)) {
+      const b = byBatch.get(row.batch) ?? { jobs: 0, states: {} };
+      b.jobs += row.jobs;
+      b.states[row.state] = row.jobs;
+      byBatch.set(row.batch, b);
     }
     return {
       batches: [...byBatch.entries()].map(([batch, v]) => ({ batch, ...v })),
-      attention: jobs.filter((j) => j.lifecycleState === "failed" || j.lifecycleState === "lost"),
+      attention: jobsNeedingAttention(this.store),
     };
   }
 
@@ -207,6 +213,7 @@ export class Corral {
         jobs.add(t.jobId);
         if (opts.clean) dirs.push(...(this.store.stmt("SELECT run_dir FROM attempts WHERE job_id = ? AND idx = ?").pluck().all(t.jobId, t.index) as string[]));
       }
+      for (const id of jobs) refreshJobLabel(this.store, id);
       reviveDependents(this.store, [...jobs], now);
       settleDependencies(this.store);
       return dirs;
@@ -241,6 +248,7 @@ export class Corral {
     const tasks = resolveTasks(this.store, sel);
     this.store.write(() => {
       for (const t of tasks) this.store.stmt("UPDATE tasks SET label = ? WHERE job_id = ? AND idx = ?").run(label, t.jobId, t.index);
+      for (const id of new Set(tasks.map((t) => t.jobId))) refreshJobLabel(this.store, id);
     });
     return tasks;
   }

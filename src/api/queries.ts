@@ -2,8 +2,7 @@ import path from "node:path";
 import { UsageError } from "../domain/errors.js";
 import type { AttemptView, JobDetail, JobSummary, TaskView } from "../domain/job.js";
 import type { Selection } from "../domain/selection.js";
-import { deriveJobState, emptyCounts, isLifecycleState, type LifecycleState } from "../domain/states.js";
-import { formatCommand } from "../protocol/shell-quote.js";
+import { isLifecycleState, type LifecycleState } from "../domain/states.js";
 import { RUN_FILES } from "../protocol/wrapper.js";
 import { environmentOf } from "../lifecycle/attempt-files.js";
 import type { Store } from "../store/store.js";
@@ -50,56 +49,53 @@ export function checkIdsExist(store: Store, sel: Selection): void {
   }
 }
 
-interface SummaryRow {
-  id: number;
-  name: string;
-  batch: string | null;
-  engine: string;
-  argv: string;
-  script_path: string | null;
-  array_spec: string | null;
-  created_at: number;
-  total: number;
-  pending: number;
-  queued: number;
-  running: number;
-  succeeded: number;
-  failed: number;
-  cancelled: number;
-  lost: number;
-  labelled: number;
-  label_min: string | null;
-  label_max: string | null;
-  exit_single: number | null;
-  exit_bad: number | null;
-}
+/** The columns a summary needs: one row per job, no aggregation (the counts are kept by triggers). */
+const SUMMARY_COLUMNS = `j.id, j.name, j.batch, j.engine, j.command, j.array_spec, j.created_at, j.n_tasks, j.n_pending, j.n_queued,
+  j.n_running, j.n_succeeded, j.n_failed, j.n_cancelled, j.n_lost, j.label, j.exit_code, j.lifecycle_state`;
 
-export function commandText(argv: readonly string[], scriptPath: string | null): string {
-  return scriptPath ? formatCommand([scriptPath, ...argv]) : formatCommand(argv);
-}
+type SummaryRow = Pick<
+  JobRow,
+  | "id" | "name" | "batch" | "engine" | "command" | "array_spec" | "created_at" | "n_tasks" | "n_pending" | "n_queued" | "n_running"
+  | "n_succeeded" | "n_failed" | "n_cancelled" | "n_lost" | "label" | "exit_code" | "lifecycle_state"
+>;
 
 function toSummary(r: SummaryRow): JobSummary {
-  const counts = emptyCounts();
-  for (const s of Object.keys(counts) as LifecycleState[]) counts[s] = r[s];
-  const lifecycleState = deriveJobState(counts);
-  const label = r.labelled === r.total && r.label_min === r.label_max ? r.label_min : null;
-  const argv = JSON.parse(r.argv) as string[];
-  const exitCode = lifecycleState === "succeeded" ? 0 : r.total === 1 ? r.exit_single : r.exit_bad;
+  const lifecycleState = r.lifecycle_state;
   return {
     id: r.id,
     name: r.name,
     batch: r.batch,
-    state: label ?? lifecycleState,
+    state: r.label ?? lifecycleState,
     lifecycleState,
-    label,
-    exitCode,
+    label: r.label,
+    exitCode: lifecycleState === "succeeded" ? 0 : r.exit_code,
     engine: r.engine,
-    command: commandText(argv, r.script_path),
-    argv,
+    command: r.command,
     array: r.array_spec,
     createdAt: iso(r.created_at)!,
-    tasks: { total: r.total, done: r.succeeded + r.failed + r.cancelled + r.lost, ...counts },
+    tasks: {
+      total: r.n_tasks,
+      done: r.n_succeeded + r.n_failed + r.n_cancelled + r.n_lost,
+      pending: r.n_pending,
+      queued: r.n_queued,
+      running: r.n_running,
+      succeeded: r.n_succeeded,
+      failed: r.n_failed,
+      cancelled: r.n_cancelled,
+      lost: r.n_lost,
+    },
   };
+}
+
+/** SQL for a --state filter: lifecycle states match the derived state, other words match the label. */
+function stateFilter(states: readonly string[], alias = "j"): { where: string; params: unknown[] } {
+  if (states.length === 0) return { where: "1", params: [] };
+  const lifecycle = states.filter((s) => isLifecycleState(s));
+  const labels = states.filter((s) => !isLifecycleState(s));
+  const ors: string[] = [];
+  if (lifecycle.length > 0) ors.push(`${alias}.lifecycle_state IN (${lifecycle.map(() => "?").join(", ")})`);
+  if (labels.length > 0) ors.push(`${alias}.label IN (${labels.map(() => "?").join(", ")})`);
+  return { where: `(${ors.join(" OR ")})`, params: [...lifecycle, ...labels] };
 }
 
 /** Whether a job or task matches a --state filter (lifecycle states and labels alike). */
@@ -110,26 +106,39 @@ export function matchesStates(states: readonly string[], lifecycle: string, labe
 
 export function listJobs(store: Store, sel: Selection): JobSummary[] {
   const f = jobFilter(sel);
+  const st = stateFilter(sel.states);
   const rows = store
+    .stmt(`SELECT ${SUMMARY_COLUMNS} FROM jobs j WHERE ${f.where} AND ${st.where} ORDER BY j.id`)
+    .all(...f.params, ...st.params) as SummaryRow[];
+  return rows.map(toSummary);
+}
+
+/** What `corral ls` shows, as plain arrays: id, name, state, done, total, engine, created (epoch s), command. */
+export type DisplayRow = [number, string, string, number, number, string, number, string];
+
+/** The listing's rows without building full summaries: at 100,000 jobs the objects would dominate. */
+export function listForDisplay(store: Store, sel: Selection): DisplayRow[] {
+  const f = jobFilter(sel);
+  const st = stateFilter(sel.states);
+  return store
     .stmt(
-      `SELECT j.id, j.name, j.batch, j.engine, j.argv, j.script_path, j.array_spec, j.created_at,
-              count(*) AS total,
-              sum(t.state = 'pending') AS pending, sum(t.state = 'queued') AS queued, sum(t.state = 'running') AS running,
-              sum(t.state = 'succeeded') AS succeeded, sum(t.state = 'failed') AS failed,
-              sum(t.state = 'cancelled') AS cancelled, sum(t.state = 'lost') AS lost,
-              count(t.label) AS labelled, min(t.label) AS label_min, max(t.label) AS label_max,
-              max(t.exit_code) AS exit_single, max(nullif(t.exit_code, 0)) AS exit_bad
-       FROM jobs j JOIN tasks t ON t.job_id = j.id
-       WHERE ${f.where}
-       GROUP BY j.id ORDER BY j.id`,
+      `SELECT j.id, j.name, coalesce(j.label, j.lifecycle_state), j.n_succeeded + j.n_failed + j.n_cancelled + j.n_lost, j.n_tasks,
+              j.engine, j.created_at, j.command
+       FROM jobs j WHERE ${f.where} AND ${st.where} ORDER BY j.id`,
     )
-    .all(...f.params) as SummaryRow[];
-  const out: JobSummary[] = [];
-  for (const r of rows) {
-    const s = toSummary(r);
-    if (matchesStates(sel.states, s.lifecycleState, s.label)) out.push(s);
-  }
-  return out;
+    .raw()
+    .all(...f.params, ...st.params) as DisplayRow[];
+}
+
+/** Job counts per batch and state (a label where all of a job's tasks share one), computed in SQL. */
+export function countByBatch(store: Store): { batch: string | null; state: string; jobs: number }[] {
+  return store
+    .stmt("SELECT batch, coalesce(label, lifecycle_state) AS state, count(*) AS jobs FROM jobs GROUP BY batch, 2 ORDER BY batch, 2")
+    .all() as { batch: string | null; state: string; jobs: number }[];
+}
+
+export function jobsNeedingAttention(store: Store): JobSummary[] {
+  return (store.stmt(`SELECT ${SUMMARY_COLUMNS} FROM jobs j WHERE j.lifecycle_state IN ('failed', 'lost') ORDER BY j.id`).all() as SummaryRow[]).map(toSummary);
 }
 
 export interface TaskRef {
@@ -226,6 +235,7 @@ export function jobDetail(store: Store, id: number): JobDetail {
   const deps = store.stmt("SELECT parent_id AS id, kind FROM dependencies WHERE job_id = ? ORDER BY parent_id").all(id) as { id: number; kind: "ok" | "any" }[];
   return {
     ...summary,
+    argv: JSON.parse(job.argv) as string[],
     cwd: job.cwd,
     script: job.script_path,
     env: JSON.parse(job.extra_env) as Record<string, string>,

@@ -9,6 +9,12 @@ import { parseCount, parseDuration, parseMemory } from "../domain/resources.js";
 import { DEFAULT_ENGINE, getEngine } from "../engines/registry.js";
 import { settleDependencies } from "../lifecycle/transitions.js";
 import type { Store } from "../store/store.js";
+import { formatCommand } from "../protocol/shell-quote.js";
+
+/** The command as a person would retype it (a script job shows its script first). */
+export function commandText(argv: readonly string[], scriptPath: string | null): string {
+  return formatCommand(scriptPath ? [scriptPath, ...argv] : argv);
+}
 
 /** What a caller gives to submit a job; strings are parsed exactly as the CLI flags are. */
 export interface SubmitInput {
@@ -149,8 +155,8 @@ export function insertJob(store: Store, spec: JobSpec): number {
     const res = store
       .stmt(
         `INSERT INTO jobs (name, batch, argv, script, script_path, cwd, env_id, extra_env, umask, cpus, mem_mb, time_limit_s, gpus, queue,
-                           engine, array_spec, array_cap, retries, stderr_fails, held, metadata, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                           engine, array_spec, array_cap, retries, stderr_fails, held, metadata, created_at, command)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         spec.name,
@@ -175,6 +181,7 @@ export function insertJob(store: Store, spec: JobSpec): number {
         spec.hold ? 1 : 0,
         JSON.stringify(spec.metadata),
         now,
+        commandText(spec.argv, spec.script?.path ?? null),
       );
     const jobId = Number(res.lastInsertRowid);
     const initial = spec.hold || spec.after.length > 0 || spec.afterAny.length > 0 ? "pending" : "queued";

@@ -13,7 +13,7 @@ export function seedHistory(store: Store, count: number): void {
     store.stmt("INSERT OR IGNORE INTO environments (hash, vars) VALUES (?, ?)").run(hash, env);
     const envId = store.stmt("SELECT id FROM environments WHERE hash = ?").pluck().get(hash);
     const job = store.stmt(
-      `INSERT INTO jobs (name, batch, argv, cwd, env_id, umask, engine, created_at) VALUES (?, ?, ?, '/home/user/project', ?, 18, 'local', ?)`,
+      `INSERT INTO jobs (name, batch, argv, cwd, env_id, umask, engine, created_at, command) VALUES (?, ?, ?, '/home/user/project', ?, 18, 'local', ?, ?)`,
     );
     const task = store.stmt("INSERT INTO tasks (job_id, idx, state, attempts, exit_code, reason, updated_at) VALUES (?, 1, ?, 1, ?, ?, ?)");
     const attempt = store.stmt(
@@ -25,7 +25,8 @@ export function seedHistory(store: Store, count: number): void {
       const failed = i % 50 === 0;
       const state = failed ? "failed" : "succeeded";
       const exit = failed ? 1 : 0;
-      const res = job.run(`step-${i % 1000}`, `batch-${i % 20}`, JSON.stringify(["python", "run.py", "--input", `data/${i}.csv`]), envId, t + i);
+      const argv = ["python", "run.py", "--input", `data/${i}.csv`];
+      const res = job.run(`step-${i % 1000}`, `batch-${i % 20}`, JSON.stringify(argv), envId, t + i, argv.join(" "));
       const id = Number(res.lastInsertRowid);
       task.run(id, state, exit, failed ? "exit code 1" : null, t + i);
       attempt.run(id, String(100000 + i), state, path.join(store.runsDir, String(id), "1", "1"), t + i, t + i, t + i + 1, exit);

@@ -2,7 +2,6 @@
 import { Command, CommanderError } from "commander";
 import { rememberSubmitterUmask } from "../api/submit.js";
 import { StoreError, UsageError } from "../domain/errors.js";
-import { runSupervisor } from "../engines/local/run-supervisor.js";
 import { registerList } from "./commands/list.js";
 import { registerLogs } from "./commands/logs.js";
 import { registerManage } from "./commands/manage.js";
@@ -26,6 +25,13 @@ function fail(message: string, code: number): never {
 }
 
 async function main(): Promise<void> {
+  // `corral ls | head` closes the pipe early: that is the reader's choice, not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EPIPE") process.exit(0);
+      throw err;
+    });
+  }
   // Jobs get the submitting shell's umask back (the wrapper restores it); corral's own files are user-only.
   rememberSubmitterUmask(process.umask(0o077));
   const { head, tail } = splitAtDashes(process.argv.slice(2));
@@ -50,6 +56,7 @@ async function main(): Promise<void> {
     .action(async (_flags: unknown, self: Command) => {
       const db = (self.optsWithGlobals() as { db?: string }).db;
       if (!db) throw new UsageError("supervisor needs --db");
+      const { runSupervisor } = await import("../engines/local/run-supervisor.js");
       await runSupervisor(db);
     });
   for (const cmd of program.commands) cmd.exitOverride();

@@ -18,12 +18,21 @@ export function colorState(state: string): string {
   return (STATE_COLORS[state] ?? c.blue)(state);
 }
 
+/** Colours a padded state cell by the state it holds. */
+export function paintState(cell: string): string {
+  return (STATE_COLORS[cell.trimEnd()] ?? c.blue)(cell);
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 export function age(iso: string, now = Date.now()): string {
-  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  return ageSeconds((now - Date.parse(iso)) / 1000);
+}
+
+export function ageSeconds(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m`;
   if (s < 86400) return `${Math.floor(s / 3600)}h`;
@@ -36,25 +45,28 @@ export function elapsed(fromIso: string | null, toIso: string | null): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(2)}s` : `${Math.round(ms / 1000)}s`;
 }
 
-/** Visible width, ignoring colour escapes. */
-function width(s: string): number {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/\x1b\[[0-9;]*m/g, "").length;
-}
-
-/** A plain table: columns padded to their widest cell; the last column is cut to the terminal width on a TTY. */
-export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ""))));
+/**
+ * A plain table: columns padded to their widest cell, `paint` colouring a column after padding (so widths
+ * are plain string lengths, which matters at 100,000 rows). On a terminal the last column is cut to fit.
+ */
+export function table(header: string[], rows: string[][], paint: Record<number, (cell: string) => string> = {}): string {
+  const n = header.length;
+  const widths = header.map((h) => h.length);
+  for (const r of rows) for (let i = 0; i < n - 1; i++) if (r[i]!.length > widths[i]!) widths[i] = r[i]!.length;
   const termWidth = process.stdout.isTTY ? process.stdout.columns : Infinity;
-  const fmt = (cells: string[]) => {
-    const parts = cells.map((cell, i) => (i === cells.length - 1 ? cell : cell + " ".repeat(widths[i]! - width(cell))));
-    let line = parts.join("  ");
-    if (width(line) > termWidth) {
-      const lastStart = parts.slice(0, -1).join("  ").length + 2;
-      const room = Math.max(10, termWidth - lastStart - 1);
-      line = parts.slice(0, -1).join("  ") + "  " + (cells[cells.length - 1] ?? "").slice(0, room) + "…";
+  const out: string[] = new Array(rows.length + 1);
+  const prefix = widths.slice(0, n - 1).reduce((a, w) => a + w + 2, 0);
+  const fmt = (cells: string[], colour: boolean) => {
+    let line = "";
+    for (let i = 0; i < n - 1; i++) {
+      const cell = cells[i]!.padEnd(widths[i]!);
+      line += (colour && paint[i] ? paint[i]!(cell) : cell) + "  ";
     }
-    return line;
+    let last = cells[n - 1] ?? "";
+    if (prefix + last.length > termWidth) last = last.slice(0, Math.max(10, termWidth - prefix - 1)) + "…";
+    return line + last;
   };
-  return [c.bold(fmt(header)), ...rows.map(fmt)].join("\n");
+  out[0] = c.bold(fmt(header, false));
+  for (let i = 0; i < rows.length; i++) out[i + 1] = fmt(rows[i]!, colorEnabled);
+  return out.join("\n");
 }

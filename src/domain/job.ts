@@ -67,13 +67,14 @@ export interface JobSummary {
   readonly exitCode: number | null;
   readonly engine: string;
   readonly command: string;
-  readonly argv: readonly string[];
   readonly array: string | null;
   readonly createdAt: string;
   readonly tasks: { readonly total: number; readonly done: number } & Record<LifecycleState, number>;
 }
 
 export interface JobDetail extends JobSummary {
+  /** The command exactly as submitted. */
+  readonly argv: readonly string[];
   readonly cwd: string;
   readonly script: string | null;
   /** The job's own variables (`--env`); the rest of its environment was inherited from the submitting shell. */

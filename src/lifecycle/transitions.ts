@@ -1,4 +1,4 @@
-import { emptyCounts, deriveJobState, type LifecycleState } from "../domain/states.js";
+import type { LifecycleState } from "../domain/states.js";
 import type { Store } from "../store/store.js";
 import type { AttemptRow, TaskRow } from "../store/rows.js";
 
@@ -54,11 +54,17 @@ export function abandonUnstartedAttempt(store: Store, attempt: AttemptRow, reaso
 }
 
 export function jobLifecycleState(store: Store, jobId: number): LifecycleState | null {
-  const rows = store.stmt("SELECT state, count(*) AS n FROM tasks WHERE job_id = ? GROUP BY state").all(jobId) as { state: LifecycleState; n: number }[];
-  if (rows.length === 0) return null;
-  const counts = emptyCounts();
-  for (const r of rows) counts[r.state] = r.n;
-  return deriveJobState(counts);
+  return (store.stmt("SELECT lifecycle_state FROM jobs WHERE id = ?").pluck().get(jobId) as LifecycleState | undefined) ?? null;
+}
+
+/** A job's label is the one all its tasks share, if they share one; call after changing task labels. */
+export function refreshJobLabel(store: Store, jobId: number): void {
+  store
+    .stmt(
+      `UPDATE jobs SET label = (SELECT CASE WHEN count(*) = count(label) AND min(label) = max(label) THEN min(label) END
+                                FROM tasks WHERE job_id = jobs.id) WHERE id = ?`,
+    )
+    .run(jobId);
 }
 
 /** Jobs with pending tasks, skipping through the (state, job_id) index one job at a time. */

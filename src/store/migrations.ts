@@ -32,9 +32,34 @@ export const MIGRATIONS: readonly string[] = [
     stderr_fails INTEGER NOT NULL DEFAULT 0,
     held INTEGER NOT NULL DEFAULT 0,
     metadata TEXT NOT NULL DEFAULT '{}',
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    -- The command as shown to people, rendered once at submission.
+    command TEXT NOT NULL,
+    -- Task counts per state, kept by the triggers below in the same transaction as every task change, so
+    -- listing 100,000 jobs reads one row each instead of aggregating their tasks.
+    n_tasks INTEGER NOT NULL DEFAULT 0,
+    n_pending INTEGER NOT NULL DEFAULT 0,
+    n_queued INTEGER NOT NULL DEFAULT 0,
+    n_running INTEGER NOT NULL DEFAULT 0,
+    n_succeeded INTEGER NOT NULL DEFAULT 0,
+    n_failed INTEGER NOT NULL DEFAULT 0,
+    n_cancelled INTEGER NOT NULL DEFAULT 0,
+    n_lost INTEGER NOT NULL DEFAULT 0,
+    n_labelled INTEGER NOT NULL DEFAULT 0,
+    -- The label every task shares, if they share one (kept by the code that sets labels).
+    label TEXT,
+    -- The exit code of the task that most recently failed.
+    exit_code INTEGER,
+    -- Same rule as deriveJobState() in src/domain/states.ts: active states first, then the worst outcome.
+    lifecycle_state TEXT GENERATED ALWAYS AS (
+      CASE WHEN n_running > 0 THEN 'running' WHEN n_queued > 0 THEN 'queued' WHEN n_pending > 0 THEN 'pending'
+           WHEN n_failed > 0 THEN 'failed' WHEN n_lost > 0 THEN 'lost' WHEN n_cancelled > 0 THEN 'cancelled'
+           ELSE 'succeeded' END) VIRTUAL
   );
-  CREATE INDEX jobs_batch ON jobs(batch);
+  -- Indexes on the derived state: status reads counts per batch and state from the index alone, and
+  -- --state filters and "needs attention" seek instead of scanning.
+  CREATE INDEX jobs_by_batch_state ON jobs(batch, label, lifecycle_state);
+  CREATE INDEX jobs_by_state ON jobs(lifecycle_state);
   CREATE TABLE dependencies (
     job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
     parent_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
@@ -58,6 +83,36 @@ export const MIGRATIONS: readonly string[] = [
   -- Not a partial index: SQLite only uses a partial index when it can prove the query implies its WHERE,
   -- and "state = 'queued'" does not prove "state IN (...)". Scans of finished tasks would grow with history.
   CREATE INDEX tasks_by_state ON tasks(state, job_id, idx);
+  CREATE TRIGGER tasks_counted_on_insert AFTER INSERT ON tasks BEGIN
+    UPDATE jobs SET n_tasks = n_tasks + 1,
+      n_pending = n_pending + (NEW.state = 'pending'), n_queued = n_queued + (NEW.state = 'queued'),
+      n_running = n_running + (NEW.state = 'running'), n_succeeded = n_succeeded + (NEW.state = 'succeeded'),
+      n_failed = n_failed + (NEW.state = 'failed'), n_cancelled = n_cancelled + (NEW.state = 'cancelled'),
+      n_lost = n_lost + (NEW.state = 'lost'), n_labelled = n_labelled + (NEW.label IS NOT NULL),
+      exit_code = CASE WHEN NEW.state IN ('failed', 'lost', 'cancelled') THEN NEW.exit_code ELSE exit_code END
+    WHERE id = NEW.job_id;
+  END;
+  CREATE TRIGGER tasks_counted_on_update AFTER UPDATE OF state, label ON tasks BEGIN
+    UPDATE jobs SET
+      n_pending = n_pending - (OLD.state = 'pending') + (NEW.state = 'pending'),
+      n_queued = n_queued - (OLD.state = 'queued') + (NEW.state = 'queued'),
+      n_running = n_running - (OLD.state = 'running') + (NEW.state = 'running'),
+      n_succeeded = n_succeeded - (OLD.state = 'succeeded') + (NEW.state = 'succeeded'),
+      n_failed = n_failed - (OLD.state = 'failed') + (NEW.state = 'failed'),
+      n_cancelled = n_cancelled - (OLD.state = 'cancelled') + (NEW.state = 'cancelled'),
+      n_lost = n_lost - (OLD.state = 'lost') + (NEW.state = 'lost'),
+      n_labelled = n_labelled - (OLD.label IS NOT NULL) + (NEW.label IS NOT NULL),
+      exit_code = CASE WHEN NEW.state IN ('failed', 'lost', 'cancelled') AND OLD.state <> NEW.state THEN NEW.exit_code ELSE exit_code END
+    WHERE id = NEW.job_id;
+  END;
+  CREATE TRIGGER tasks_counted_on_delete AFTER DELETE ON tasks BEGIN
+    UPDATE jobs SET n_tasks = n_tasks - 1,
+      n_pending = n_pending - (OLD.state = 'pending'), n_queued = n_queued - (OLD.state = 'queued'),
+      n_running = n_running - (OLD.state = 'running'), n_succeeded = n_succeeded - (OLD.state = 'succeeded'),
+      n_failed = n_failed - (OLD.state = 'failed'), n_cancelled = n_cancelled - (OLD.state = 'cancelled'),
+      n_lost = n_lost - (OLD.state = 'lost'), n_labelled = n_labelled - (OLD.label IS NOT NULL)
+    WHERE id = OLD.job_id;
+  END;
   CREATE TABLE attempts (
     id INTEGER PRIMARY KEY,
     job_id INTEGER NOT NULL,

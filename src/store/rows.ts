@@ -25,6 +25,19 @@ export interface JobRow {
   held: number;
   metadata: string;
   created_at: number;
+  command: string;
+  n_tasks: number;
+  n_pending: number;
+  n_queued: number;
+  n_running: number;
+  n_succeeded: number;
+  n_failed: number;
+  n_cancelled: number;
+  n_lost: number;
+  n_labelled: number;
+  label: string | null;
+  exit_code: number | null;
+  lifecycle_state: LifecycleState;
 }
 
 export interface TaskRow {

@@ -4,6 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
+import fc from "fast-check";
+import { deriveJobState, LIFECYCLE_STATES, type LifecycleState } from "../domain/states.js";
 import { StoreError } from "../domain/errors.js";
 import { findDatabase } from "./locate.js";
 import { SCHEMA_VERSION } from "./migrations.js";
@@ -76,5 +78,31 @@ test("a write that throws leaves nothing behind", () => {
     }),
   );
   assert.equal(store.stmt("SELECT count(*) FROM environments").pluck().get(), 0);
+  store.close();
+});
+
+test("the job state kept in SQL follows the same rule as deriveJobState, for any mix of task states", () => {
+  const store = Store.open({ path: path.join(tmp(), "c.db"), create: true });
+  store.stmt("INSERT INTO environments (id, hash, vars) VALUES (1, 'h', '{}')").run();
+  const newJob = store.stmt("INSERT INTO jobs (name, argv, cwd, env_id, umask, engine, created_at, command) VALUES ('j', '[]', '/', 1, 18, 'local', 0, 'x')");
+  const addTask = store.stmt("INSERT INTO tasks (job_id, idx, state, updated_at) VALUES (?, ?, ?, 0)");
+  const setState = store.stmt("UPDATE tasks SET state = ? WHERE job_id = ? AND idx = ?");
+  const stateOf = store.stmt("SELECT lifecycle_state FROM jobs WHERE id = ?").pluck();
+  const state = fc.constantFrom<LifecycleState>(...LIFECYCLE_STATES);
+  fc.assert(
+    fc.property(fc.array(state, { minLength: 1, maxLength: 8 }), fc.array(fc.tuple(fc.nat(7), state), { maxLength: 8 }), (initial, changes) => {
+      const id = Number(newJob.run().lastInsertRowid);
+      const current = [...initial];
+      initial.forEach((s, i) => addTask.run(id, i + 1, s));
+      for (const [i, s] of changes) {
+        if (i >= current.length) continue;
+        current[i] = s;
+        setState.run(s, id, i + 1);
+      }
+      const counts = Object.fromEntries(LIFECYCLE_STATES.map((s) => [s, current.filter((c) => c === s).length])) as Record<LifecycleState, number>;
+      assert.equal(stateOf.get(id), deriveJobState(counts));
+    }),
+    { numRuns: 300 },
+  );
   store.close();
 });

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { taskViews } from "../../api/queries.js";
 import { addSelectionOptions, openOptional, selectionFrom, type SelectionFlags } from "../context.js";
-import { age, colorState, elapsed, printJson, table } from "../output.js";
+import { ageSeconds, elapsed, paintState, printJson, table } from "../output.js";
 import { matchesStates } from "../../api/queries.js";
 
 export function registerList(program: Command): void {
@@ -32,7 +32,7 @@ export function registerList(program: Command): void {
             lines.push([
               `${job.id}.${t.index}`,
               job.name,
-              colorState(t.state),
+              t.state,
               t.exitCode === null ? (t.signal ?? "") : String(t.exitCode),
               String(t.attempts.length),
               last?.host ?? "",
@@ -42,26 +42,26 @@ export function registerList(program: Command): void {
           }
         }
         if (flags.json) printJson(rows);
-        else if (lines.length > 0) process.stdout.write(`${table(["task", "name", "state", "exit", "tries", "host", "elapsed", "reason"], lines)}\n`);
+        else if (lines.length > 0) process.stdout.write(`${table(["task", "name", "state", "exit", "tries", "host", "elapsed", "reason"], lines, { 2: paintState })}\n`);
         return;
       }
-      const jobs = corral.list(sel);
       if (flags.json) {
-        printJson(jobs);
+        printJson(corral.list(sel));
         return;
       }
-      if (jobs.length === 0) return;
+      const rows = corral.listForDisplay(sel);
+      if (rows.length === 0) return;
       const now = Date.now();
-      const rows = jobs.map((j) => [
-        String(j.id),
-        j.name,
-        colorState(j.state),
-        `${j.tasks.done}/${j.tasks.total}`,
-        j.engine,
-        age(j.createdAt, now),
-        j.command,
+      const cells = rows.map(([id, name, state, done, total, engine, created, command]) => [
+        String(id),
+        name,
+        state,
+        `${done}/${total}`,
+        engine,
+        ageSeconds(now / 1000 - created),
+        command,
       ]);
-      process.stdout.write(`${table(["id", "name", "state", "tasks", "engine", "age", "command"], rows)}\n`);
+      process.stdout.write(`${table(["id", "name", "state", "tasks", "engine", "age", "command"], cells, { 2: paintState })}\n`);
     } finally {
       corral.close();
     }

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import cliProgress from "cli-progress";
 import type { JobSummary } from "../../domain/job.js";
 import { UsageError } from "../../domain/errors.js";
 import { addSelectionOptions, ExitCode, openOptional, selectionFrom, type SelectionFlags } from "../context.js";
@@ -25,8 +24,10 @@ export function registerWait(program: Command): void {
       return;
     }
     const started = Date.now();
+    // The progress bar library is loaded only when there is a terminal to draw on.
+    const cliProgress = process.stderr.isTTY && !flags.json ? (await import("cli-progress")).default : null;
     const bar =
-      process.stderr.isTTY && !flags.json
+      cliProgress
         ? new cliProgress.SingleBar(
             { format: " {bar} {value}/{total} done | {failed} failed | {elapsed}s", stream: process.stderr, hideCursor: true, clearOnComplete: false },
             cliProgress.Presets.shades_classic,

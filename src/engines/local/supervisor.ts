@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { readEnded, readStarted } from "../../protocol/markers.js";
+import { readEnded, readStarted, type EndedMarker, type StartedMarker } from "../../protocol/markers.js";
 import { RUN_FILES } from "../../protocol/wrapper.js";
 import { runDirFor, writeAttemptFiles } from "../../lifecycle/attempt-files.js";
 import { activeAttempts, markStarted, outcomeFromMarkers } from "../../lifecycle/ingest.js";
@@ -126,8 +126,17 @@ export class LocalSupervisor {
   private tick(): void {
     const { store } = this.o;
     const now = Date.now();
-    this.recordStarts();
-    this.collectExited();
+    // Everything that changes the store in a tick goes into one transaction; files are read before it and
+    // processes are started after it commits, so an attempt row always exists before its process does.
+    const starts = this.starts.splice(0);
+    const failures = this.launchFailures.splice(0);
+    const exits = this.readExited();
+    const launches = store.write(() => {
+      const changed = this.applyStarts(starts, failures) + this.applyExited(exits);
+      if (changed > 0) settleDependencies(store);
+      return this.stopping ? [] : this.allocate();
+    });
+    if (launches.length > 0) this.launch(launches);
     if (now - this.lastPoll >= this.o.pollMs) {
       this.lastPoll = now;
       this.reconcile();
@@ -138,8 +147,6 @@ export class LocalSupervisor {
       heartbeat(store);
     }
     if (this.stopping) return;
-    const launches = this.allocate();
-    if (launches.length > 0) this.launch(launches);
     if (this.children.size === 0 && launches.length === 0 && !hasLocalWork(store)) {
       this.idleSince ??= now;
       if (now - this.idleSince >= this.o.idleMs) this.finish(false);
@@ -148,23 +155,24 @@ export class LocalSupervisor {
     }
   }
 
-  /** Attempts whose wrapper (our child) exited: their ended marker is there, or they died without one. */
-  private collectExited(): void {
-    if (this.exited.size === 0) return;
+  /** Attempts whose wrapper exited, with their markers: an ended marker, or none if the wrapper died. */
+  private readExited(): { a: AttemptRow; ended: EndedMarker | null; started: StartedMarker | null }[] {
+    if (this.exited.size === 0) return [];
     const { store } = this.o;
     const ids = [...this.exited];
     this.exited.clear();
-    const rows = ids
+    return ids
       .map((id) => store.stmt("SELECT * FROM attempts WHERE id = ?").get(id) as AttemptRow | undefined)
-      .filter((a): a is AttemptRow => a !== undefined && (a.state === "running" || a.state === "launching"));
-    const markers = rows.map((a) => ({ a, ended: readEnded(a.run_dir), started: readStarted(a.run_dir) }));
-    store.write(() => {
-      for (const { a, ended, started } of markers) {
-        if (ended) finishAttempt(store, a, outcomeFromMarkers(store, a, ended, started));
-        else this.declareGone(a, "the wrapper exited without an end marker");
-      }
-      settleDependencies(store);
-    });
+      .filter((a): a is AttemptRow => a !== undefined && (a.state === "running" || a.state === "launching"))
+      .map((a) => ({ a, ended: readEnded(a.run_dir), started: readStarted(a.run_dir) }));
+  }
+
+  private applyExited(exits: ReturnType<LocalSupervisor["readExited"]>): number {
+    for (const { a, ended, started } of exits) {
+      if (ended) finishAttempt(this.o.store, a, outcomeFromMarkers(this.o.store, a, ended, started));
+      else this.declareGone(a, "the wrapper exited without an end marker");
+    }
+    return exits.length;
   }
 
   /**
@@ -265,8 +273,8 @@ export class LocalSupervisor {
   private allocate(): Launch[] {
     const { store, budget } = this.o;
     // No settleDependencies here: dependencies only change when an attempt ends or a job is released, and
-    // every one of those paths settles them itself.
-    return store.write(() => {
+    // every one of those paths settles them itself. Runs inside the tick's transaction.
+    {
       const used = store
         .stmt(
           `SELECT coalesce(sum(j.cpus), 0) AS cpus, coalesce(sum(coalesce(j.mem_mb, 0)), 0) AS mem,
@@ -321,7 +329,7 @@ export class LocalSupervisor {
         }
       }
       return launches;
-    });
+    }
   }
 
   private newLauncher(): Launcher {
@@ -368,26 +376,21 @@ export class LocalSupervisor {
   }
 
   /** Records the pids of started wrappers, and fails attempts whose wrapper could not be started at all. */
-  private recordStarts(): void {
-    if (this.starts.length === 0 && this.launchFailures.length === 0) return;
+  private applyStarts(starts: LocalSupervisor["starts"], failures: LocalSupervisor["launchFailures"]): number {
     const { store } = this.o;
-    const starts = this.starts.splice(0);
-    const failures = this.launchFailures.splice(0);
     const host = os.hostname();
-    store.write(() => {
-      for (const s of starts) {
-        store
-          .stmt("UPDATE attempts SET state = 'running', pid = ?, pid_start = ?, started_at = ?, host = ?, engine_id = ? WHERE id = ? AND state = 'launching'")
-          .run(s.pid, s.pidStart, s.at, host, String(s.pid), s.id);
-      }
-      for (const f of failures) {
-        const attempt = store.stmt("SELECT * FROM attempts WHERE id = ?").get(f.id) as AttemptRow | undefined;
-        if (!attempt) continue;
-        this.fence(attempt.run_dir);
-        finishAttempt(store, attempt, { state: "failed", exitCode: null, signal: null, reason: `could not start: ${f.why}`, endedAt: Date.now() });
-      }
-      if (failures.length > 0) settleDependencies(store);
-    });
+    for (const s of starts) {
+      store
+        .stmt("UPDATE attempts SET state = 'running', pid = ?, pid_start = ?, started_at = ?, host = ?, engine_id = ? WHERE id = ? AND state = 'launching'")
+        .run(s.pid, s.pidStart, s.at, host, String(s.pid), s.id);
+    }
+    for (const f of failures) {
+      const attempt = store.stmt("SELECT * FROM attempts WHERE id = ?").get(f.id) as AttemptRow | undefined;
+      if (!attempt) continue;
+      this.fence(attempt.run_dir);
+      finishAttempt(store, attempt, { state: "failed", exitCode: null, signal: null, reason: `could not start: ${f.why}`, endedAt: Date.now() });
+    }
+    return failures.length;
   }
 
   private finish(force: boolean): void {
