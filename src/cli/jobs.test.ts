@@ -135,3 +135,20 @@ test("every command answers --help with exit 0", () => {
 test("output has no colour codes when not on a terminal", () => {
   assert.doesNotMatch(p.ok(["ls"]), /\x1b\[/);
 });
+
+test("logs --follow prints output as it arrives and returns when the attempt ends", async () => {
+  const id = p.submit([], ["sh", "-c", "echo first; sleep 1; echo second"]);
+  const r = await p.runAsync(["logs", String(id), "--follow"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "first\nsecond\n");
+});
+
+test("wait --timeout gives up with exit 1 while jobs still run, and says so", () => {
+  const id = p.submit([], ["sleep", "30"]);
+  const t0 = Date.now();
+  const r = p.run(["wait", String(id), "--timeout", "1"]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /gave up waiting/);
+  assert.ok(Date.now() - t0 < 10_000);
+  p.ok(["cancel", String(id)]);
+});

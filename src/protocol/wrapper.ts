@@ -68,8 +68,6 @@ end
 "
   exit 126
 fi
-: > "$CORRAL_RUN_DIR/stdout"
-: > "$CORRAL_RUN_DIR/stderr"
 umask ${w.umask.toString(8).padStart(4, "0")}
 set -- ${w.argv.map(shQuote).join(" ")}
 corral_caught=
@@ -81,7 +79,7 @@ trap 'corral_caught=TERM' TERM
 trap 'corral_caught=INT' INT
 trap 'corral_caught=XCPU' XCPU
 trap 'corral_warned=USR1' USR1
-"$@" < /dev/null >> "$CORRAL_RUN_DIR/stdout" 2>> "$CORRAL_RUN_DIR/stderr"
+"$@" < /dev/null > "$CORRAL_RUN_DIR/stdout" 2> "$CORRAL_RUN_DIR/stderr"
 corral_status=$?
 umask 077
 if [ "$corral_status" -eq 127 ] && ! command -v "$1" >/dev/null 2>&1; then

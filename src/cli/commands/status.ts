@@ -3,6 +3,9 @@ import { LIFECYCLE_STATES } from "../../domain/states.js";
 import { openOptional } from "../context.js";
 import { c, colorState, printJson, table } from "../output.js";
 
+/** A dashboard, not a listing: beyond this many, point to `ls`. */
+const ATTENTION_SHOWN = 20;
+
 export function registerStatus(program: Command): void {
   program
     .command("status")
@@ -31,9 +34,11 @@ export function registerStatus(program: Command): void {
         process.stdout.write(`${table(["batch", "jobs", ...columns], rows)}\n`);
         if (report.attention.length > 0) {
           process.stdout.write(`\n${c.bold("Needs attention:")}\n`);
-          for (const j of report.attention) {
+          for (const j of report.attention.slice(0, ATTENTION_SHOWN)) {
             process.stdout.write(`  ${j.id}  ${j.name}  ${colorState(j.state)}${j.exitCode ? ` (exit ${j.exitCode})` : ""}  — corral show ${j.id}\n`);
           }
+          const more = report.attention.length - ATTENTION_SHOWN;
+          if (more > 0) process.stdout.write(`  … and ${more} more: corral ls --state failed --state lost\n`);
         }
       } finally {
         corral.close();

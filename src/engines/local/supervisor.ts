@@ -164,7 +164,8 @@ export class LocalSupervisor {
     return ids
       .map((id) => store.stmt("SELECT * FROM attempts WHERE id = ?").get(id) as AttemptRow | undefined)
       .filter((a): a is AttemptRow => a !== undefined && (a.state === "running" || a.state === "launching"))
-      .map((a) => ({ a, ended: readEnded(a.run_dir), started: readStarted(a.run_dir) }));
+      // The started marker only adds what the launcher already reported, unless the start was never recorded.
+      .map((a) => ({ a, ended: readEnded(a.run_dir), started: a.started_at === null ? readStarted(a.run_dir) : null }));
   }
 
   private applyExited(exits: ReturnType<LocalSupervisor["readExited"]>): number {
