@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -177,4 +177,3 @@ main().catch((err: unknown) => {
   process.exit(1);
 });
 
-export { spawn };

@@ -1,4 +1,5 @@
 import os from "node:os";
+import { settleDependencies } from "../../lifecycle/transitions.js";
 import type { Store } from "../../store/store.js";
 import { isSameProcessAlive, processStartTime } from "./processes.js";
 
@@ -57,7 +58,10 @@ export function hasLocalWork(store: Store): boolean {
  */
 export function releaseLeaseIfIdle(store: Store, force = false): boolean {
   return store.write(() => {
-    if (!force && hasLocalWork(store)) return false;
+    if (!force) {
+      settleDependencies(store); // a dependency that became ready is work too
+      if (hasLocalWork(store)) return false;
+    }
     store.stmt("DELETE FROM supervisor WHERE id = 1 AND pid = ?").run(process.pid);
     return true;
   });

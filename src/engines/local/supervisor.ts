@@ -9,7 +9,7 @@ import { abandonUnstartedAttempt, finishAttempt, settleDependencies } from "../.
 import type { Store } from "../../store/store.js";
 import type { AttemptRow, JobRow } from "../../store/rows.js";
 import type { LocalBudget } from "./budget.js";
-import { acquireLease, hasLocalWork, heartbeat } from "./lease.js";
+import { acquireLease, hasLocalWork, heartbeat, releaseLeaseIfIdle } from "./lease.js";
 import { createLauncher, type Launcher } from "./launcher-process.js";
 import { isSameProcessAlive, processStartTime, signalGroup } from "./processes.js";
 
@@ -395,16 +395,7 @@ export class LocalSupervisor {
   }
 
   private finish(force: boolean): void {
-    const { store } = this.o;
-    const released = store.write(() => {
-      if (!force) {
-        settleDependencies(store);
-        if (hasLocalWork(store)) return false;
-      }
-      store.stmt("DELETE FROM supervisor WHERE id = 1 AND pid = ?").run(process.pid);
-      return true;
-    });
-    if (!released) {
+    if (!releaseLeaseIfIdle(this.o.store, force)) {
       this.idleSince = null;
       return;
     }
