@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import type { Command } from "commander";
 import { logFiles, parseLogRef, tailLines, type LogFile, type LogStream } from "../../api/logs.js";
+import { taskViews } from "../../api/queries.js";
 import { UsageError } from "../../domain/errors.js";
 import { parseCount } from "../../domain/resources.js";
 import type { Corral } from "../../api/corral.js";
@@ -55,12 +56,14 @@ export function registerLogs(program: Command): void {
       const corral = openRequired(self);
       try {
         corral.refresh();
-        const files = logFiles(corral.store, ref, streams, attempt);
         if (flags.follow) {
-          if (files.length !== 1 && !(files.length === 2 && flags.both)) throw new UsageError("--follow needs one task: give 12.4 for an array job");
-          await follow(corral, files, grep);
+          const tasks = taskViews(corral.store, ref.jobId, ref.index ?? undefined);
+          if (tasks.length !== 1) throw new UsageError(`--follow needs one task: give ${ref.jobId}.N for an array job`);
+          const files = await firstAttemptFiles(corral, ref, streams, attempt);
+          if (files.length > 0) await follow(corral, files, grep);
           return;
         }
+        const files = logFiles(corral.store, ref, streams, attempt);
         const headers = files.length > 1;
         for (const f of files) {
           if (headers) process.stdout.write(`${c.dim(`==> ${f.jobId}.${f.index} attempt ${f.attempt.n} ${f.stream} (${f.path}) <==`)}\n`);
@@ -83,6 +86,18 @@ export function registerLogs(program: Command): void {
         corral.close();
       }
     });
+}
+
+/** Waits until the task has an attempt to follow; none if it ends without ever starting (e.g. cancelled). */
+async function firstAttemptFiles(corral: Corral, ref: { jobId: number; index: number | null }, streams: LogStream[], attempt?: number): Promise<LogFile[]> {
+  for (;;) {
+    const files = logFiles(corral.store, ref, streams, attempt);
+    if (files.length > 0) return files;
+    const [task] = taskViews(corral.store, ref.jobId, ref.index ?? undefined);
+    if (!task || ["succeeded", "failed", "cancelled", "lost"].includes(task.lifecycleState)) return [];
+    await new Promise((r) => setTimeout(r, 100));
+    corral.refresh();
+  }
 }
 
 /** Prints new bytes as they arrive, then the rest once the attempt has ended. */

@@ -17,13 +17,15 @@ test("kill -9 of the supervisor while jobs run: every job ends exactly once and 
     for (let t = 1; t <= 25; t++) expected.push(`${array}.${t}`);
     let kills = 0;
     for (let round = 0; round < 10; round++) {
+      // Any command brings a new supervisor, which adopts what the old one started; give it time to start.
+      p.ok(["ls"]);
+      for (let i = 0; i < 100 && p.supervisorPid() === null; i++) await sleep(30);
       await sleep(100 + Math.floor(Math.random() * 400));
       const pid = p.supervisorPid();
       if (pid !== null) {
         process.kill(pid, "SIGKILL");
         kills++;
       }
-      p.ok(["ls"]); // any command brings a new supervisor, which adopts what the old one started
     }
     assert.ok(kills >= 5, `the supervisor was killed ${kills} times`);
     assert.equal(p.run(["wait"]).code, 0);
