@@ -39,6 +39,8 @@ function watchSupervisorMemory(dir: string): { stop: () => number } {
   const timer = setInterval(() => {
     try {
       const pid = fs.readFileSync(path.join(dir, ".corral", "supervisor.pid"), "utf8").trim();
+      // A stale pidfile may name a reused pid: sample only a process that is this project's supervisor.
+      if (!fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("supervisor")) return;
       const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
       if (m) peakKb = Math.max(peakKb, Number(m[1]));
     } catch {

@@ -74,11 +74,15 @@ export class TestProject {
     return JSON.parse(this.ok([...args, "--json"])) as T;
   }
 
+  /**
+   * The live supervisor of this project. A supervisor killed with -9 leaves its pidfile behind and pids are
+   * reused quickly, so the pid counts only if that process really is our supervisor.
+   */
   supervisorPid(): number | null {
     try {
       const pid = Number(fs.readFileSync(path.join(this.dir, ".corral", "supervisor.pid"), "utf8").trim());
-      process.kill(pid, 0);
-      return pid;
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      return cmdline.includes("supervisor") && cmdline.includes(this.dbPath) ? pid : null;
     } catch {
       return null;
     }

@@ -17,22 +17,24 @@ export function processStartTime(pid: number): string | null {
   return fields[19] ?? null;
 }
 
-/** Whether the process that was `pid` when it had start time `pidStart` is still running. */
+/**
+ * Whether the process that was `pid` when it had start time `pidStart` is still running. Without a recorded
+ * start time the answer is no: pids wrap around quickly on a busy machine (pid_max is often 32768), and a
+ * reused pid must never be taken for the original.
+ */
 export function isSameProcessAlive(pid: number, pidStart: string | null): boolean {
-  const now = processStartTime(pid);
-  if (now === null) return false;
-  return pidStart === null || pidStart === "" || now === pidStart;
+  if (pidStart === null || pidStart === "") return false;
+  return processStartTime(pid) === pidStart;
 }
 
-/** Signals a whole process group (the wrapper is its session leader), ignoring one that is already gone. */
+/**
+ * Signals an attempt's process group (its wrapper leads a session of its own). Only the group, never the
+ * bare pid: a group id cannot be reused while any member lives, so this reaches the attempt or nothing.
+ */
 export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      /* already gone */
-    }
+    /* the group is gone */
   }
 }

@@ -10,11 +10,12 @@ test("kill -9 of the supervisor while jobs run: every job ends exactly once and 
   const p = new TestProject("corral-kill9-", { CORRAL_LOCAL_CPUS: "4" });
   try {
     const ledger = p.path("ledger");
-    const cmd = ["sh", "-c", `sleep 0.2; echo "$CORRAL_JOB_ID.$CORRAL_TASK_ID" >> ${ledger}`];
+    // Enough work to outlast the kills: while the supervisor is dead nothing new starts.
+    const cmd = ["sh", "-c", `sleep 0.5; echo "$CORRAL_JOB_ID.$CORRAL_TASK_ID" >> ${ledger}`];
     const expected: string[] = [];
     for (let i = 0; i < 15; i++) expected.push(`${p.submit([], cmd)}.1`);
-    const array = p.submit(["-a", "1-25"], cmd);
-    for (let t = 1; t <= 25; t++) expected.push(`${array}.${t}`);
+    const array = p.submit(["-a", "1-45"], cmd);
+    for (let t = 1; t <= 45; t++) expected.push(`${array}.${t}`);
     let kills = 0;
     for (let round = 0; round < 10; round++) {
       // Any command brings a new supervisor, which adopts what the old one started; give it time to start.
