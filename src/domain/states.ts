@@ -2,17 +2,12 @@
 export const LIFECYCLE_STATES = ["pending", "queued", "running", "succeeded", "failed", "cancelled", "lost"] as const;
 export type LifecycleState = (typeof LIFECYCLE_STATES)[number];
 
-export const ACTIVE_STATES: readonly LifecycleState[] = ["pending", "queued", "running"];
 export const TERMINAL_STATES: readonly LifecycleState[] = ["succeeded", "failed", "cancelled", "lost"];
 /** What `resubmit` re-runs when no --state is given. */
 export const RERUNNABLE_STATES: readonly LifecycleState[] = ["failed", "cancelled", "lost"];
 
 export function isLifecycleState(s: string): s is LifecycleState {
   return (LIFECYCLE_STATES as readonly string[]).includes(s);
-}
-
-export function isTerminal(s: LifecycleState): boolean {
-  return (TERMINAL_STATES as readonly string[]).includes(s);
 }
 
 export type StateCounts = Record<LifecycleState, number>;
