@@ -5,7 +5,6 @@ import type { JobDetail, JobSummary } from "../domain/job.js";
 import { EVERYTHING, isUnnarrowed, type Selection } from "../domain/selection.js";
 import { RERUNNABLE_STATES, TERMINAL_STATES, validateLabel, type LifecycleState } from "../domain/states.js";
 import { engineNames, getEngine } from "../engines/registry.js";
-import { signalGroup, isSameProcessAlive } from "../engines/local/processes.js";
 import { ingestMarkers } from "../lifecycle/ingest.js";
 import { refreshJobLabel, settleDependencies } from "../lifecycle/transitions.js";
 import { RUN_FILES } from "../protocol/wrapper.js";
@@ -184,9 +183,7 @@ export class Corral {
       settleDependencies(this.store);
       return attempts;
     });
-    const byEngine = new Map<string, AttemptRow[]>();
-    for (const a of signalled) byEngine.set(a.engine, [...(byEngine.get(a.engine) ?? []), a]);
-    for (const [engine, attempts] of byEngine) getEngine(engine).cancel(this.store, attempts);
+    for (const [engine, attempts] of groupByEngine(signalled)) getEngine(engine).cancel(this.store, attempts);
     return tasks;
   }
 
@@ -277,13 +274,16 @@ export class Corral {
       settleDependencies(this.store);
       return attempts;
     });
-    // Local attempts are stopped here; nothing will watch them once their rows are gone.
-    for (const a of running) if (a.pid !== null && isSameProcessAlive(a.pid, a.pid_start)) signalGroup(a.pid, "SIGTERM");
-    for (let i = 0; i < 20 && running.some((a) => a.pid !== null && isSameProcessAlive(a.pid, a.pid_start)); i++) await sleep(100);
-    for (const a of running) if (a.pid !== null && isSameProcessAlive(a.pid, a.pid_start)) signalGroup(a.pid, "SIGKILL");
+    for (const [engine, attempts] of groupByEngine(running)) await getEngine(engine).abandon(attempts);
     if (!opts.keepLogs) for (const id of ids) fs.rmSync(path.join(this.store.runsDir, String(id)), { recursive: true, force: true });
     return ids;
   }
+}
+
+function groupByEngine(attempts: readonly AttemptRow[]): Map<string, AttemptRow[]> {
+  const out = new Map<string, AttemptRow[]>();
+  for (const a of attempts) out.set(a.engine, [...(out.get(a.engine) ?? []), a]);
+  return out;
 }
 
 /** Jobs cancelled because a parent failed get another chance when that parent is resubmitted (transitively). */

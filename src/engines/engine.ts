@@ -14,4 +14,6 @@ export interface Engine {
   kick(store: Store): void;
   /** Delivers cancellation to attempts already marked `kill_reason = 'cancel'` in the store. */
   cancel(store: Store, attempts: readonly AttemptRow[]): void;
+  /** Stops attempts whose records are about to be deleted: nothing will watch them afterwards. */
+  abandon(attempts: readonly AttemptRow[]): Promise<void>;
 }

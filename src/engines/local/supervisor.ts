@@ -4,7 +4,7 @@ import path from "node:path";
 import { readEnded, readStarted, type EndedMarker, type StartedMarker } from "../../protocol/markers.js";
 import { RUN_FILES } from "../../protocol/wrapper.js";
 import { runDirFor, writeAttemptFiles } from "../../lifecycle/attempt-files.js";
-import { activeAttempts, markStarted, outcomeFromMarkers } from "../../lifecycle/ingest.js";
+import { activeAttempts, ingestMarkers, outcomeFromMarkers } from "../../lifecycle/ingest.js";
 import { abandonUnstartedAttempt, finishAttempt, settleDependencies } from "../../lifecycle/transitions.js";
 import type { Store } from "../../store/store.js";
 import type { AttemptRow, JobRow } from "../../store/rows.js";
@@ -182,22 +182,17 @@ export class LocalSupervisor {
    */
   private reconcile(): void {
     const { store } = this.o;
-    const foreign = activeAttempts(store, "local").filter((a) => !this.children.has(a.id));
-    if (foreign.length === 0) return;
+    const foreign = () => activeAttempts(store, "local").filter((a) => !this.children.has(a.id));
+    const first = foreign();
+    if (first.length === 0) return;
+    // Markers first, through the same ingestion every command uses; what is left has no end marker.
+    ingestMarkers(store, first);
     const decisions: (() => void)[] = [];
-    for (const a of foreign) {
-      const ended = readEnded(a.run_dir);
+    for (const a of foreign()) {
       const started = readStarted(a.run_dir);
-      if (ended) {
-        decisions.push(() => finishAttempt(store, a, outcomeFromMarkers(store, a, ended, started)));
-        continue;
-      }
       const pid = a.pid ?? started?.pid ?? null;
       const pidStart = a.pid_start ?? started?.pidStart ?? null;
-      if (pid !== null && isSameProcessAlive(pid, pidStart)) {
-        if (a.pid === null && started) decisions.push(() => markStarted(store, a, started));
-        continue; // adopted: still running, watched on every poll
-      }
+      if (pid !== null && isSameProcessAlive(pid, pidStart)) continue; // adopted: watched on every poll
       if (pid === null) {
         // Launch interrupted before the pid was recorded. Fence the attempt: if we win the claim, the
         // wrapper will never run the command, so the task can safely go back to the queue.
@@ -208,10 +203,8 @@ export class LocalSupervisor {
         }
         continue;
       }
-      // Dead: look once more for an end marker written just before the exit.
-      const late = readEnded(a.run_dir);
-      if (late) decisions.push(() => finishAttempt(store, a, outcomeFromMarkers(store, a, late, started)));
-      else decisions.push(() => this.declareGone(a, "its process vanished without an end marker"));
+      // Dead. An end marker written just before the exit is left for the next pass to ingest.
+      if (!readEnded(a.run_dir)) decisions.push(() => this.declareGone(a, "its process vanished without an end marker"));
     }
     if (decisions.length === 0) return;
     store.write(() => {
