@@ -4,13 +4,14 @@ import { UsageError } from "../domain/errors.js";
 import type { JobDetail, JobSummary } from "../domain/job.js";
 import { EVERYTHING, isUnnarrowed, type Selection } from "../domain/selection.js";
 import { RERUNNABLE_STATES, TERMINAL_STATES, validateLabel, type LifecycleState } from "../domain/states.js";
+import { defaultEngineName } from "../config/project-config.js";
+import type { RefreshOptions } from "../engines/engine.js";
 import { engineNames, getEngine } from "../engines/registry.js";
-import { ingestMarkers } from "../lifecycle/ingest.js";
 import { refreshJobLabel, settleDependencies } from "../lifecycle/transitions.js";
 import { RUN_FILES } from "../protocol/wrapper.js";
 import { defaultDatabasePath, findDatabase } from "../store/locate.js";
 import { Store } from "../store/store.js";
-import type { AttemptRow } from "../store/rows.js";
+import { ACTIVE_ATTEMPT_STATES, type AttemptRow } from "../store/rows.js";
 import { buildJobSpec, checkDependencies, insertJob, type SubmitInput } from "./submit.js";
 import { checkIdsExist, countByBatch, listForDisplay, type DisplayRow, jobDetail, jobsNeedingAttention, listJobs, resolveTasks, type TaskRef } from "./queries.js";
 
@@ -70,12 +71,13 @@ export class Corral {
    */
   static submit(input: SubmitInput, opts: OpenOptions = {}): { id: number; corral: Corral } {
     const cwd = opts.cwd ?? process.cwd();
-    const spec = buildJobSpec(input, cwd);
     const existing = Corral.open({ ...opts, create: false });
     if (!existing) {
       // Everything that can be refused is refused before a database is created.
+      const projectDir = path.join(cwd, ".corral");
+      const spec = buildJobSpec(input, cwd, defaultEngineName(projectDir, opts.env));
       checkDependencies(null, spec);
-      getEngine(spec.engine).validate(spec, path.join(cwd, ".corral"));
+      getEngine(spec.engine).validate(spec, projectDir, null);
     }
     const corral = existing ?? Corral.open({ ...opts, create: true })!;
     try {
@@ -88,11 +90,24 @@ export class Corral {
 
   /** Submits a job to this project (the library's way to add many jobs over one open database). */
   submit(input: SubmitInput, cwd: string = process.cwd()): number {
-    const spec = buildJobSpec(input, cwd);
+    const spec = buildJobSpec(input, cwd, defaultEngineName(this.store.dir));
     const engine = getEngine(spec.engine);
-    engine.validate(spec, this.store.dir);
+    engine.validate(spec, this.store.dir, this.store);
     const id = insertJob(this.store, spec);
-    engine.kick(this.store);
+    if (!engine.submitJob) {
+      engine.kick(this.store);
+      return id;
+    }
+    try {
+      engine.submitJob(this.store, id);
+    } catch (err) {
+      // The scheduler refused it (unknown partition...): take the job back, so nothing is recorded as submitted.
+      if (err instanceof UsageError) {
+        this.store.write(() => this.store.stmt("DELETE FROM jobs WHERE id = ?").run(id));
+        fs.rmSync(path.join(this.store.runsDir, String(id)), { recursive: true, force: true });
+      }
+      throw err;
+    }
     return id;
   }
 
@@ -100,14 +115,22 @@ export class Corral {
     this.store.close();
   }
 
-  /** Folds new markers into the store and makes sure each engine with work is attended to. */
-  refresh(): void {
-    ingestMarkers(this.store);
+  /**
+   * Folds in what happened (markers; for schedulers, their view, at most once per few seconds per project
+   * unless forced) and makes sure each engine with work is attended to.
+   */
+  refresh(opts: RefreshOptions = {}): void {
+    this.observe(opts);
     for (const name of engineNames()) getEngine(name).kick(this.store);
   }
 
-  list(sel: Selection = EVERYTHING): JobSummary[] {
-    this.refresh();
+  /** Folds in what happened, without starting anything. */
+  private observe(opts: RefreshOptions = {}): void {
+    for (const name of engineNames()) getEngine(name).refresh(this.store, opts);
+  }
+
+  list(sel: Selection = EVERYTHING, opts: RefreshOptions = {}): JobSummary[] {
+    this.refresh(opts);
     return listJobs(this.store, sel);
   }
 
@@ -117,13 +140,18 @@ export class Corral {
     return listForDisplay(this.store, sel);
   }
 
+  /** One job as the store has it now, without refreshing (no scheduler call). */
+  peek(id: number): JobSummary {
+    return listJobs(this.store, { ids: [{ kind: "job", id }], states: [], name: null, batch: null, all: false })[0]!;
+  }
+
   show(id: number): JobDetail {
     this.refresh();
     return jobDetail(this.store, id);
   }
 
-  status(): StatusReport {
-    this.refresh();
+  status(opts: RefreshOptions = {}): StatusReport {
+    this.refresh(opts);
     const byBatch = new Map<string | null, { jobs: number; states: Record<string, number> }>();
     for (const row of countByBatch(this.store)) {
       const b = byBatch.get(row.batch) ?? { jobs: 0, states: {} };
@@ -137,12 +165,26 @@ export class Corral {
     };
   }
 
-  /** Blocks until every selected job has ended. Polls fast at first, then backs off to once a second. */
+  /**
+   * Blocks until every selected job has ended. Markers are read often (fast at first, then once a second);
+   * schedulers are asked with a back-off from 2 s to 60 s, back to 2 s whenever something ends.
+   */
   async wait(sel: Selection = EVERYTHING, opts: WaitOptions = {}): Promise<WaitResult> {
     const deadline = opts.timeoutS === undefined ? Infinity : Date.now() + opts.timeoutS * 1000;
     let delay = 50;
+    let pollEveryS = 2;
+    let lastPoll = 0;
+    let lastDone = -1;
     for (;;) {
-      const jobs = this.list(sel);
+      const due = Date.now() - lastPoll >= pollEveryS * 1000;
+      const jobs = this.list(sel, { minAgeS: due ? pollEveryS : Infinity });
+      const done = jobs.reduce((n, j) => n + j.tasks.done, 0);
+      if (due) {
+        lastPoll = Date.now();
+        pollEveryS = Math.min(60, pollEveryS * 1.5);
+      }
+      if (done !== lastDone) pollEveryS = 2;
+      lastDone = done;
       opts.onProgress?.(jobs);
       const over = jobs.every((j) => (TERMINAL_STATES as readonly string[]).includes(j.lifecycleState));
       if (over) return { jobs, succeeded: jobs.every((j) => j.lifecycleState === "succeeded"), timedOut: false };
@@ -160,21 +202,22 @@ export class Corral {
   /** Cancels the selected tasks that have not ended: waiting ones at once, running ones by signal. Dependents follow. */
   cancel(sel: Selection): TaskRef[] {
     this.requireNarrowed(sel, "cancel");
-    ingestMarkers(this.store);
+    this.observe();
     const tasks = resolveTasks(this.store, sel, ["pending", "queued", "running"]).filter((t) => !(TERMINAL_STATES as readonly string[]).includes(t.state));
     const now = Date.now() / 1000;
     const signalled = this.store.write(() => {
       const attempts: AttemptRow[] = [];
       for (const t of tasks) {
-        if (t.state === "running") {
-          const rows = this.store
-            .stmt("SELECT * FROM attempts WHERE job_id = ? AND idx = ? AND state IN ('launching', 'queued', 'running')")
-            .all(t.jobId, t.index) as AttemptRow[];
-          for (const a of rows) {
-            this.store.stmt("UPDATE attempts SET kill_reason = 'cancel', kill_sent_at = ? WHERE id = ?").run(a.pid === null ? null : now, a.id);
-            attempts.push(a);
-          }
-        } else {
+        // A task with an attempt under way (running here, or waiting in a scheduler's queue) is stopped through
+        // its engine, and ends when the engine confirms; one that never went anywhere is cancelled at once.
+        const rows = this.store
+          .stmt(`SELECT * FROM attempts WHERE job_id = ? AND idx = ? AND state IN ${ACTIVE_ATTEMPT_STATES}`)
+          .all(t.jobId, t.index) as AttemptRow[];
+        for (const a of rows) {
+          this.store.stmt("UPDATE attempts SET kill_reason = 'cancel', kill_sent_at = NULL WHERE id = ?").run(a.id);
+          attempts.push({ ...a, kill_reason: "cancel", kill_sent_at: null });
+        }
+        if (rows.length === 0) {
           this.store
             .stmt("UPDATE tasks SET state = 'cancelled', reason = 'cancelled by user', updated_at = ? WHERE job_id = ? AND idx = ? AND state IN ('pending', 'queued')")
             .run(now, t.jobId, t.index);
@@ -194,7 +237,7 @@ export class Corral {
    */
   resubmit(sel: Selection, opts: { clean?: boolean } = {}): TaskRef[] {
     this.requireNarrowed(sel, "resubmit");
-    ingestMarkers(this.store);
+    this.observe();
     const tasks = resolveTasks(this.store, sel, RERUNNABLE_STATES).filter((t) => (TERMINAL_STATES as readonly string[]).includes(t.state));
     const now = Date.now() / 1000;
     const oldRunDirs = this.store.write(() => {
@@ -256,7 +299,7 @@ export class Corral {
    */
   async delete(sel: Selection, opts: { keepLogs?: boolean } = {}): Promise<number[]> {
     this.requireNarrowed(sel, "delete");
-    ingestMarkers(this.store);
+    this.observe();
     const ids = listJobs(this.store, sel).map((j) => j.id);
     const running = this.store.write(() => {
       const attempts: AttemptRow[] = [];

@@ -6,7 +6,7 @@ import { captureEnvironment, parseEnvAssignments } from "../domain/env.js";
 import { UsageError } from "../domain/errors.js";
 import type { JobSpec } from "../domain/job.js";
 import { parseCount, parseDuration, parseMemory } from "../domain/resources.js";
-import { DEFAULT_ENGINE, getEngine } from "../engines/registry.js";
+import { getEngine } from "../engines/registry.js";
 import { settleDependencies } from "../lifecycle/transitions.js";
 import type { Store } from "../store/store.js";
 import { formatCommand } from "../protocol/shell-quote.js";
@@ -35,6 +35,8 @@ export interface SubmitInput {
   readonly gpus?: number | string;
   readonly queue?: string;
   readonly engine?: string;
+  /** Scheduler arguments passed through untouched (`--sched-arg '--constraint=avx2'`). */
+  readonly schedArgs?: readonly string[];
   readonly array?: string;
   readonly after?: readonly (number | string)[];
   readonly afterAny?: readonly (number | string)[];
@@ -61,8 +63,11 @@ function countOf(v: number | string | undefined, flag: string, dflt: number, min
   return v === undefined ? dflt : parseCount(String(v), flag, min);
 }
 
-/** Validates everything that can be checked without the database. Throws UsageError; writes nothing. */
-export function buildJobSpec(input: SubmitInput, baseCwd: string): JobSpec {
+/**
+ * Validates everything that can be checked without the database. Throws UsageError; writes nothing.
+ * `defaultEngine` is the project's (see defaultEngineName) for inputs that name none.
+ */
+export function buildJobSpec(input: SubmitInput, baseCwd: string, defaultEngine = "local"): JobSpec {
   const argv = [...(input.command ?? [])];
   let script: JobSpec["script"] = null;
   if (input.script !== undefined) {
@@ -87,7 +92,7 @@ export function buildJobSpec(input: SubmitInput, baseCwd: string): JobSpec {
   const env = Array.isArray(input.env) ? parseEnvAssignments(input.env as readonly string[]) : parseEnvAssignments(Object.entries(input.env ?? {}).map(([k, v]) => `${k}=${v}`));
   const mem = input.mem === undefined ? null : typeof input.mem === "number" ? input.mem : parseMemory(input.mem);
   const time = input.time === undefined ? null : typeof input.time === "number" ? input.time : parseDuration(input.time);
-  const engine = input.engine ?? DEFAULT_ENGINE;
+  const engine = input.engine ?? defaultEngine;
   getEngine(engine);
   const name = input.name ?? (script ? path.basename(script.path) : path.basename(argv[0]!));
   if (name.trim() === "" || /[\n\r]/.test(name)) throw new UsageError(`--name '${name}': must be a non-empty single line`);
@@ -112,6 +117,7 @@ export function buildJobSpec(input: SubmitInput, baseCwd: string): JobSpec {
       queue: input.queue ?? null,
     },
     engine,
+    schedArgs: [...(input.schedArgs ?? [])],
     array: input.array === undefined ? null : parseArraySpec(input.array),
     after,
     afterAny,
@@ -155,8 +161,8 @@ export function insertJob(store: Store, spec: JobSpec): number {
     const res = store
       .stmt(
         `INSERT INTO jobs (name, batch, argv, script, script_path, cwd, env_id, extra_env, umask, cpus, mem_mb, time_limit_s, gpus, queue,
-                           engine, array_spec, array_cap, retries, stderr_fails, held, metadata, created_at, command)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                           engine, array_spec, array_cap, retries, stderr_fails, held, metadata, created_at, command, sched_args)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         spec.name,
@@ -182,6 +188,7 @@ export function insertJob(store: Store, spec: JobSpec): number {
         JSON.stringify(spec.metadata),
         now,
         commandText(spec.argv, spec.script?.path ?? null),
+        JSON.stringify(spec.schedArgs),
       );
     const jobId = Number(res.lastInsertRowid);
     const initial = spec.hold || spec.after.length > 0 || spec.afterAny.length > 0 ? "pending" : "queued";

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { rememberSubmitterUmask } from "../api/submit.js";
 import { StoreError, UsageError } from "../domain/errors.js";
+import { registerDoctor } from "./commands/doctor.js";
 import { registerList } from "./commands/list.js";
 import { registerLogs } from "./commands/logs.js";
 import { registerManage } from "./commands/manage.js";
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
   registerLogs(program);
   registerWait(program);
   registerManage(program);
+  registerDoctor(program);
   program
     .command("supervisor", { hidden: true })
     .description("run the local engine's queue in the foreground (started on demand by other commands)")

@@ -18,6 +18,8 @@ export interface JobSpec {
   readonly umask: number;
   readonly resources: Resources;
   readonly engine: string;
+  /** Scheduler arguments passed through untouched. */
+  readonly schedArgs: readonly string[];
   readonly array: ArraySpec | null;
   readonly after: readonly number[];
   readonly afterAny: readonly number[];

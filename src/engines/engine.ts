@@ -2,18 +2,58 @@ import type { JobSpec } from "../domain/job.js";
 import type { Store } from "../store/store.js";
 import type { AttemptRow } from "../store/rows.js";
 
+/** What an engine does natively; declared by each engine, never guessed from its name. */
+export interface EngineCapabilities {
+  /** A whole array job goes to the engine in one call. */
+  readonly nativeArrays: boolean;
+  /**
+   * Dependencies the engine enforces without corral running: "ok+any" (Slurm's afterok/afterany), "any"
+   * (Grid Engine's hold_jid releases a job however its parent ended; corral adds a check for "ok"), or
+   * "none" (corral releases dependents itself when it sees their parents end).
+   */
+  readonly nativeDependencies: "ok+any" | "any" | "none";
+  /** One array task can be cancelled on its own. */
+  readonly cancelTask: boolean;
+  /** The engine keeps records of finished jobs that tell why they ended (sacct, qacct). */
+  readonly accounting: boolean;
+}
+
+/** One line of `corral doctor`: whether an engine is usable here, and if not, what to do. */
+export interface DoctorLine {
+  readonly engine: string;
+  readonly usable: boolean;
+  readonly text: string;
+}
+
+export interface RefreshOptions {
+  /** Ask the scheduler even if another process asked it a moment ago (`corral refresh`). */
+  readonly force?: boolean;
+  /** Reuse a scheduler answer younger than this (default: `[cluster] poll_min_age`, 5 s); Infinity: markers only. */
+  readonly minAgeS?: number;
+}
+
 /**
  * What corral needs from a place that runs jobs. Every engine runs attempts through the same wrapper and
  * reports through the same markers (docs/run-protocol.md); an engine only starts, watches and stops them.
  */
 export interface Engine {
   readonly name: string;
-  /** Refuses, before anything is recorded, a job this engine could never run. */
-  validate(spec: JobSpec, projectDir: string): void;
-  /** Makes queued work progress (the local engine: a supervisor runs or is woken). */
+  readonly capabilities: EngineCapabilities;
+  /** Refuses, before anything is recorded, a job this engine could never run (or cannot reach now). */
+  validate(spec: JobSpec, projectDir: string, store: Store | null): void;
+  /** Makes queued work progress: the local engine starts or wakes its supervisor, a scheduler gets what is ready. */
   kick(store: Store): void;
-  /** Delivers cancellation to attempts already marked `kill_reason = 'cancel'` in the store. */
+  /**
+   * Submits a job recorded a moment ago right away, so a scheduler's refusal (unknown partition) reaches the
+   * user as an error and the job can be taken back. Engines without this start jobs through kick().
+   */
+  submitJob?(store: Store, jobId: number): void;
+  /** Folds in what happened to this engine's attempts: markers, then (rate-limited) the scheduler's view. */
+  refresh(store: Store, opts?: RefreshOptions): void;
+  /** Delivers cancellation to attempts already marked with a `kill_reason` in the store. */
   cancel(store: Store, attempts: readonly AttemptRow[]): void;
   /** Stops attempts whose records are about to be deleted: nothing will watch them afterwards. */
   abandon(attempts: readonly AttemptRow[]): Promise<void>;
+  /** Whether the engine is usable here, one line each for what was checked. */
+  doctor(projectDir: string): DoctorLine[];
 }

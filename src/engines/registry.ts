@@ -1,10 +1,15 @@
 import { UsageError } from "../domain/errors.js";
+import { ClusterEngine } from "./cluster/cluster-engine.js";
 import type { Engine } from "./engine.js";
 import { localEngine } from "./local/local-engine.js";
+import { sge } from "./sge/sge.js";
+import { slurm } from "./slurm/slurm.js";
 
-const ENGINES = new Map<string, Engine>([[localEngine.name, localEngine]]);
-
-export const DEFAULT_ENGINE = "local";
+const ENGINES = new Map<string, Engine>([
+  [localEngine.name, localEngine],
+  ["slurm", new ClusterEngine(slurm)],
+  ["sge", new ClusterEngine(sge)],
+]);
 
 export function engineNames(): string[] {
   return [...ENGINES.keys()];

@@ -62,3 +62,17 @@ export function writeAttemptFiles(store: Store, job: JobRow, index: number, atte
   fs.writeFileSync(wrapperPath, renderWrapper({ runDir, cwd: job.cwd, argv, env, umask: job.umask }), { mode: 0o700 });
   return wrapperPath;
 }
+
+/**
+ * Takes an attempt's claim before its wrapper does, so the wrapper, if it ever starts, exits without running
+ * anything. True when corral won: the attempt provably never ran and can be replaced.
+ */
+export function fenceAttempt(runDir: string): boolean {
+  try {
+    fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(runDir, RUN_FILES.claim), "fenced by corral\n", { flag: "wx", mode: 0o600 });
+    return true;
+  } catch {
+    return false;
+  }
+}

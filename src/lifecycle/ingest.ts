@@ -11,7 +11,9 @@ import { finishAttempt, settleDependencies, type Outcome } from "./transitions.j
 export function outcomeFromMarkers(store: Store, attempt: AttemptRow, ended: EndedMarker, started: StartedMarker | null): Outcome {
   const fate = fateOf(ended);
   const base = { exitCode: fate.exitCode, signal: fate.signal, endedAt: ended.time, startedAt: started?.time ?? null, host: started?.host ?? null };
+  if (ended.cancelled) return { ...base, exitCode: null, state: "cancelled", reason: ended.cancelled };
   if (attempt.kill_reason === "cancel") return { ...base, state: "cancelled", reason: "cancelled by user" };
+  if (attempt.kill_reason === "dependency") return { ...base, state: "cancelled", reason: "a dependency did not succeed" };
   if (attempt.kill_reason === "timeout") {
     const limit = store.stmt("SELECT time_limit_s FROM jobs WHERE id = ?").pluck().get(attempt.job_id) as number | null;
     return { ...base, state: "failed", reason: `TIMEOUT: exceeded the time limit${limit ? ` of ${formatDuration(limit)}` : ""}` };
@@ -72,5 +74,5 @@ export function markStarted(store: Store, attempt: AttemptRow, started: StartedM
        WHERE id = ? AND state IN ('launching', 'queued', 'running')`,
     )
     .run(started.time / 1000, started.host, started.pid, started.pidStart, attempt.id);
-  store.stmt("UPDATE tasks SET state = 'running', updated_at = ? WHERE job_id = ? AND idx = ? AND state = 'queued'").run(Date.now() / 1000, attempt.job_id, attempt.idx);
+  store.stmt("UPDATE tasks SET state = 'running', updated_at = ? WHERE job_id = ? AND idx = ? AND state IN ('pending', 'queued')").run(Date.now() / 1000, attempt.job_id, attempt.idx);
 }

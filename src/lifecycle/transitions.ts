@@ -1,6 +1,6 @@
 import type { LifecycleState } from "../domain/states.js";
 import type { Store } from "../store/store.js";
-import type { AttemptRow, TaskRow } from "../store/rows.js";
+import { ACTIVE_ATTEMPT_STATES, type AttemptRow, type TaskRow } from "../store/rows.js";
 
 export interface Outcome {
   readonly state: "succeeded" | "failed" | "cancelled" | "lost";
@@ -29,6 +29,9 @@ export function finishAttempt(store: Store, attempt: AttemptRow, out: Outcome): 
   if (res.changes === 0) return false;
   const task = store.stmt("SELECT * FROM tasks WHERE job_id = ? AND idx = ?").get(attempt.job_id, attempt.idx) as TaskRow | undefined;
   if (!task) return true;
+  // A task already settled while its attempt was still with a scheduler (cancelled because a parent failed)
+  // keeps its state and reason; the attempt's own record is all that changes.
+  if (task.state === "succeeded" || task.state === "failed" || task.state === "cancelled" || task.state === "lost") return true;
   const now = Date.now() / 1000;
   if (out.state === "failed" && task.retries_left > 0) {
     store
@@ -113,6 +116,10 @@ export function settleDependencies(store: Store): number {
         passChanged += store
           .stmt("UPDATE tasks SET state = 'cancelled', reason = ?, updated_at = ? WHERE job_id = ? AND state = 'pending'")
           .run(blocker, now, jobId).changes;
+        // Tasks already handed to a scheduler with a native dependency: their engine withdraws them.
+        store
+          .stmt(`UPDATE attempts SET kill_reason = 'dependency' WHERE job_id = ? AND state IN ${ACTIVE_ATTEMPT_STATES} AND kill_reason IS NULL`)
+          .run(jobId);
       } else if (ready && job.held === 0) {
         passChanged += store
           .stmt("UPDATE tasks SET state = 'queued', reason = NULL, updated_at = ? WHERE job_id = ? AND state = 'pending'")

@@ -18,6 +18,8 @@ export interface EndedMarker {
   readonly caught: string | null;
   readonly warned: string | null;
   readonly error: string | null;
+  /** Set when the attempt was refused before running (a dependency gate), with the reason. */
+  readonly cancelled: string | null;
   readonly time: number;
 }
 
@@ -78,6 +80,7 @@ export function readEnded(runDir: string): EndedMarker | null {
     caught: values.get("signal") || null,
     warned: values.get("warned") || null,
     error: values.get("error") || null,
+    cancelled: values.get("cancelled") || null,
     time: timeOf(values, kv.mtimeMs),
   };
 }

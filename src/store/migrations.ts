@@ -147,6 +147,29 @@ export const MIGRATIONS: readonly string[] = [
     heartbeat_at REAL NOT NULL
   );
   `,
+  /* 2: batch schedulers: pass-through arguments, the project tag, missing-job grace, the poll lease */ `
+  -- Scheduler arguments given with --sched-arg, as a JSON array, passed through untouched.
+  ALTER TABLE jobs ADD COLUMN sched_args TEXT NOT NULL DEFAULT '[]';
+  -- When a scheduler was first seen not to know an attempt that had left no end marker: it becomes lost
+  -- only after a grace period, since markers on NFS and accounting records arrive late.
+  ALTER TABLE attempts ADD COLUMN missing_since REAL;
+  CREATE TABLE project (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) WITHOUT ROWID;
+  -- Written into every scheduler job (comment, context) so a project finds its own jobs again.
+  INSERT INTO project (key, value) VALUES ('tag', lower(hex(randomblob(4))));
+  -- One refresher at a time per engine: it holds the row while it asks the scheduler; others read the cache.
+  CREATE TABLE engine_polls (
+    engine TEXT PRIMARY KEY,
+    polled_at REAL NOT NULL DEFAULT 0,
+    holder_pid INTEGER,
+    holder_since REAL,
+    -- What the last probe found (usable, MaxArraySize, accounting), so every CLI call need not ask again.
+    probe TEXT,
+    probed_at REAL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -24,6 +24,8 @@ export interface JobRow {
   stderr_fails: number;
   held: number;
   metadata: string;
+  /** JSON array of scheduler arguments passed through untouched (--sched-arg). */
+  sched_args: string;
   created_at: number;
   command: string;
   n_tasks: number;
@@ -74,9 +76,14 @@ export interface AttemptRow {
   exit_code: number | null;
   signal: string | null;
   reason: string | null;
-  /** Why corral itself is killing the attempt ('cancel' or 'timeout'), so its end is not mistaken for a failure. */
-  kill_reason: "cancel" | "timeout" | null;
+  /**
+   * Why corral itself is killing the attempt, so its end is not mistaken for a failure: 'cancel' (the user),
+   * 'timeout' (the local engine's time limit), 'dependency' (a parent it needed failed).
+   */
+  kill_reason: "cancel" | "timeout" | "dependency" | null;
   kill_sent_at: number | null;
   /** GPU device ids handed to the attempt by the local engine (comma-separated). */
   devices: string | null;
+  /** When the scheduler was first seen not to know the attempt, which had left no end marker (epoch s). */
+  missing_since: number | null;
 }

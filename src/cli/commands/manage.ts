@@ -112,11 +112,11 @@ export function registerManage(program: Command): void {
 
   program
     .command("refresh")
-    .description("fold finished attempts into the database now and report what needs attention")
+    .description("ask every engine now (markers, and the scheduler even if asked a moment ago) and report what needs attention")
     .action((_flags: unknown, self: Command) => {
       const corral = openRequired(self);
       try {
-        const report = corral.status();
+        const report = corral.status({ force: true });
         if (report.attention.length > 0) {
           process.stdout.write("These jobs require attention:\n");
           for (const j of report.attention) process.stdout.write(`  ${j.id}  ${j.name}  ${j.state}  ${j.command}\n`);

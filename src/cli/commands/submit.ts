@@ -21,6 +21,7 @@ interface SubmitFlags {
   hold?: boolean;
   batch?: string;
   engine?: string;
+  schedArg: string[];
   script?: string;
   json?: boolean;
 }
@@ -46,7 +47,8 @@ export function registerSubmit(program: Command, ctx: CliContext): void {
     .option("--stderr-fails", "count output on stderr as a failure (as the original jman did)")
     .option("--hold", "record the job but do not run it until `corral release`")
     .option("--batch <name>", "group the job into a named batch")
-    .option("--engine <name>", "where to run it (default: local)")
+    .option("--engine <name>", "where to run it: local, slurm, sge (default: `engine` in .corral/config.toml, else local)")
+    .option("--sched-arg <arg>", "pass an argument to the scheduler untouched, e.g. --sched-arg=--constraint=avx2 (repeatable)", collect, [])
     .option("--script <file>", "run this script file (copied now); arguments after -- are passed to it")
     .option("--json", "print {\"id\": N, ...}")
     .action((stray: string[], flags: SubmitFlags & { t?: string }, cmd: Command) => {
@@ -70,6 +72,7 @@ export function registerSubmit(program: Command, ctx: CliContext): void {
           gpus: flags.gpus,
           queue: flags.queue,
           engine: flags.engine,
+          schedArgs: flags.schedArg,
           array: flags.array ?? flags.t,
           after: flags.after,
           afterAny: flags.afterAny,
@@ -80,7 +83,7 @@ export function registerSubmit(program: Command, ctx: CliContext): void {
         { db: globalDb(cmd) },
       );
       try {
-        const job = corral.list({ ids: [{ kind: "job", id }], states: [], name: null, batch: null, all: false })[0]!;
+        const job = corral.peek(id);
         if (flags.json) printJson({ id, name: job.name, state: job.state, engine: job.engine, tasks: job.tasks.total, database: corral.store.path });
         else process.stdout.write(`${id}\n`);
       } finally {

@@ -1,7 +1,6 @@
 import fs from "node:fs";
 import os from "node:os";
-import path from "node:path";
-import { parse as parseToml } from "smol-toml";
+import { configSection } from "../../config/project-config.js";
 import { UsageError } from "../../domain/errors.js";
 import { formatMemory, parseCount, parseMemory, type Resources } from "../../domain/resources.js";
 
@@ -27,16 +26,7 @@ function detectGpus(): string[] {
  * CORRAL_LOCAL_CPUS / CORRAL_LOCAL_MEM / CORRAL_LOCAL_GPUS (a count, or a list of device ids such as `0,2`).
  */
 export function loadLocalBudget(projectDir: string, env: NodeJS.ProcessEnv = process.env): LocalBudget {
-  let file: Record<string, unknown> = {};
-  const configPath = path.join(projectDir, "config.toml");
-  if (fs.existsSync(configPath)) {
-    try {
-      const parsed = parseToml(fs.readFileSync(configPath, "utf8")) as Record<string, unknown>;
-      file = (parsed.local as Record<string, unknown> | undefined) ?? {};
-    } catch (err) {
-      throw new UsageError(`${configPath}: ${(err as Error).message.split("\n")[0]}`);
-    }
-  }
+  const file = configSection(projectDir, "local");
   const pick = (envName: string, key: string): string | undefined => env[envName] ?? (file[key] === undefined ? undefined : String(file[key]));
   const cpusText = pick("CORRAL_LOCAL_CPUS", "cpus");
   const memText = pick("CORRAL_LOCAL_MEM", "mem");

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { readEnded, readStarted, type EndedMarker, type StartedMarker } from "../../protocol/markers.js";
 import { RUN_FILES } from "../../protocol/wrapper.js";
-import { runDirFor, writeAttemptFiles } from "../../lifecycle/attempt-files.js";
+import { fenceAttempt, runDirFor, writeAttemptFiles } from "../../lifecycle/attempt-files.js";
 import { activeAttempts, ingestMarkers, outcomeFromMarkers } from "../../lifecycle/ingest.js";
 import { abandonUnstartedAttempt, finishAttempt, settleDependencies } from "../../lifecycle/transitions.js";
 import type { Store } from "../../store/store.js";
@@ -196,7 +196,7 @@ export class LocalSupervisor {
       if (pid === null) {
         // Launch interrupted before the pid was recorded. Fence the attempt: if we win the claim, the
         // wrapper will never run the command, so the task can safely go back to the queue.
-        if (this.fence(a.run_dir)) {
+        if (fenceAttempt(a.run_dir)) {
           decisions.push(() => abandonUnstartedAttempt(store, a, "the supervisor stopped before the attempt started"));
         } else if (Date.now() - claimTime(a.run_dir) > this.o.launchGraceMs) {
           decisions.push(() => this.declareGone(a, "it was claimed but never published its start"));
@@ -211,16 +211,6 @@ export class LocalSupervisor {
       for (const d of decisions) d();
       settleDependencies(store);
     });
-  }
-
-  private fence(runDir: string): boolean {
-    try {
-      fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
-      fs.writeFileSync(path.join(runDir, RUN_FILES.claim), "fenced by corral\n", { flag: "wx", mode: 0o600 });
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   /** An attempt without an end marker: lost, unless corral itself was killing it (then cancelled or timed out). */
@@ -381,7 +371,7 @@ export class LocalSupervisor {
     for (const f of failures) {
       const attempt = store.stmt("SELECT * FROM attempts WHERE id = ?").get(f.id) as AttemptRow | undefined;
       if (!attempt) continue;
-      this.fence(attempt.run_dir);
+      fenceAttempt(attempt.run_dir);
       finishAttempt(store, attempt, { state: "failed", exitCode: null, signal: null, reason: `could not start: ${f.why}`, endedAt: Date.now() });
     }
     return failures.length;

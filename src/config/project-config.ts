@@ -1,0 +1,73 @@
+import fs from "node:fs";
+import path from "node:path";
+import { parse as parseToml } from "smol-toml";
+import { UsageError } from "../domain/errors.js";
+import { parseDuration } from "../domain/resources.js";
+
+/**
+ * `.corral/config.toml`: project defaults, so a workflow moves from `local` to `slurm` without edits.
+ *
+ *   engine = "slurm"              # the default for submissions without --engine (CORRAL_ENGINE overrides)
+ *   [local]   cpus = 8, mem = "16G", gpus = "0,1"
+ *   [slurm]   partition = "gpu", constraint = "avx2", args = ["--qos=long"]   # passed to sbatch
+ *   [sge]     q = "long.q", pe = "smp", args = ["-P", "proj"]                    # passed to qsub
+ *   [cluster] lost_grace = "3m", poll_min_age = "5s"
+ */
+export type ConfigTable = Readonly<Record<string, unknown>>;
+
+const cache = new Map<string, { mtimeMs: number; value: ConfigTable }>();
+
+export function configPath(projectDir: string): string {
+  return path.join(projectDir, "config.toml");
+}
+
+/** The parsed file (empty when there is none). A syntax error names the file and line, and changes nothing. */
+export function readProjectConfig(projectDir: string): ConfigTable {
+  const file = configPath(projectDir);
+  let mtimeMs: number;
+  try {
+    mtimeMs = fs.statSync(file).mtimeMs;
+  } catch {
+    return {};
+  }
+  const hit = cache.get(file);
+  if (hit && hit.mtimeMs === mtimeMs) return hit.value;
+  let value: ConfigTable;
+  try {
+    value = parseToml(fs.readFileSync(file, "utf8")) as ConfigTable;
+  } catch (err) {
+    throw new UsageError(`${file}: ${(err as Error).message.split("\n")[0]}`);
+  }
+  cache.set(file, { mtimeMs, value });
+  return value;
+}
+
+/** One `[section]` of the file; a key that is not a table is an error naming it. */
+export function configSection(projectDir: string, name: string): ConfigTable {
+  const v = readProjectConfig(projectDir)[name];
+  if (v === undefined) return {};
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new UsageError(`${configPath(projectDir)}: '${name}' must be a table ([${name}])`);
+  return v as ConfigTable;
+}
+
+/** The engine for a submission that names none: CORRAL_ENGINE, then `engine = ...`, then local. */
+export function defaultEngineName(projectDir: string | null, env: NodeJS.ProcessEnv = process.env): string {
+  if (env.CORRAL_ENGINE) return env.CORRAL_ENGINE;
+  const v = projectDir === null ? undefined : readProjectConfig(projectDir).engine;
+  if (v === undefined) return "local";
+  if (typeof v !== "string") throw new UsageError(`${configPath(projectDir!)}: 'engine' must be a string such as "slurm"`);
+  return v;
+}
+
+/** A duration setting: the environment variable (seconds) wins over `[cluster] key` (any duration format). */
+export function clusterDurationS(projectDir: string, key: string, envName: string, dfltS: number, env: NodeJS.ProcessEnv = process.env): number {
+  const fromEnv = env[envName];
+  if (fromEnv !== undefined && fromEnv !== "") {
+    const n = Number(fromEnv);
+    if (!Number.isFinite(n) || n < 0) throw new UsageError(`${envName}=${fromEnv}: expected a number of seconds`);
+    return n;
+  }
+  const v = configSection(projectDir, "cluster")[key];
+  if (v === undefined) return dfltS;
+  return typeof v === "number" ? v : parseDuration(String(v), `[cluster] ${key}`);
+}

@@ -1,0 +1,229 @@
+import os from "node:os";
+import { XMLParser } from "fast-xml-parser";
+import { configSection } from "../../config/project-config.js";
+import { UsageError } from "../../domain/errors.js";
+import type { JobSpec } from "../../domain/job.js";
+import type { AttemptRow } from "../../store/rows.js";
+import type { DoctorLine } from "../engine.js";
+import { expandRanges } from "../cluster/chunks.js";
+import { passThroughArgs, schedulerJobName } from "../cluster/pass-through.js";
+import { oneLine, runScheduler, SchedulerRejected } from "../cluster/run-command.js";
+import type { AccountingVerdict, LiveJob, ProbeResult, Scheduler, SubmissionRequest } from "../cluster/scheduler.js";
+
+/** `[sge]` keys corral interprets itself rather than passing to qsub. */
+const OWN_KEYS = ["pe", "gpu_resource"] as const;
+
+const xml = new XMLParser({ ignoreAttributes: false, isArray: (name) => name === "job_list" });
+
+interface XmlJob {
+  JB_job_number: number | string;
+  state: string | { "#text": string };
+  tasks?: number | string;
+  "@_state"?: string;
+}
+
+/** Parses `qstat -xml`: running tasks come one element each, pending ones grouped (`3-7:2`, `3,5`). */
+export function parseQstatXml(text: string): Map<string, LiveJob> {
+  const doc = xml.parse(text) as { job_info?: { queue_info?: { job_list?: XmlJob[] } | ""; job_info?: { job_list?: XmlJob[] } | "" } };
+  const root = doc.job_info ?? {};
+  const lists = [
+    ...((typeof root.queue_info === "object" && root.queue_info?.job_list) || []),
+    ...((typeof root.job_info === "object" && root.job_info?.job_list) || []),
+  ];
+  const live = new Map<string, LiveJob>();
+  for (const j of lists) {
+    const id = String(j.JB_job_number);
+    const state = typeof j.state === "object" ? j.state["#text"] : String(j.state);
+    const info: LiveJob = {
+      state,
+      running: /[rtR]/.test(state) && !state.includes("q"),
+      reason: state.includes("E") ? "error state: see qstat -j for why, then qdel or qmod -cj" : state.includes("h") ? "held (waiting for a dependency or a hold)" : null,
+    };
+    if (j.tasks === undefined || j.tasks === "") live.set(id, info);
+    else for (const t of expandRanges(String(j.tasks))) live.set(`${id}.${t}`, info);
+  }
+  return live;
+}
+
+/** Parses `qacct -j ID`: one block per task, separated by lines of '='. */
+export function parseQacct(text: string): { id: string; failed: string; exitStatus: string; submittedS: number | null }[] {
+  const out: { id: string; failed: string; exitStatus: string; submittedS: number | null }[] = [];
+  for (const block of text.split(/^=+$/m)) {
+    const fields = new Map<string, string>();
+    for (const line of block.split("\n")) {
+      const m = /^(\w+)\s+(.*?)\s*$/.exec(line);
+      if (m) fields.set(m[1]!, m[2]!);
+    }
+    const job = fields.get("jobnumber");
+    if (!job) continue;
+    const task = fields.get("taskid");
+    const submitted = Date.parse(fields.get("qsub_time") ?? "");
+    out.push({
+      id: task === undefined || task === "undefined" ? job : `${job}.${task}`,
+      failed: fields.get("failed") ?? "0",
+      exitStatus: fields.get("exit_status") ?? "",
+      submittedS: Number.isNaN(submitted) ? null : submitted / 1000,
+    });
+  }
+  return out;
+}
+
+/** What qacct's `failed` field means for corral (sge_status(5) lists the codes). */
+export function verdictOf(failed: string, exitStatus: string): AccountingVerdict {
+  const code = Number(failed.split(/\s/)[0]);
+  const detail = `failed ${failed.replace(/\s+/g, " ")}, exit_status ${exitStatus}`;
+  if (code === 0) return { kind: "ended", keyword: "ENDED", detail };
+  if (code === 37) return { kind: "failed", keyword: "TIMEOUT", detail };
+  if (code === 100 && exitStatus === "137") return { kind: "cancelled", keyword: "CANCELLED", detail };
+  return { kind: "failed", keyword: `FAILED ${code}`, detail };
+}
+
+/** Grid Engine's -t task ranges per job id, for qdel. */
+function groupTasks(taskIds: readonly string[]): Map<string, number[] | null> {
+  const out = new Map<string, number[] | null>();
+  for (const t of taskIds) {
+    const [job, task] = t.split(".") as [string, string | undefined];
+    if (task === undefined) out.set(job, null);
+    else if (out.get(job) !== null) out.set(job, [...(out.get(job) ?? []), Number(task)]);
+  }
+  return out;
+}
+
+export const sge: Scheduler = {
+  name: "sge",
+  capabilities: { nativeArrays: true, nativeDependencies: "any", cancelTask: true, accounting: true },
+  minArrayIndex: 1,
+  singleRangeArrays: true,
+  arrayIndexVariable: "SGE_TASK_ID",
+  // Not exec: to Grid Engine, exit 99 means "reschedule" and 100 "put the job in error state"; the marker keeps the real status.
+  handOver: `/bin/sh "$corral_dir/wrapper.sh"
+corral_status=$?
+case $corral_status in 99|100) exit 1 ;; esac
+exit $corral_status`,
+
+  probe(_projectDir: string, thorough: boolean): ProbeResult {
+    const lines: DoctorLine[] = [];
+    try {
+      runScheduler("qstat", ["-g", "c"], 20_000);
+    } catch (err) {
+      const why = (err as Error).message;
+      lines.push({
+        engine: "sge",
+        usable: false,
+        text: /not found/.test(why) ? "not usable: qstat is not on PATH (install gridengine-client, or source your cell's settings.sh)" : `not usable: sge_qmaster does not answer (${why}); is it running?`,
+      });
+      return { usable: false, lines, maxArrayIndex: null, accounting: false };
+    }
+    const version = thorough ? oneLine(runScheduler("qstat", ["-help"], 20_000).stdout.split("\n")[0] ?? "") : "Grid Engine";
+    lines.push({ engine: "sge", usable: true, text: `usable: ${version}; its dependencies (-hold_jid) mean "after any", so corral checks --after parents before a job runs` });
+    let accounting = true;
+    if (thorough) {
+      try {
+        runScheduler("qacct", ["-help"], 20_000);
+        lines.push({ engine: "sge", usable: true, text: "accounting on: qacct answers (TIMEOUT from h_rt, jobs deleted with qdel)" });
+      } catch {
+        accounting = false;
+        lines.push({ engine: "sge", usable: true, text: "accounting off: qacct is missing; reasons come from markers alone" });
+      }
+    }
+    return { usable: true, lines, maxArrayIndex: null, accounting };
+  },
+
+  checkResources(spec: JobSpec, projectDir: string): void {
+    const t = configSection(projectDir, "sge");
+    if (spec.resources.cpus > 1 && typeof t.pe !== "string") {
+      throw new UsageError(`--cpus ${spec.resources.cpus}: Grid Engine needs a parallel environment for more than one slot; set pe = "smp" (your site's name) under [sge] in .corral/config.toml`);
+    }
+    if (spec.resources.gpus > 0 && typeof t.gpu_resource !== "string") {
+      throw new UsageError(`--gpus ${spec.resources.gpus}: set gpu_resource = "gpu" (your site's consumable) under [sge] in .corral/config.toml`);
+    }
+  },
+
+  configArgs(projectDir: string): string[] {
+    return passThroughArgs(configSection(projectDir, "sge"), "sge", (k, v) => (v === true ? `-${k}` : [`-${k}`, v]), OWN_KEYS);
+  },
+
+  directives(req: SubmissionRequest): string[] {
+    const j = req.job;
+    const d = [`-N ${schedulerJobName(j.name)}`, "-S /bin/sh", "-j y", `-ac corral=${req.comment.replace(/:/g, "/")}`];
+    if (req.range !== null) {
+      d.push(`-t ${req.range}`);
+      if (req.cap) d.push(`-tc ${req.cap}`);
+      d.push(`-o ${req.logDir}/sge-$JOB_ID.$TASK_ID.out`);
+    } else d.push(`-o ${req.logDir}/sge-$JOB_ID.out`);
+    if (j.time_limit_s !== null) d.push(`-l h_rt=${j.time_limit_s}`);
+    if (j.mem_mb !== null) d.push(`-l h_vmem=${Math.ceil(j.mem_mb / Math.max(1, j.cpus))}M`);
+    if (j.queue !== null) d.push(`-q ${j.queue}`);
+    const hold = [...req.afterOk, ...req.afterAny];
+    if (hold.length > 0) d.push(`-hold_jid ${hold.join(",")}`);
+    return d.map((x) => `#$ ${x}`);
+  },
+
+  submit(scriptPath: string, req: SubmissionRequest): string {
+    const projectDir = req.logDir.replace(/\/runs\/\d+$/, "");
+    const own = configSection(projectDir, "sge");
+    const extra: string[] = [];
+    if (req.job.cpus > 1 && typeof own.pe === "string") extra.push("-pe", own.pe, String(req.job.cpus));
+    if (req.job.gpus > 0 && typeof own.gpu_resource === "string") extra.push("-l", `${own.gpu_resource}=${req.job.gpus}`);
+    const out = runScheduler("qsub", ["-terse", ...extra, ...req.passThrough, scriptPath]).stdout.trim();
+    const id = out.split("\n").pop()!.split(".")[0]!.trim();
+    if (!/^\d+$/.test(id)) throw new SchedulerRejected(`qsub: unexpected answer '${oneLine(out)}'`);
+    return id;
+  },
+
+  taskId(jobId: string, arrayIndex: number | null): string {
+    return arrayIndex === null ? jobId : `${jobId}.${arrayIndex}`;
+  },
+
+  jobIdOf(taskId: string): string {
+    return taskId.split(".")[0]!;
+  },
+
+  listLive() {
+    const user = os.userInfo().username;
+    return { live: parseQstatXml(runScheduler("qstat", ["-xml", "-u", user]).stdout), comments: new Map<string, string>() };
+  },
+
+  account(attempts: readonly AttemptRow[]): Map<number, AccountingVerdict> {
+    const out = new Map<number, AccountingVerdict>();
+    const byJob = new Map<string, AttemptRow[]>();
+    for (const a of attempts) {
+      const job = sge.jobIdOf(a.engine_id!);
+      byJob.set(job, [...(byJob.get(job) ?? []), a]);
+    }
+    // qacct takes one job id per call: one call per scheduler job that needs a reason (usually few).
+    for (const [job, rows] of byJob) {
+      let text: string;
+      try {
+        text = runScheduler("qacct", ["-j", job]).stdout;
+      } catch (err) {
+        if (err instanceof SchedulerRejected) continue; // "job id N not found": deleted before it ran, or not flushed yet
+        throw err;
+      }
+      const records = new Map(parseQacct(text).map((r) => [r.id, r]));
+      for (const a of rows) {
+        const r = records.get(a.engine_id!);
+        if (!r || (r.submittedS !== null && r.submittedS < Math.floor(a.submitted_at) - 1)) continue;
+        out.set(a.id, verdictOf(r.failed, r.exitStatus));
+      }
+    }
+    return out;
+  },
+
+  cancel(taskIds: readonly string[]): void {
+    // qdel takes one task range per job: one call per job (per task for scattered tasks). A job that
+    // already ended is refused ("does not exist"), which is what cancelling it wanted anyway.
+    const calls: string[][] = [];
+    for (const [job, tasks] of groupTasks(taskIds)) {
+      if (tasks === null) calls.push([job]);
+      else for (const t of tasks) calls.push([job, "-t", String(t)]);
+    }
+    for (const args of calls) {
+      try {
+        runScheduler("qdel", args);
+      } catch (err) {
+        if (!(err instanceof SchedulerRejected)) throw err;
+      }
+    }
+  },
+};

@@ -1,0 +1,182 @@
+import os from "node:os";
+import { configSection } from "../../config/project-config.js";
+import { UsageError } from "../../domain/errors.js";
+import type { JobSpec } from "../../domain/job.js";
+import type { AttemptRow } from "../../store/rows.js";
+import type { DoctorLine } from "../engine.js";
+import { expandRanges } from "../cluster/chunks.js";
+import { oneLine, runScheduler, SchedulerRejected, SchedulerUnavailable } from "../cluster/run-command.js";
+import type { AccountingVerdict, LiveJob, ProbeResult, Scheduler, SubmissionRequest } from "../cluster/scheduler.js";
+import { passThroughArgs, schedulerJobName } from "../cluster/pass-through.js";
+
+/** Job states after which Slurm still lists a job but it is not waiting to run (it is leaving). */
+const RUNNING_STATES = new Set(["RUNNING", "COMPLETING", "SIGNALING", "STAGE_OUT", "SUSPENDED", "STOPPED"]);
+
+/** sacct states that end a job for a reason the markers cannot tell. */
+const FAILED_BY_SLURM = new Set(["TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE"]);
+
+/** Parses `squeue -h -r -o '%F|%K|%T|%r|%k'`: array master, task index (N/A for plain jobs), state, reason, comment. */
+export function parseSqueue(text: string, tag: string): { live: Map<string, LiveJob>; comments: Map<string, string> } {
+  const live = new Map<string, LiveJob>();
+  const comments = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const parts = line.split("|");
+    if (parts.length < 5) continue;
+    const [master, task, state, reason] = parts as [string, string, string, string];
+    const comment = parts.slice(4).join("|");
+    if (!comment.startsWith(`corral:${tag}:`)) continue; // not this project's
+    const ids = task === "N/A" ? [master] : expandRanges(task).map((i) => `${master}_${i}`);
+    for (const id of ids) {
+      live.set(id, { state, running: RUNNING_STATES.has(state), reason: reason === "None" ? null : reason });
+      comments.set(id, comment);
+    }
+  }
+  return { live, comments };
+}
+
+/** Slurm prints times as local time without a zone (2026-11-23T01:51:57). */
+function localTimeS(text: string): number | null {
+  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)$/.exec(text);
+  if (!m) return null;
+  return new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])).getTime() / 1000;
+}
+
+/**
+ * Parses `sacct -P -n -X -o JobID,State,ExitCode,Submit`. Array tasks are `12_3` (cancelled pending ones may
+ * come collapsed as `12_[3-5]`). Returns the verdicts keyed by task id, with each record's submit time.
+ */
+export function parseSacct(text: string): Map<string, { verdict: AccountingVerdict; submittedS: number | null }> {
+  const out = new Map<string, { verdict: AccountingVerdict; submittedS: number | null }>();
+  for (const line of text.split("\n")) {
+    const [jobId, stateText, exitCode, submit] = line.split("|");
+    if (!jobId || !stateText) continue;
+    const keyword = stateText.split(" ")[0]!;
+    const kind: AccountingVerdict["kind"] | null =
+      keyword === "CANCELLED" ? "cancelled" : FAILED_BY_SLURM.has(keyword) ? "failed" : keyword === "COMPLETED" || keyword === "FAILED" ? "ended" : null;
+    if (kind === null) continue; // PENDING, RUNNING...: accounting has not caught up
+    const verdict: AccountingVerdict = { kind, keyword, detail: `${stateText}, ExitCode ${exitCode ?? "?"}` };
+    const m = /^(\d+)_\[(.+)\]$/.exec(jobId);
+    const ids = m ? expandRanges(m[2]!).map((i) => `${m[1]}_${i}`) : [jobId];
+    for (const id of ids) out.set(id, { verdict, submittedS: submit ? localTimeS(submit) : null });
+  }
+  return out;
+}
+
+/** Slurm's --time takes minutes or D-HH:MM:SS; it enforces whole minutes, rounding up. */
+function slurmTime(seconds: number): string {
+  const d = Math.floor(seconds / 86400);
+  const h = Math.floor((seconds % 86400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  const two = (x: number) => String(x).padStart(2, "0");
+  return `${d}-${two(h)}:${two(m)}:${two(s)}`;
+}
+
+export const slurm: Scheduler = {
+  name: "slurm",
+  capabilities: { nativeArrays: true, nativeDependencies: "ok+any", cancelTask: true, accounting: true },
+  minArrayIndex: 0,
+  singleRangeArrays: false,
+  arrayIndexVariable: "SLURM_ARRAY_TASK_ID",
+  handOver: 'exec /bin/sh "$corral_dir/wrapper.sh"',
+
+  probe(_projectDir: string, thorough: boolean): ProbeResult {
+    const lines: DoctorLine[] = [];
+    const line = (usable: boolean, text: string) => lines.push({ engine: "slurm", usable, text });
+    let config: string;
+    try {
+      config = runScheduler("scontrol", ["show", "config"], 20_000).stdout;
+    } catch (err) {
+      const why = (err as Error).message;
+      line(false, /not found/.test(why) ? "not usable: scontrol is not on PATH (install slurm-client, or load your site's Slurm module)" : `not usable: slurmctld does not answer (${why}); is it running? try: scontrol ping`);
+      return { usable: false, lines, maxArrayIndex: null, accounting: false };
+    }
+    const get = (key: string) => new RegExp(`^${key}\\s*=\\s*(.*)$`, "m").exec(config)?.[1]?.trim() ?? null;
+    const maxArraySize = Number(get("MaxArraySize") ?? "1001");
+    const storage = get("AccountingStorageType") ?? "";
+    line(true, `usable: Slurm ${get("SLURM_VERSION") ?? "?"}, cluster ${get("ClusterName") ?? "?"}, MaxArraySize ${maxArraySize} (larger arrays are split)`);
+    const accounting = /slurmdbd/.test(storage);
+    if (!accounting) {
+      line(true, `accounting off (AccountingStorageType=${storage || "none"}): reasons such as TIMEOUT and OUT_OF_MEMORY come from markers alone`);
+    } else if (thorough) {
+      try {
+        runScheduler("sacct", ["-n", "-X", "-P", "-o", "JobID", "-j", "1"], 20_000);
+        line(true, "accounting on: sacct answers (reasons such as TIMEOUT, OUT_OF_MEMORY and NODE_FAIL are reported)");
+      } catch (err) {
+        line(true, `accounting unreachable (${(err as Error).message}): reasons come from markers alone until slurmdbd answers`);
+      }
+    }
+    return { usable: true, lines, maxArrayIndex: maxArraySize - 1, accounting };
+  },
+
+  checkResources(spec: JobSpec): void {
+    if (spec.resources.gpus > 0 && spec.resources.gpus !== Math.floor(spec.resources.gpus)) throw new UsageError(`--gpus ${spec.resources.gpus}: expected a whole number`);
+  },
+
+  configArgs(projectDir: string): string[] {
+    return passThroughArgs(configSection(projectDir, "slurm"), "slurm", (k, v) => (v === true ? `--${k}` : `--${k}=${v}`));
+  },
+
+  directives(req: SubmissionRequest): string[] {
+    const j = req.job;
+    const d = [`--job-name=${schedulerJobName(j.name)}`, `--comment=${req.comment}`, `--cpus-per-task=${j.cpus}`];
+    if (req.range !== null) {
+      d.push(`--array=${req.range}${req.cap ? `%${req.cap}` : ""}`);
+      d.push(`--output=${req.logDir}/slurm-%A_%a.out`);
+    } else d.push(`--output=${req.logDir}/slurm-%j.out`);
+    if (j.mem_mb !== null) d.push(`--mem=${j.mem_mb}M`);
+    if (j.time_limit_s !== null) d.push(`--time=${slurmTime(j.time_limit_s)}`);
+    if (j.gpus > 0) d.push(`--gres=gpu:${j.gpus}`);
+    if (j.queue !== null) d.push(`--partition=${j.queue}`);
+    const dep = [...(req.afterOk.length ? [`afterok:${req.afterOk.join(":")}`] : []), ...(req.afterAny.length ? [`afterany:${req.afterAny.join(":")}`] : [])];
+    if (dep.length > 0) d.push(`--dependency=${dep.join(",")}`);
+    return d.map((x) => `#SBATCH ${x}`);
+  },
+
+  submit(scriptPath: string, req: SubmissionRequest): string {
+    // Pass-through arguments on the command line: they override the script's directives, byte for byte.
+    const out = runScheduler("sbatch", ["--parsable", ...req.passThrough, scriptPath]).stdout.trim();
+    const id = out.split(";")[0]!.split("\n").pop()!.trim();
+    if (!/^\d+$/.test(id)) throw new SchedulerRejected(`sbatch: unexpected answer '${oneLine(out)}'`);
+    return id;
+  },
+
+  taskId(jobId: string, arrayIndex: number | null): string {
+    return arrayIndex === null ? jobId : `${jobId}_${arrayIndex}`;
+  },
+
+  jobIdOf(taskId: string): string {
+    return taskId.split("_")[0]!;
+  },
+
+  listLive(tag: string) {
+    const user = os.userInfo().username;
+    return parseSqueue(runScheduler("squeue", ["-h", "-r", "-u", user, "-o", "%F|%K|%T|%r|%k"]).stdout, tag);
+  },
+
+  account(attempts: readonly AttemptRow[]): Map<number, AccountingVerdict> {
+    const out = new Map<number, AccountingVerdict>();
+    const ids = [...new Set(attempts.map((a) => a.engine_id!))];
+    let text: string;
+    try {
+      text = runScheduler("sacct", ["-P", "-n", "-X", "-o", "JobID,State,ExitCode,Submit", "-j", ids.join(",")]).stdout;
+    } catch (err) {
+      if (err instanceof SchedulerRejected) return out; // e.g. accounting storage disabled: markers alone
+      throw err;
+    }
+    const records = parseSacct(text);
+    for (const a of attempts) {
+      const r = records.get(a.engine_id!);
+      // Job ids are reused (a reset controller starts again at 1): a record older than our submission is someone else's.
+      if (!r || (r.submittedS !== null && r.submittedS < Math.floor(a.submitted_at) - 1)) continue;
+      out.set(a.id, r.verdict);
+    }
+    return out;
+  },
+
+  cancel(taskIds: readonly string[]): void {
+    runScheduler("scancel", [...taskIds]);
+  },
+};
+
+export { SchedulerUnavailable };
