@@ -26,12 +26,14 @@ export function renderDependencyGate(parents: readonly GateParent[]): string {
 corral_parent_succeeded() {
   for corral_f in "$@"; do
     corral_good=n
+    corral_zero=n
     if [ -r "$corral_f" ]; then
+      # A marker counts only once complete (its last line is 'end').
       while IFS= read -r corral_l; do
         case $corral_l in
-          status=0) corral_good=y ;;
-          status=*|signal=?*|error=?*|cancelled=?*) corral_good=n; break ;;
-          end) break ;;
+          status=0) corral_zero=y ;;
+          status=*|signal=?*|error=?*|cancelled=?*) break ;;
+          end) corral_good=$corral_zero; break ;;
         esac
       done < "$corral_f"
     fi

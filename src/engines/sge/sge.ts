@@ -61,7 +61,7 @@ export function parseQacct(text: string): { id: string; failed: string; exitStat
     out.push({
       id: task === undefined || task === "undefined" ? job : `${job}.${task}`,
       failed: fields.get("failed") ?? "0",
-      exitStatus: fields.get("exit_status") ?? "",
+      exitStatus: (fields.get("exit_status") ?? "").split(/\s/)[0]!,
       submittedS: Number.isNaN(submitted) ? null : submitted / 1000,
     });
   }
@@ -71,7 +71,7 @@ export function parseQacct(text: string): { id: string; failed: string; exitStat
 /** What qacct's `failed` field means for corral (sge_status(5) lists the codes). */
 export function verdictOf(failed: string, exitStatus: string): AccountingVerdict {
   const code = Number(failed.split(/\s/)[0]);
-  const detail = `failed ${failed.replace(/\s+/g, " ")}, exit_status ${exitStatus}`;
+  const detail = `failed ${failed.replace(/\s+/g, " ")}, exit_status ${exitStatus}`.replace(/\s+/g, " ");
   if (code === 0) return { kind: "ended", keyword: "ENDED", detail };
   if (code === 37) return { kind: "failed", keyword: "TIMEOUT", detail };
   if (code === 100 && exitStatus === "137") return { kind: "cancelled", keyword: "CANCELLED", detail };

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs (from Debian's packages, if missing) and starts single-node Slurm 22.05 (with slurmdbd + MariaDB,
+# so sacct works) and Son of Grid Engine 8.1.9 on this machine, for corral's integration tests or a try.
+# Needs root and apt. Idempotent: running daemons are left alone. One after the other: both take the dpkg lock.
+#   bash scripts/clusters-up.sh          # both
+#   bash scripts/clusters-up.sh slurm    # just one
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+which=${*:-slurm sge}
+for c in $which; do
+  case $c in
+    slurm) bash "$here/slurm-up.sh" ;;
+    sge) bash "$here/sge-up.sh" ;;
+    *) echo "clusters-up: unknown cluster '$c' (slurm, sge)" >&2; exit 2 ;;
+  esac
+done

@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { parseQacct, parseQstatXml, verdictOf } from "./sge.js";
+
+// Recorded from Son of Grid Engine 8.1.9 (qstat -xml -u root): two running tasks and pending ones grouped.
+const QSTAT = `<?xml version='1.0'?>
+<job_info  xmlns:xsd="http://arc.liv.ac.uk/repos/darcs/sge/source/dist/util/resources/schemas/qstat/qstat.xsd">
+  <queue_info>
+    <job_list state="running">
+      <JB_job_number>1</JB_job_number>
+      <JAT_prio>0.50000</JAT_prio>
+      <JB_name>t1</JB_name>
+      <JB_owner>root</JB_owner>
+      <state>r</state>
+      <JAT_start_time>2026-11-23T01:52:12</JAT_start_time>
+      <queue_name>all.q@vm</queue_name>
+      <slots>1</slots>
+      <tasks>1</tasks>
+    </job_list>
+  </queue_info>
+  <job_info>
+    <job_list state="pending">
+      <JB_job_number>1</JB_job_number>
+      <JAT_prio>0.50000</JAT_prio>
+      <JB_name>t1</JB_name>
+      <JB_owner>root</JB_owner>
+      <state>qw</state>
+      <JB_submission_time>2026-11-23T01:52:12</JB_submission_time>
+      <queue_name></queue_name>
+      <slots>1</slots>
+      <tasks>3-5:2</tasks>
+    </job_list>
+    <job_list state="pending">
+      <JB_job_number>2</JB_job_number>
+      <JAT_prio>0.00000</JAT_prio>
+      <JB_name>echo</JB_name>
+      <JB_owner>root</JB_owner>
+      <state>hqw</state>
+      <JB_submission_time>2026-11-23T01:52:13</JB_submission_time>
+      <queue_name></queue_name>
+      <slots>1</slots>
+    </job_list>
+  </job_info>
+</job_info>`;
+
+test("qstat -xml: running tasks one by one, pending ranges expanded, plain jobs by number", () => {
+  const live = parseQstatXml(QSTAT);
+  assert.deepEqual([...live.keys()].sort(), ["1.1", "1.3", "1.5", "2"]);
+  assert.equal(live.get("1.1")!.running, true);
+  assert.equal(live.get("1.3")!.running, false);
+  assert.match(live.get("2")!.reason ?? "", /held/);
+});
+
+test("qstat -xml with no jobs at all is an empty listing", () => {
+  assert.equal(parseQstatXml("<?xml version='1.0'?>\n<job_info>\n  <queue_info>\n  </queue_info>\n  <job_info>\n  </job_info>\n</job_info>").size, 0);
+});
+
+const QACCT = `==============================================================
+qname        all.q
+hostname     vm
+jobnumber    30
+taskid       undefined
+qsub_time    Mon Nov 23 02:09:57 2026
+failed       100 : assumedly after job
+exit_status  137                  (Killed)
+==============================================================
+qname        all.q
+jobnumber    31
+taskid       2
+qsub_time    Mon Nov 23 02:10:01 2026
+failed       37  : qmaster enforced h_rt, h_cpu, or h_vmem limit
+exit_status  137
+`;
+
+test("qacct: one record per task, with what failed and exit_status mean", () => {
+  const records = parseQacct(QACCT);
+  assert.deepEqual(records.map((r) => [r.id, r.exitStatus]), [["30", "137"], ["31.2", "137"]]);
+  assert.equal(verdictOf(records[0]!.failed, records[0]!.exitStatus).kind, "cancelled");
+  assert.equal(verdictOf(records[1]!.failed, records[1]!.exitStatus).keyword, "TIMEOUT");
+  assert.equal(verdictOf("0", "3").kind, "ended");
+  assert.equal(records[0]!.submittedS, new Date(2026, 10, 23, 2, 9, 57).getTime() / 1000);
+});

@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, test } from "node:test";
+import { needScheduler, schedulerProblem, show } from "../../testing/clusters.js";
+import { clusterScenarios } from "../../testing/cluster-scenarios.js";
+import { TestProject } from "../../testing/project.js";
+
+// A copy of this machine's slurm.conf that points the clients at a port where no slurmctld listens.
+function unreachableSlurmConf(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-slurm-down-"));
+  let conf = "";
+  try {
+    conf = fs.readFileSync("/etc/slurm/slurm.conf", "utf8");
+  } catch {
+    /* no Slurm: the tests skip or fail before using it */
+  }
+  fs.writeFileSync(path.join(dir, "slurm.conf"), `${conf.replace(/^SlurmctldPort=.*$/m, "")}\nSlurmctldPort=6999\n`);
+  return path.join(dir, "slurm.conf");
+}
+
+clusterScenarios({
+  engine: "slurm",
+  statusCommand: "squeue",
+  accountingCommand: "sacct",
+  commands: ["sbatch", "squeue", "sacct", "scancel", "scontrol"],
+  killOutside: (id) => ["scancel", id],
+  holdArgs: ["--hold"],
+  // Slurm enforces limits in whole minutes, checked about every 30 s: a 1-minute limit ends after 60-90 s.
+  shortTime: "1",
+  timeoutTestMs: 150_000,
+  unreachableEnv: { SLURM_CONF: unreachableSlurmConf() },
+});
+
+const problem = schedulerProblem("slurm");
+const p = new TestProject("corral-slurm-mem-", { CORRAL_POLL_MIN_AGE_S: "0" });
+after(() => p.cleanup());
+
+test("a job over its --mem on Slurm is reported as OUT_OF_MEMORY", async (t) => {
+  if (!needScheduler(t, "slurm", problem)) return;
+  const id = p.submit(["--engine", "slurm", "--mem", "100M"], ["perl", "-e", '$x = "x" x (400 * 1024 * 1024); sleep 5']);
+  await p.runAsync(["wait", String(id), "--timeout", "120"]);
+  const job = show(p, id);
+  assert.equal(job.state, "failed");
+  assert.match(job.tasks[0]!.reason ?? "", /^OUT_OF_MEMORY: exceeded the memory limit of 100M/);
+});
+
+test("--sched-arg and [slurm] settings reach sbatch untouched", async (t) => {
+  if (!needScheduler(t, "slurm", problem)) return;
+  fs.mkdirSync(p.path(".corral"), { recursive: true });
+  fs.writeFileSync(p.path(".corral", "config.toml"), '[slurm]\njob-name = "from config"\n');
+  const id = p.submit(["--engine", "slurm", "--sched-arg=--export=ALL,CORRAL_T=passed through"], ["sh", "-c", 'echo "$SLURM_JOB_NAME/$CORRAL_T"']);
+  assert.equal((await p.runAsync(["wait", String(id)])).code, 0);
+  assert.equal(p.ok(["logs", String(id)]), "from config/passed through\n");
+  fs.rmSync(p.path(".corral", "config.toml"));
+});
