@@ -11,6 +11,8 @@ async function waitOk(p: TestProject, args: readonly string[]): Promise<void> {
   if (r.code !== 0) throw new Error(`corral wait ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
 }
 
+const jobIds = (p: TestProject) => p.json<{ id: number }[]>(["ls"]).map((j) => j.id);
+
 export interface SchedulerUnderTest {
   readonly engine: "slurm" | "sge";
   /** The scheduler's status and accounting commands, which the polling budget limits. */
@@ -148,21 +150,27 @@ export function clusterScenarios(s: SchedulerUnderTest): void {
 
     test("an unknown queue is the scheduler's own message on one line, exit 2, and nothing recorded", async (t) => {
       if (!needScheduler(t, s.engine, problem)) return;
-      const before = p.run(["ls", "--json"]);
+      const before = jobIds(p);
       const r = p.run(["submit", "--engine", s.engine, "-q", "no_such_queue", "--", "true"]);
       assert.equal(r.code, 2);
       assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
       assert.match(r.stderr, /no_such_queue|partition/i);
-      assert.equal(p.run(["ls", "--json"]).stdout, before.stdout);
+      assert.deepEqual(jobIds(p), before);
     });
 
     test("a scheduler that does not answer changes nothing: no job is failed or lost for it", async (t) => {
       if (!needScheduler(t, s.engine, problem)) return;
-      const id = submit([], ["sleep", "20"]);
+      const id = submit([], ["sleep", "30"]);
       const down = await p.runAsync(["refresh"], { env: { ...s.unreachableEnv, CORRAL_LOST_GRACE_S: "0" } });
       assert.equal(down.code, 0, down.stderr);
       const state = show(p, id).state;
       assert.ok(["queued", "running"].includes(state), state);
+      // Submitting while it does not answer fails before anything is recorded, with the reason on one line.
+      const before = jobIds(p);
+      const refused = await p.runAsync(["submit", "--engine", s.engine, "--", "true"], { env: s.unreachableEnv });
+      assert.equal(refused.code, 2);
+      assert.match(refused.stderr, new RegExp(`^corral: --engine ${s.engine}: not usable: .*\n$`));
+      assert.deepEqual(jobIds(p), before);
       await waitOk(p, [String(id)]);
       assert.equal(show(p, id).state, "succeeded");
     });

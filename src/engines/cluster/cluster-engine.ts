@@ -53,6 +53,8 @@ export class ClusterEngine implements Engine {
   readonly name: string;
   readonly capabilities: EngineCapabilities;
   private probed: { at: number; dir: string; result: ProbeResult } | null = null;
+  /** Why the last submission could not reach the scheduler. */
+  private unreachable: string | null = null;
 
   constructor(private readonly scheduler: Scheduler) {
     this.name = scheduler.name;
@@ -151,7 +153,13 @@ export class ClusterEngine implements Engine {
       const byAttempt = new Map<number, number[]>();
       for (const t of tasks) byAttempt.set(t.attempts + 1, [...(byAttempt.get(t.attempts + 1) ?? []), t.idx]);
       for (const [n, indices] of byAttempt) {
-        if (!this.submitAttempts(store, job, n, indices, deps, tag, probe)) return; // scheduler unreachable: later
+        if (this.submitAttempts(store, job, n, indices, deps, tag, probe)) continue;
+        // Unreachable. A job submitted just now is refused (the caller takes it back), as the probe would have
+        // refused it; anything else waits, left 'launching', for a later refresh to recover.
+        store.write(() => store.stmt("UPDATE engine_polls SET probe = NULL WHERE engine = ?").run(this.name));
+        this.probed = null;
+        if (onlyJob !== null) throw new UsageError(`--engine ${this.name}: not usable: ${this.unreachable ?? "the scheduler does not answer"} (see corral doctor)`);
+        return;
       }
     }
   }
@@ -243,7 +251,10 @@ export class ClusterEngine implements Engine {
       try {
         schedulerId = this.scheduler.submit(scriptPath, req);
       } catch (err) {
-        if (err instanceof SchedulerUnavailable) return false; // left 'launching': recovered by a later refresh
+        if (err instanceof SchedulerUnavailable) {
+          this.unreachable = err.message;
+          return false; // left 'launching': recovered by a later refresh
+        }
         if (!(err instanceof SchedulerRejected)) throw err;
         store.write(() => {
           for (const idx of chunk.indices) {

@@ -15,8 +15,8 @@ export interface CommandResult {
   readonly stderr: string;
 }
 
-/** Counted so tests and benchmarks can hold corral to its polling budget without a wrapper around the process. */
-export const callCounts = new Map<string, number>();
+/** Calls and time spent in them, per command, so benchmarks can tell corral's own time from the scheduler's. */
+export const schedulerCalls = { counts: new Map<string, number>(), ms: 0 };
 
 /**
  * Runs one scheduler command without a shell (arguments are passed byte for byte). A missing binary, a
@@ -24,8 +24,10 @@ export const callCounts = new Map<string, number>();
  * SchedulerRejected with the scheduler's own message on one line.
  */
 export function runScheduler(cmd: string, args: readonly string[], timeoutMs = 60_000): CommandResult {
-  callCounts.set(cmd, (callCounts.get(cmd) ?? 0) + 1);
+  schedulerCalls.counts.set(cmd, (schedulerCalls.counts.get(cmd) ?? 0) + 1);
+  const t0 = performance.now();
   const r = spawnSync(cmd, args, { encoding: "utf8", timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"] });
+  schedulerCalls.ms += performance.now() - t0;
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new SchedulerUnavailable(`${cmd}: not found on PATH`);

@@ -55,3 +55,24 @@ test("--sched-arg and [slurm] settings reach sbatch untouched", async (t) => {
   assert.equal(p.ok(["logs", String(id)]), "from config/passed through\n");
   fs.rmSync(p.path(".corral", "config.toml"));
 });
+
+test('engine = "slurm" in .corral/config.toml moves a workflow to Slurm without edits; CORRAL_ENGINE and --engine still choose', async (t) => {
+  if (!needScheduler(t, "slurm", problem)) return;
+  const q = new TestProject("corral-slurm-config-");
+  try {
+    fs.mkdirSync(q.path(".corral"), { recursive: true });
+    fs.writeFileSync(q.path(".corral", "config.toml"), 'engine = "slurm"\n');
+    const onSlurm = q.submit([], ["true"]);
+    const local = q.submit([], ["true"]);
+    const viaEnv = Number(q.ok(["submit", "--", "true"], { env: { CORRAL_ENGINE: "local" } }).trim());
+    const engines = [onSlurm, local, viaEnv].map((id) => q.json<{ engine: string }>(["show", String(id)]).engine);
+    assert.deepEqual(engines, ["slurm", "slurm", "local"]);
+    assert.equal((await q.runAsync(["wait"])).code, 0);
+    fs.writeFileSync(q.path(".corral", "config.toml"), 'engine = "slurmm"\n');
+    const bad = q.run(["submit", "--", "true"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown engine/);
+  } finally {
+    await q.cleanup();
+  }
+});
