@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { callCounter, needScheduler, schedulerProblem, show, waitForTaskState } from "./clusters.js";
 import { TestProject } from "./project.js";
@@ -15,6 +17,8 @@ const jobIds = (p: TestProject) => p.json<{ id: number }[]>(["ls"]).map((j) => j
 
 export interface SchedulerUnderTest {
   readonly engine: "slurm" | "sge";
+  /** The scheduler's submit command. */
+  readonly submitCommand: string;
   /** The scheduler's status and accounting commands, which the polling budget limits. */
   readonly statusCommand: string;
   readonly accountingCommand: string;
@@ -146,6 +150,23 @@ export function clusterScenarios(s: SchedulerUnderTest): void {
       const attempts = show(p, id).tasks[0]!.attempts;
       assert.deepEqual(attempts.map((a) => [a.n, a.state, a.exitCode]), [[1, "failed", 4], [2, "succeeded", 0]]);
       assert.notEqual(attempts[0]!.engineId, attempts[1]!.engineId);
+    });
+
+    test("corral killed -9 right after the scheduler took a job: the next command recovers it, and it runs exactly once", async (t) => {
+      if (!needScheduler(t, s.engine, problem)) return;
+      // A stand-in for the submit command that submits for real, then kills corral before it can record the id.
+      const shim = fs.mkdtempSync(path.join(os.tmpdir(), "corral-crash-"));
+      const real = spawnSync("sh", ["-c", `command -v ${s.submitCommand}`], { encoding: "utf8" }).stdout.trim();
+      fs.writeFileSync(path.join(shim, s.submitCommand), `#!/bin/sh\n'${real}' "$@"\nkill -9 $PPID\n`, { mode: 0o755 });
+      const runs = p.path("crash-runs");
+      const before = jobIds(p);
+      const crashed = await p.runAsync(["submit", "--engine", s.engine, "--", "sh", "-c", `echo ran >> ${runs}`], { env: { PATH: `${shim}:${process.env.PATH}` } });
+      assert.notEqual(crashed.code, 0, "the submitting process was killed");
+      const id = jobIds(p).find((j) => !before.includes(j))!;
+      assert.ok(id, "the job was recorded before the scheduler call");
+      await waitOk(p, [String(id), "--timeout", "90"]);
+      assert.equal(fs.readFileSync(runs, "utf8"), "ran\n");
+      assert.equal(show(p, id).state, "succeeded");
     });
 
     test("an unknown queue is the scheduler's own message on one line, exit 2, and nothing recorded", async (t) => {

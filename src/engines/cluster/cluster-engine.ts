@@ -19,7 +19,7 @@ import { SchedulerRejected, SchedulerUnavailable } from "./run-command.js";
 import type { AccountingVerdict, ProbeResult, Scheduler, SubmissionRequest } from "./scheduler.js";
 
 /** An attempt still being submitted by another process is left alone this long before it is recovered. */
-const LAUNCH_GRACE_S = 120;
+const launchGraceS = () => Number(process.env.CORRAL_LAUNCH_GRACE_MS ?? 120_000) / 1000;
 /** How long a probe of a scheduler is trusted (its limits and accounting rarely change). */
 const PROBE_TTL_S = 600;
 
@@ -217,13 +217,21 @@ export class ClusterEngine implements Engine {
       const insert = store.stmt(
         `INSERT INTO attempts (job_id, idx, n, engine, state, run_dir, submitted_at) VALUES (?, ?, ?, ?, 'launching', ?, ?)`,
       );
+      // Another process may have dispatched some of these since we looked: only tasks still waiting at attempt n-1 are ours.
+      const stillOurs = store.stmt(
+        `SELECT 1 FROM tasks t WHERE t.job_id = ? AND t.idx = ? AND t.state IN ('pending', 'queued') AND t.attempts = ?
+           AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = t.job_id AND a.idx = t.idx AND a.n = t.attempts AND a.state IN ${ACTIVE_ATTEMPT_STATES})`,
+      );
       for (const idx of indices) {
+        if (!stillOurs.get(job.id, idx, n - 1)) continue;
         const runDir = path.join(store.runsDir, String(job.id), String(idx), String(n));
         ids.set(idx, Number(insert.run(job.id, idx, n, this.name, runDir, now).lastInsertRowid));
         store.stmt("UPDATE tasks SET attempts = ?, reason = NULL, updated_at = ? WHERE job_id = ? AND idx = ?").run(n, now, job.id, idx);
       }
       return ids;
     });
+    indices = indices.filter((idx) => attemptIds.has(idx));
+    if (indices.length === 0) return true;
     for (const idx of indices) writeAttemptFiles(store, job, idx, n);
     const isArray = job.array_spec !== null;
     const chunks = isArray
@@ -338,7 +346,7 @@ export class ClusterEngine implements Engine {
     for (const m of open) {
       const a = m.attempt;
       if (a.engine_id === null) {
-        if (now - a.submitted_at < LAUNCH_GRACE_S) continue;
+        if (now - a.submitted_at < launchGraceS()) continue;
         changes.push(this.recoverLaunch(store, m, comments));
         continue;
       }
@@ -347,7 +355,14 @@ export class ClusterEngine implements Engine {
         changes.push(() => {
           if (job.running && a.state === "queued") {
             store.stmt("UPDATE attempts SET state = 'running' WHERE id = ? AND state = 'queued'").run(a.id);
-            store.stmt("UPDATE tasks SET state = 'running', updated_at = ? WHERE job_id = ? AND idx = ? AND state IN ('pending', 'queued')").run(now, a.job_id, a.idx);
+            store
+              .stmt("UPDATE tasks SET state = 'running', reason = NULL, updated_at = ? WHERE job_id = ? AND idx = ? AND state IN ('pending', 'queued')")
+              .run(now, a.job_id, a.idx);
+          } else if (!job.running && job.reason !== null) {
+            // Why it still waits, in the scheduler's words (Resources, Priority, DependencyNeverSatisfied...).
+            store
+              .stmt("UPDATE tasks SET reason = ? WHERE job_id = ? AND idx = ? AND state IN ('pending', 'queued') AND reason IS NOT ?")
+              .run(`waiting in ${this.name}: ${job.reason}`, a.job_id, a.idx, `waiting in ${this.name}: ${job.reason}`);
           }
           if (a.missing_since !== null) store.stmt("UPDATE attempts SET missing_since = NULL WHERE id = ?").run(a.id);
         });

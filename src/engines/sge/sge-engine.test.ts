@@ -7,6 +7,7 @@ import { TestProject } from "../../testing/project.js";
 
 clusterScenarios({
   engine: "sge",
+  submitCommand: "qsub",
   statusCommand: "qstat",
   accountingCommand: "qacct",
   commands: ["qsub", "qstat", "qacct", "qdel"],

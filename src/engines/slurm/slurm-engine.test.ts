@@ -22,6 +22,7 @@ function unreachableSlurmConf(): string {
 
 clusterScenarios({
   engine: "slurm",
+  submitCommand: "sbatch",
   statusCommand: "squeue",
   accountingCommand: "sacct",
   commands: ["sbatch", "squeue", "sacct", "scancel", "scontrol"],
