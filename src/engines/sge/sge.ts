@@ -5,7 +5,7 @@ import { UsageError } from "../../domain/errors.js";
 import type { JobSpec } from "../../domain/job.js";
 import type { AttemptRow } from "../../store/rows.js";
 import type { DoctorLine } from "../engine.js";
-import { expandRanges } from "../cluster/chunks.js";
+import { expandRanges, formatRanges } from "../cluster/chunks.js";
 import { passThroughArgs, schedulerJobName } from "../cluster/pass-through.js";
 import { oneLine, runScheduler, SchedulerRejected } from "../cluster/run-command.js";
 import type { AccountingVerdict, LiveJob, ProbeResult, Scheduler, SubmissionRequest } from "../cluster/scheduler.js";
@@ -211,12 +211,12 @@ exit $corral_status`,
   },
 
   cancel(taskIds: readonly string[]): void {
-    // qdel takes one task range per job: one call per job (per task for scattered tasks). A job that
+    // qdel takes one task range per job: one call per job and evenly spaced run of its tasks. A job that
     // already ended is refused ("does not exist"), which is what cancelling it wanted anyway.
     const calls: string[][] = [];
     for (const [job, tasks] of groupTasks(taskIds)) {
       if (tasks === null) calls.push([job]);
-      else for (const t of tasks) calls.push([job, "-t", String(t)]);
+      else for (const range of formatRanges([...new Set(tasks)].sort((a, b) => a - b))) calls.push([job, "-t", range]);
     }
     for (const args of calls) {
       try {
