@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { clusterDurationS } from "../../config/project-config.js";
+import { clusterDurationS, configSection } from "../../config/project-config.js";
 import { UsageError } from "../../domain/errors.js";
 import type { JobSpec } from "../../domain/job.js";
 import { formatDuration, formatMemory } from "../../domain/resources.js";
@@ -239,6 +239,7 @@ export class ClusterEngine implements Engine {
       : indices.map((idx) => ({ offset: 0, indices: [idx], range: null as string | null }));
     const logDir = path.join(store.runsDir, String(job.id));
     const passThrough = [...this.scheduler.configArgs(store.dir), ...(JSON.parse(job.sched_args) as string[])];
+    const settings = configSection(store.dir, this.name);
     for (const chunk of chunks) {
       const req: SubmissionRequest = {
         job,
@@ -252,6 +253,7 @@ export class ClusterEngine implements Engine {
         comment: submissionComment(tag, job.id, n, chunk.offset),
         logDir,
         passThrough,
+        settings,
       };
       const scriptPath = path.join(logDir, `submit-${n}-${chunk.indices[0]}.sh`);
       fs.writeFileSync(scriptPath, this.renderScript(store, req, deps.gate), { mode: 0o700 });

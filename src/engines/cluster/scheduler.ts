@@ -1,3 +1,4 @@
+import type { ConfigTable } from "../../config/project-config.js";
 import type { JobSpec } from "../../domain/job.js";
 import type { AttemptRow, JobRow } from "../../store/rows.js";
 import type { DoctorLine, EngineCapabilities } from "../engine.js";
@@ -44,6 +45,8 @@ export interface SubmissionRequest {
   readonly logDir: string;
   /** `[slurm]` / `[sge]` settings and the job's --sched-arg values, passed untouched. */
   readonly passThrough: readonly string[];
+  /** The scheduler's table in .corral/config.toml, for the keys corral interprets itself (Grid Engine's pe). */
+  readonly settings: ConfigTable;
 }
 
 export interface ProbeResult {

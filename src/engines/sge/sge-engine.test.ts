@@ -42,3 +42,17 @@ test("a job deleted before it ran leaves no record: it is lost after the grace p
   assert.equal((await p.runAsync(["wait", String(id), "--timeout", "60"])).code, 0);
   assert.equal(p.ok(["logs", String(id)]), "ran\n");
 });
+
+test("--cpus above 1 without a parallel environment is refused with what to set, and nothing is recorded", async (t) => {
+  if (!needScheduler(t, "sge", problem)) return;
+  const q = new TestProject("corral-sge-pe-");
+  try {
+    const r = q.run(["submit", "--engine", "sge", "--cpus", "2", "--", "true"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^corral: --cpus 2: Grid Engine needs a parallel environment.*\[sge\]/);
+    assert.equal(r.stderr.trim().split("\n").length, 1);
+    assert.equal(q.run(["ls", "--json"]).stdout.trim(), "[]");
+  } finally {
+    await q.cleanup();
+  }
+});

@@ -151,6 +151,8 @@ exit $corral_status`,
       if (req.cap) d.push(`-tc ${req.cap}`);
       d.push(`-o ${req.logDir}/sge-$JOB_ID.$TASK_ID.out`);
     } else d.push(`-o ${req.logDir}/sge-$JOB_ID.out`);
+    if (j.cpus > 1 && typeof req.settings.pe === "string") d.push(`-pe ${req.settings.pe} ${j.cpus}`);
+    if (j.gpus > 0 && typeof req.settings.gpu_resource === "string") d.push(`-l ${req.settings.gpu_resource}=${j.gpus}`);
     if (j.time_limit_s !== null) d.push(`-l h_rt=${j.time_limit_s}`);
     if (j.mem_mb !== null) d.push(`-l h_vmem=${Math.ceil(j.mem_mb / Math.max(1, j.cpus))}M`);
     if (j.queue !== null) d.push(`-q ${j.queue}`);
@@ -160,12 +162,7 @@ exit $corral_status`,
   },
 
   submit(scriptPath: string, req: SubmissionRequest): string {
-    const projectDir = req.logDir.replace(/\/runs\/\d+$/, "");
-    const own = configSection(projectDir, "sge");
-    const extra: string[] = [];
-    if (req.job.cpus > 1 && typeof own.pe === "string") extra.push("-pe", own.pe, String(req.job.cpus));
-    if (req.job.gpus > 0 && typeof own.gpu_resource === "string") extra.push("-l", `${own.gpu_resource}=${req.job.gpus}`);
-    const out = runScheduler("qsub", ["-terse", ...extra, ...req.passThrough, scriptPath]).stdout.trim();
+    const out = runScheduler("qsub", ["-terse", ...req.passThrough, scriptPath]).stdout.trim();
     const id = out.split("\n").pop()!.split(".")[0]!.trim();
     if (!/^\d+$/.test(id)) throw new SchedulerRejected(`qsub: unexpected answer '${oneLine(out)}'`);
     return id;
