@@ -309,7 +309,7 @@ export class Corral {
         this.store
           .stmt(
             `UPDATE tasks SET state = 'cancelled', reason = ?, updated_at = ?
-             WHERE state = 'pending' AND job_id IN (SELECT job_id FROM dependencies WHERE parent_id = ? AND kind = 'ok')`,
+             WHERE state = 'pending' AND job_id IN (SELECT job_id FROM dependencies WHERE parent_id = ? AND kind <> 'any')`,
           )
           .run(`dependency ${id} was deleted`, now, id);
         this.store.stmt("DELETE FROM jobs WHERE id = ?").run(id);

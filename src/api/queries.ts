@@ -232,7 +232,7 @@ export function taskViews(store: Store, jobId: number, onlyIndex?: number): Task
 export function jobDetail(store: Store, id: number): JobDetail {
   const job = getJobRow(store, id);
   const summary = listJobs(store, { ids: [{ kind: "job", id }], states: [], name: null, batch: null, all: false })[0]!;
-  const deps = store.stmt("SELECT parent_id AS id, kind FROM dependencies WHERE job_id = ? ORDER BY parent_id").all(id) as { id: number; kind: "ok" | "any" }[];
+  const deps = store.stmt("SELECT parent_id AS id, kind FROM dependencies WHERE job_id = ? ORDER BY parent_id").all(id) as { id: number; kind: "ok" | "any" | "group" }[];
   return {
     ...summary,
     argv: JSON.parse(job.argv) as string[],

@@ -4,7 +4,8 @@ import path from "node:path";
 import { parseArraySpec } from "../domain/array-spec.js";
 import { captureEnvironment, parseEnvAssignments } from "../domain/env.js";
 import { UsageError } from "../domain/errors.js";
-import type { JobSpec } from "../domain/job.js";
+import type { JobSpec, RetryCause } from "../domain/job.js";
+import type { Point } from "../domain/params.js";
 import { parseCount, parseDuration, parseMemory } from "../domain/resources.js";
 import { getEngine } from "../engines/registry.js";
 import { settleDependencies } from "../lifecycle/transitions.js";
@@ -45,6 +46,18 @@ export interface SubmitInput {
   readonly hold?: boolean;
   readonly metadata?: Readonly<Record<string, unknown>>;
   readonly umask?: number;
+  /** Which failures are retried (default: failed, timeout, oom; lost only when asked). */
+  readonly retryOn?: readonly RetryCause[];
+  /** Factors for the next attempt's time after a TIMEOUT and memory after an OOM (default 2 and 1.5). */
+  readonly escalate?: { readonly time?: number; readonly mem?: number };
+  /** Higher runs first within a batch (see corral run); above 100, before every other batch. */
+  readonly priority?: number;
+  /** A sweep: one task per point, its parameters filling `{name}` in the command and set as variables. */
+  readonly points?: readonly Point[];
+  /** Jobs of the priority group before this one, which must all succeed first. */
+  readonly afterGroup?: readonly number[];
+  /** The definition hash `corral run` compares on a second run. */
+  readonly defHash?: string;
 }
 
 function ids(values: readonly (number | string)[] | undefined, flag: string): number[] {
@@ -96,6 +109,8 @@ export function buildJobSpec(input: SubmitInput, baseCwd: string, defaultEngine 
   getEngine(engine);
   const name = input.name ?? (script ? path.basename(script.path) : path.basename(argv[0]!));
   if (name.trim() === "" || /[\n\r]/.test(name)) throw new UsageError(`--name '${name}': must be a non-empty single line`);
+  if (input.points !== undefined && input.array !== undefined) throw new UsageError("a sweep is already an array of its points: give either points or --array");
+  if (input.points !== undefined && input.points.length === 0) throw new UsageError("a sweep needs at least one point");
   const after = ids(input.after, "--after");
   const afterAny = ids(input.afterAny, "--after-any");
   const both = after.filter((id) => afterAny.includes(id));
@@ -118,7 +133,13 @@ export function buildJobSpec(input: SubmitInput, baseCwd: string, defaultEngine 
     },
     engine,
     schedArgs: [...(input.schedArgs ?? [])],
-    array: input.array === undefined ? null : parseArraySpec(input.array),
+    array: input.points !== undefined ? parseArraySpec(`1-${input.points.length}`) : input.array === undefined ? null : parseArraySpec(input.array),
+    points: input.points ?? null,
+    afterGroup: ids(input.afterGroup, "after group"),
+    priority: input.priority ?? 0,
+    retryOn: [...(input.retryOn ?? ["failed", "timeout", "oom"])],
+    escalate: { time: input.escalate?.time ?? 2, mem: input.escalate?.mem ?? 1.5 },
+    defHash: input.defHash ?? null,
     after,
     afterAny,
     retries: countOf(input.retries, "--retries", 0, 0),
@@ -142,7 +163,7 @@ function currentUmask(): number {
 
 /** Checks the dependencies against the store (read-only): unknown ids are a usage error, not a job that waits forever. */
 export function checkDependencies(store: Store | null, spec: JobSpec): void {
-  for (const id of [...spec.after, ...spec.afterAny]) {
+  for (const id of [...spec.after, ...spec.afterAny, ...spec.afterGroup]) {
     const exists = store?.stmt("SELECT 1 FROM jobs WHERE id = ?").get(id);
     if (!exists) throw new UsageError(`--after${spec.afterAny.includes(id) ? "-any" : ""} ${id}: there is no job ${id}`);
   }
@@ -161,8 +182,9 @@ export function insertJob(store: Store, spec: JobSpec): number {
     const res = store
       .stmt(
         `INSERT INTO jobs (name, batch, argv, script, script_path, cwd, env_id, extra_env, umask, cpus, mem_mb, time_limit_s, gpus, queue,
-                           engine, array_spec, array_cap, retries, stderr_fails, held, metadata, created_at, command, sched_args)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                           engine, array_spec, array_cap, retries, stderr_fails, held, metadata, created_at, command, sched_args,
+                           priority, retry_on, escalate, def_hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         spec.name,
@@ -189,15 +211,22 @@ export function insertJob(store: Store, spec: JobSpec): number {
         now,
         commandText(spec.argv, spec.script?.path ?? null),
         JSON.stringify(spec.schedArgs),
+        spec.priority,
+        JSON.stringify(spec.retryOn),
+        JSON.stringify(spec.escalate),
+        spec.defHash,
       );
     const jobId = Number(res.lastInsertRowid);
-    const initial = spec.hold || spec.after.length > 0 || spec.afterAny.length > 0 ? "pending" : "queued";
-    const insertTask = store.stmt("INSERT INTO tasks (job_id, idx, state, retries_left, updated_at) VALUES (?, ?, ?, ?, ?)");
-    for (const idx of spec.array?.indices ?? [1]) insertTask.run(jobId, idx, initial, spec.retries, now);
-    const insertDep = store.stmt("INSERT INTO dependencies (job_id, parent_id, kind) VALUES (?, ?, ?)");
+    const waits = spec.hold || spec.after.length > 0 || spec.afterAny.length > 0 || spec.afterGroup.length > 0;
+    const initial = waits ? "pending" : "queued";
+    const insertTask = store.stmt("INSERT INTO tasks (job_id, idx, state, retries_left, updated_at, params) VALUES (?, ?, ?, ?, ?, ?)");
+    if (spec.points) spec.points.forEach((point, i) => insertTask.run(jobId, i + 1, initial, spec.retries, now, JSON.stringify(point)));
+    else for (const idx of spec.array?.indices ?? [1]) insertTask.run(jobId, idx, initial, spec.retries, now, null);
+    const insertDep = store.stmt("INSERT OR IGNORE INTO dependencies (job_id, parent_id, kind) VALUES (?, ?, ?)");
     for (const p of spec.after) insertDep.run(jobId, p, "ok");
     for (const p of spec.afterAny) insertDep.run(jobId, p, "any");
-    if (initial === "pending") settleDependencies(store);
+    for (const p of spec.afterGroup) insertDep.run(jobId, p, "group");
+    if (waits) settleDependencies(store);
     return jobId;
   });
 }

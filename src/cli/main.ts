@@ -10,6 +10,7 @@ import { registerShow } from "./commands/show.js";
 import { registerStatus } from "./commands/status.js";
 import { registerSubmit } from "./commands/submit.js";
 import { registerWait } from "./commands/wait.js";
+import { registerWorkflow } from "./commands/workflow.js";
 import { ExitCode, type CliContext } from "./context.js";
 
 const VERSION = "0.1.0";
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
   registerWait(program);
   registerManage(program);
   registerDoctor(program);
+  registerWorkflow(program, ctx);
   program
     .command("supervisor", { hidden: true })
     .description("run the local engine's queue in the foreground (started on demand by other commands)")
@@ -63,8 +65,8 @@ async function main(): Promise<void> {
     });
   for (const cmd of program.commands) cmd.exitOverride();
 
-  if (tail !== null && head[0] !== "submit") {
-    fail(`'--' is only for the command of 'corral submit'`, 2);
+  if (tail !== null && !["submit", "sweep", "job"].includes(head[0] ?? "")) {
+    fail(`'--' is only for the command of 'corral submit', 'corral sweep' and 'corral job spawn'`, 2);
   }
   try {
     await program.parseAsync(head, { from: "user" });

@@ -1,6 +1,7 @@
 import type { ArraySpec } from "./array-spec.js";
 import type { Resources } from "./resources.js";
 import type { LifecycleState } from "./states.js";
+import type { Point } from "./params.js";
 
 /** Everything needed to create a job; built and validated by the API before the store sees it. */
 export interface JobSpec {
@@ -27,7 +28,17 @@ export interface JobSpec {
   readonly stderrFails: boolean;
   readonly hold: boolean;
   readonly metadata: Readonly<Record<string, unknown>>;
+  /** One task per point, or null. */
+  readonly points: readonly Point[] | null;
+  readonly afterGroup: readonly number[];
+  readonly priority: number;
+  readonly retryOn: readonly RetryCause[];
+  readonly escalate: { readonly time: number; readonly mem: number };
+  readonly defHash: string | null;
 }
+
+/** Kinds of failure a job may choose to retry. */
+export type RetryCause = "failed" | "timeout" | "oom" | "lost";
 
 export interface AttemptView {
   readonly n: number;
@@ -87,6 +98,6 @@ export interface JobDetail extends JobSummary {
   readonly stderrFails: boolean;
   readonly held: boolean;
   readonly metadata: Readonly<Record<string, unknown>>;
-  readonly dependencies: readonly { readonly id: number; readonly kind: "ok" | "any" }[];
+  readonly dependencies: readonly { readonly id: number; readonly kind: "ok" | "any" | "group" }[];
   readonly taskList: TaskView[];
 }

@@ -1,6 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
+import type { Point } from "../domain/params.js";
 import { renderWrapper, RUN_FILES } from "../protocol/wrapper.js";
+import { fillPlaceholders } from "../workflow/command-template.js";
 import type { Store } from "../store/store.js";
 import type { JobRow } from "../store/rows.js";
 
@@ -46,15 +48,29 @@ export function corralVariables(job: JobRow, index: number, attempt: number, run
 export function writeAttemptFiles(store: Store, job: JobRow, index: number, attempt: number, engineEnv: Record<string, string> = {}): string {
   const runDir = runDirFor(store, job.id, index, attempt);
   fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  const paramsText = store.stmt("SELECT params FROM tasks WHERE job_id = ? AND idx = ?").pluck().get(job.id, index) as string | null | undefined;
+  const params = paramsText ? (JSON.parse(paramsText) as Point) : null;
   let argv = JSON.parse(job.argv) as string[];
+  if (params) argv = fillPlaceholders(argv, params);
   if (job.script !== null) {
     const scriptPath = path.join(runDir, RUN_FILES.script);
     fs.writeFileSync(scriptPath, job.script, { mode: 0o700 });
     argv = [scriptPath, ...argv];
   }
+  // What `corral job info` prints inside the job: jobs never open the database.
+  const info = {
+    job: { id: job.id, name: job.name, batch: job.batch, metadata: JSON.parse(job.metadata) as unknown },
+    task: { index, params },
+    attempt,
+    runDir,
+  };
+  fs.writeFileSync(path.join(runDir, RUN_FILES.info), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
   const env = {
     ...environmentOf(store, job.env_id),
     ...(JSON.parse(job.extra_env) as Record<string, string>),
+    // A sweep point's parameters, under their own names (as {name} in the command) and all at once as JSON.
+    ...(params ? Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])) : {}),
+    ...(params ? { CORRAL_PARAMS: JSON.stringify(params) } : {}),
     ...corralVariables(job, index, attempt, runDir),
     ...engineEnv,
   };

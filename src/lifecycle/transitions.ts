@@ -56,6 +56,10 @@ export function abandonUnstartedAttempt(store: Store, attempt: AttemptRow, reaso
     .run(`re-queued: ${reason}`, Date.now() / 1000, attempt.job_id, attempt.idx);
 }
 
+function jobName(store: Store, jobId: number): string {
+  return (store.stmt("SELECT name FROM jobs WHERE id = ?").pluck().get(jobId) as string | undefined) ?? "?";
+}
+
 export function jobLifecycleState(store: Store, jobId: number): LifecycleState | null {
   return (store.stmt("SELECT lifecycle_state FROM jobs WHERE id = ?").pluck().get(jobId) as LifecycleState | undefined) ?? null;
 }
@@ -94,7 +98,7 @@ export function settleDependencies(store: Store): number {
       if (!job) continue;
       const deps = store.stmt("SELECT parent_id, kind FROM dependencies WHERE job_id = ? ORDER BY parent_id").all(jobId) as {
         parent_id: number;
-        kind: "ok" | "any";
+        kind: "ok" | "any" | "group";
       }[];
       let ready = true;
       let blocker: string | null = null;
@@ -106,8 +110,11 @@ export function settleDependencies(store: Store): number {
         }
         const ended = parentState === "succeeded" || parentState === "failed" || parentState === "cancelled" || parentState === "lost";
         if (!ended) ready = false;
-        else if (dep.kind === "ok" && parentState !== "succeeded") {
-          blocker = `dependency ${dep.parent_id} ${parentState}`;
+        else if (dep.kind !== "any" && parentState !== "succeeded") {
+          blocker =
+            dep.kind === "group"
+              ? `the priority group before it did not succeed: job ${dep.parent_id} (${jobName(store, dep.parent_id)}) ${parentState}`
+              : `dependency ${dep.parent_id} ${parentState}`;
           break;
         }
       }

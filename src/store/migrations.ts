@@ -170,6 +170,37 @@ export const MIGRATIONS: readonly string[] = [
     probed_at REAL
   ) WITHOUT ROWID;
   `,
+  /* 3: workflows: sweep parameters, priorities, retry policies, definition hashes, runtime requests */ `
+  -- A sweep point's parameters, as a JSON object (null for tasks that are not sweep points).
+  ALTER TABLE tasks ADD COLUMN params TEXT;
+  -- Escalated resources for the task's next attempts (a TIMEOUT doubles the time, an OOM grows the memory).
+  ALTER TABLE tasks ADD COLUMN time_limit_s INTEGER;
+  ALTER TABLE tasks ADD COLUMN mem_mb INTEGER;
+  ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+  -- Which failures are retried (JSON list of failed, timeout, oom, lost) and how resources grow.
+  ALTER TABLE jobs ADD COLUMN retry_on TEXT NOT NULL DEFAULT '["failed","timeout","oom"]';
+  ALTER TABLE jobs ADD COLUMN escalate TEXT NOT NULL DEFAULT '{"time":2,"mem":1.5}';
+  -- The hash of a job's definition in a description file (with its parents'), so \`corral run\` again
+  -- can tell unchanged jobs from changed ones.
+  ALTER TABLE jobs ADD COLUMN def_hash TEXT;
+  CREATE INDEX jobs_by_batch_name ON jobs(batch, name);
+  -- 'group': the implicit dependency of a priority group on the group before it.
+  CREATE TABLE dependencies_new (
+    job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    parent_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('ok', 'any', 'group')),
+    PRIMARY KEY (job_id, parent_id)
+  ) WITHOUT ROWID;
+  INSERT INTO dependencies_new SELECT job_id, parent_id, kind FROM dependencies;
+  DROP TABLE dependencies;
+  ALTER TABLE dependencies_new RENAME TO dependencies;
+  CREATE INDEX dependencies_parent ON dependencies(parent_id);
+  -- Requests that jobs wrote into their run directories (spawn, set, mark), applied exactly once.
+  CREATE TABLE applied_requests (
+    id TEXT PRIMARY KEY,
+    applied_at REAL NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -26,6 +26,12 @@ export interface JobRow {
   metadata: string;
   /** JSON array of scheduler arguments passed through untouched (--sched-arg). */
   sched_args: string;
+  priority: number;
+  /** JSON list of the failures that are retried: failed, timeout, oom, lost. */
+  retry_on: string;
+  /** JSON {time, mem}: factors applied to the next attempt after a TIMEOUT or an OOM. */
+  escalate: string;
+  def_hash: string | null;
   created_at: number;
   command: string;
   n_tasks: number;
@@ -53,6 +59,10 @@ export interface TaskRow {
   signal: string | null;
   reason: string | null;
   updated_at: number;
+  /** JSON object of a sweep point's parameters. */
+  params: string | null;
+  time_limit_s: number | null;
+  mem_mb: number | null;
 }
 
 export type AttemptState = "launching" | "queued" | "running" | "succeeded" | "failed" | "cancelled" | "lost";

@@ -36,7 +36,7 @@ export function registerShow(program: Command): void {
         );
         const own = Object.entries(job.env);
         out.push(`  env        ${own.length > 0 ? own.map(([k, v]) => `${k}=${v}`).join(" ") : "-"} (+ ${job.inheritedEnvCount} inherited from the submitting shell)`);
-        if (job.dependencies.length > 0) out.push(`  after      ${job.dependencies.map((d) => (d.kind === "ok" ? String(d.id) : `${d.id} (any)`)).join(", ")}`);
+        if (job.dependencies.length > 0) out.push(`  after      ${job.dependencies.map((d) => (d.kind === "ok" ? String(d.id) : `${d.id} (${d.kind})`)).join(", ")}`);
         if (job.retries > 0) out.push(`  retries    ${job.retries}`);
         if (job.stderrFails) out.push("  stderr     output on stderr counts as failure");
         if (job.held) out.push("  held       yes (corral release " + job.id + ")");

@@ -168,7 +168,9 @@ export class ClusterEngine implements Engine {
   private nativeDependencies(store: Store, job: JobRow): NativeDependencies | null {
     const mode = this.capabilities.nativeDependencies;
     const out: NativeDependencies = { afterOk: [], afterAny: [], gate: [] };
-    const deps = store.stmt("SELECT parent_id, kind FROM dependencies WHERE job_id = ?").all(job.id) as { parent_id: number; kind: "ok" | "any" }[];
+    const rows = store.stmt("SELECT parent_id, kind FROM dependencies WHERE job_id = ?").all(job.id) as { parent_id: number; kind: "ok" | "any" | "group" }[];
+    // A priority group waits for the group before it to succeed: natively, an afterok.
+    const deps = rows.map((r) => ({ parent_id: r.parent_id, kind: r.kind === "any" ? ("any" as const) : ("ok" as const) }));
     for (const dep of deps) {
       const parent = store.stmt("SELECT id, engine, retries, lifecycle_state FROM jobs WHERE id = ?").get(dep.parent_id) as
         | Pick<JobRow, "id" | "engine" | "retries" | "lifecycle_state">
