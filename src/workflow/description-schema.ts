@@ -85,6 +85,12 @@ export const EXPECTED: Readonly<Record<string, string>> = {
   after: "a list of job names",
   after_any: "a list of job names",
   hold: "true or false",
+  "on[]": "one of failed, timeout, oom, lost",
+  "after[]": "a job name",
+  "after_any[]": "a job name",
+  "command[]": "a string",
+  "args[]": "a string",
+  "sched_args[]": "a string",
 };
 
 export const SWEEP_VALUE_EXPECTED = 'a list, a range such as "1..20", or { linspace = [start, stop, count] }';

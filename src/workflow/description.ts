@@ -82,14 +82,17 @@ function schemaProblems(issues: readonly z.core.$ZodIssue[], root: unknown): Pro
   const out: Problem[] = [];
   for (const issue of issues) {
     const p = issue.path as Path;
-    const key = String(p[p.length - 1] ?? "");
+    const last = p[p.length - 1];
+    const key = typeof last === "number" ? `${String(p[p.length - 2])}[]` : String(last ?? "");
     const inSweep = p.length >= 4 && p[2] === "sweep";
     const expected = inSweep ? SWEEP_VALUE_EXPECTED : EXPECTED[key] ?? "something else";
     const got = typeName(valueAt(root, p));
     if (issue.code === "unrecognized_keys") {
-      const here = valueAt(root, p) as Record<string, unknown>;
       const known = knownKeys(p);
-      for (const k of issue.keys) out.push({ path: [...p, k], message: `unknown key${didYouMean(k, known)}${Object.keys(here ?? {}).length ? "" : ""}` });
+      for (const k of issue.keys) {
+        const jobOnly = p.length === 1 && p[0] === "defaults" && knownKeys(["jobs", "x"]).includes(k);
+        out.push({ path: [...p, k], message: jobOnly ? `'${k}' is set per job, not in [defaults]` : `unknown key${didYouMean(k, known)}` });
+      }
     } else if (issue.code === "invalid_type" && valueAt(root, p) === undefined) {
       out.push({ path: p, message: `missing: '${key}' is required (${expected})` });
     } else if (issue.code === "invalid_type" || issue.code === "invalid_union") {
@@ -103,7 +106,9 @@ function schemaProblems(issues: readonly z.core.$ZodIssue[], root: unknown): Pro
       out.push({ path: p, message: `expected ${expected}, got ${got}` });
     }
   }
-  return out;
+  // A misspelt required key is one problem, not two: drop "missing X" where an unknown key suggests X.
+  const suggested = new Set(out.map((x) => /did you mean '(.+)'/.exec(x.message)?.[1]).filter(Boolean).map((k) => k!));
+  return out.filter((x) => !(x.message.startsWith("missing:") && suggested.has(String(x.path[x.path.length - 1]))));
 }
 
 function knownKeys(p: Path): string[] {
@@ -213,7 +218,8 @@ export function planDescription(file: string, opts: { engine?: string } = {}): P
     resolved.set(name, { entry: j, argv, points });
   }
   if (opts.engine !== undefined && !engineNames().includes(opts.engine)) throw new UsageError(`--engine '${opts.engine}': unknown engine (known: ${engineNames().join(", ")})`);
-  const order = problems.length === 0 ? topologicalOrder(names, jobs, problems) : [];
+  const namesKnown = names.every((n) => [...(jobs[n]?.after ?? []), ...(jobs[n]?.after_any ?? [])].every((p) => typeof p === "string" && names.includes(p)));
+  const order = namesKnown ? topologicalOrder(names, jobs, problems) : [];
   if (problems.length > 0) {
     const seen = new Set<string>();
     const lines = problems
@@ -265,7 +271,12 @@ function sweepOf(sweep: Record<string, unknown>, mode: SweepMode, at: Path, prob
       ok = false;
       continue;
     }
-    const v = parameterValues(sweep[name] as Parameters<typeof parameterValues>[0]);
+    const raw = sweep[name];
+    if (raw === null || !(Array.isArray(raw) || typeof raw === "string" || (typeof raw === "object" && ("linspace" in raw || "logspace" in raw)))) {
+      ok = false; // the schema has said what is wrong with it
+      continue;
+    }
+    const v = parameterValues(raw as Parameters<typeof parameterValues>[0]);
     if (typeof v === "string") {
       problems.push({ path: [...at, name], message: v });
       ok = false;
@@ -295,7 +306,8 @@ function topologicalOrder(names: readonly string[], jobs: Record<string, JobEntr
       return false;
     }
     state.set(n, "visiting");
-    for (const p of [...(jobs[n]!.after ?? []), ...(jobs[n]!.after_any ?? [])]) if (!visit(p, [...trail, n])) return false;
+    // (A job naming itself is reported as such, not as a cycle.)
+    for (const p of [...(jobs[n]!.after ?? []), ...(jobs[n]!.after_any ?? [])]) if (p !== n && !visit(p, [...trail, n])) return false;
     state.set(n, "done");
     order.push(n);
     return true;
