@@ -1,6 +1,7 @@
 import path from "node:path";
 import { UsageError } from "../domain/errors.js";
 import type { AttemptView, JobDetail, JobSummary, TaskView } from "../domain/job.js";
+import type { Point } from "../domain/params.js";
 import type { Selection } from "../domain/selection.js";
 import { isLifecycleState, type LifecycleState } from "../domain/states.js";
 import { RUN_FILES } from "../protocol/wrapper.js";
@@ -225,6 +226,7 @@ export function taskViews(store: Store, jobId: number, onlyIndex?: number): Task
     exitCode: t.exit_code,
     signal: t.signal,
     reason: t.reason,
+    params: t.params ? (JSON.parse(t.params) as Point) : null,
     attempts: byTask.get(t.idx) ?? [],
   }));
 }

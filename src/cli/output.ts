@@ -41,7 +41,7 @@ export function ageSeconds(seconds: number): string {
 
 export function elapsed(fromIso: string | null, toIso: string | null): string {
   if (!fromIso) return "";
-  const ms = (toIso ? Date.parse(toIso) : Date.now()) - Date.parse(fromIso);
+  const ms = Math.max(0, (toIso ? Date.parse(toIso) : Date.now()) - Date.parse(fromIso));
   return ms < 10_000 ? `${(ms / 1000).toFixed(2)}s` : `${Math.round(ms / 1000)}s`;
 }
 

@@ -67,6 +67,8 @@ export interface TaskView {
   readonly exitCode: number | null;
   readonly signal: string | null;
   readonly reason: string | null;
+  /** A sweep point's parameters. */
+  readonly params: Point | null;
   readonly attempts: AttemptView[];
 }
 

@@ -48,12 +48,14 @@ export function sweepPoints(names: readonly string[], values: readonly (readonly
     const p: Record<string, ParamValue> = {};
     if (mode === "zip") names.forEach((name, k) => (p[name] = values[k]![i]!));
     else {
+      // Mixed radix, the last parameter varying fastest; keys are set in the order the user gave them.
+      const picks = new Array<number>(names.length);
       let rest = i;
       for (let k = names.length - 1; k >= 0; k--) {
-        const v = values[k]!;
-        p[names[k]!] = v[rest % v.length]!;
-        rest = Math.floor(rest / v.length);
+        picks[k] = rest % values[k]!.length;
+        rest = Math.floor(rest / values[k]!.length);
       }
+      names.forEach((name, k) => (p[name] = values[k]![picks[k]!]!));
     }
     points[i] = p;
   }

@@ -1,4 +1,12 @@
 import type { Command } from "commander";
+import type { Point } from "../../domain/params.js";
+
+/** A sweep point as `lr=0.1 seed=3`. */
+export function formatParams(p: Point): string {
+  return Object.entries(p)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(" ");
+}
 import { taskViews } from "../../api/queries.js";
 import { addSelectionOptions, openOptional, selectionFrom, type SelectionFlags } from "../context.js";
 import { ageSeconds, elapsed, paintState, printJson, table } from "../output.js";
@@ -28,10 +36,10 @@ export function registerList(program: Command): void {
           for (const t of taskViews(corral.store, job.id)) {
             if (!matchesStates(sel.states, t.lifecycleState, t.label)) continue;
             const last = t.attempts[t.attempts.length - 1];
-            rows.push({ id: `${job.id}.${t.index}`, job: job.id, index: t.index, name: job.name, state: t.state, exitCode: t.exitCode, signal: t.signal, reason: t.reason, attempts: t.attempts.length, host: last?.host ?? null });
+            rows.push({ id: `${job.id}.${t.index}`, job: job.id, index: t.index, name: job.name, state: t.state, exitCode: t.exitCode, signal: t.signal, reason: t.reason, attempts: t.attempts.length, host: last?.host ?? null, params: t.params });
             lines.push([
               `${job.id}.${t.index}`,
-              job.name,
+              t.params ? `${job.name} ${formatParams(t.params)}` : job.name,
               t.state,
               t.exitCode === null ? (t.signal ?? "") : String(t.exitCode),
               String(t.attempts.length),

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { formatParams } from "./list.js";
 import { tailLines } from "../../api/logs.js";
 import { UsageError } from "../../domain/errors.js";
 import { formatDuration, formatMemory } from "../../domain/resources.js";
@@ -44,7 +45,9 @@ export function registerShow(program: Command): void {
         for (const t of job.taskList) {
           const ref = job.array ? `Task ${job.id}.${t.index}` : "Task";
           const exit = t.exitCode !== null ? ` exit ${t.exitCode}` : t.signal ? ` signal ${t.signal}` : "";
-          out.push(`${ref}: ${colorState(t.state)}${t.label ? ` (${t.lifecycleState})` : ""}${exit}${t.reason && t.reason !== `exit code ${t.exitCode}` ? ` — ${t.reason}` : ""}`);
+          out.push(
+            `${ref}${t.params ? ` [${formatParams(t.params)}]` : ""}: ${colorState(t.state)}${t.label ? ` (${t.lifecycleState})` : ""}${exit}${t.reason && t.reason !== `exit code ${t.exitCode}` ? ` — ${t.reason}` : ""}`,
+          );
           for (const a of t.attempts) {
             const aExit = a.exitCode !== null ? `exit ${a.exitCode}` : a.signal ? `signal ${a.signal}` : "";
             out.push(
