@@ -12,6 +12,7 @@ import { RUN_FILES } from "../protocol/wrapper.js";
 import { defaultDatabasePath, findDatabase } from "../store/locate.js";
 import { Store } from "../store/store.js";
 import { ACTIVE_ATTEMPT_STATES, type AttemptRow } from "../store/rows.js";
+import { applyJobRequests } from "./requests.js";
 import { buildJobSpec, checkDependencies, insertJob, type SubmitInput } from "./submit.js";
 import { checkIdsExist, countByBatch, listForDisplay, type DisplayRow, jobDetail, jobsNeedingAttention, listJobs, resolveTasks, type TaskRef } from "./queries.js";
 
@@ -126,7 +127,10 @@ export class Corral {
 
   /** Folds in what happened, without starting anything. */
   private observe(opts: RefreshOptions = {}): void {
+    // Requests are read while their attempts still run, and once more for the attempts that just ended.
+    applyJobRequests(this.store);
     for (const name of engineNames()) getEngine(name).refresh(this.store, opts);
+    applyJobRequests(this.store);
   }
 
   list(sel: Selection = EVERYTHING, opts: RefreshOptions = {}): JobSummary[] {

@@ -1,4 +1,7 @@
+import fs from "node:fs";
+import path from "node:path";
 import type { LifecycleState } from "../domain/states.js";
+import { RUN_FILES } from "../protocol/wrapper.js";
 import type { Store } from "../store/store.js";
 import { ACTIVE_ATTEMPT_STATES, type AttemptRow, type TaskRow } from "../store/rows.js";
 
@@ -19,13 +22,15 @@ export interface Outcome {
  * Must run inside a write transaction. Returns false when the attempt had already ended.
  */
 export function finishAttempt(store: Store, attempt: AttemptRow, out: Outcome): boolean {
+  // An attempt that ended without ever making a request (no requests folder) needs no last look for them.
+  const noRequests = !fs.existsSync(path.join(attempt.run_dir, RUN_FILES.requests));
   const res = store
     .stmt(
       `UPDATE attempts SET state = ?, exit_code = ?, signal = ?, reason = ?, ended_at = ?,
-         started_at = coalesce(started_at, ?), host = coalesce(host, ?)
+         started_at = coalesce(started_at, ?), host = coalesce(host, ?), requests_done = max(requests_done, ?)
        WHERE id = ? AND state IN ('launching', 'queued', 'running')`,
     )
-    .run(out.state, out.exitCode, out.signal, out.reason, out.endedAt / 1000, out.startedAt ? out.startedAt / 1000 : null, out.host ?? null, attempt.id);
+    .run(out.state, out.exitCode, out.signal, out.reason, out.endedAt / 1000, out.startedAt ? out.startedAt / 1000 : null, out.host ?? null, noRequests ? 1 : 0, attempt.id);
   if (res.changes === 0) return false;
   const task = store.stmt("SELECT * FROM tasks WHERE job_id = ? AND idx = ?").get(attempt.job_id, attempt.idx) as TaskRow | undefined;
   if (!task) return true;

@@ -195,7 +195,11 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE dependencies;
   ALTER TABLE dependencies_new RENAME TO dependencies;
   CREATE INDEX dependencies_parent ON dependencies(parent_id);
-  -- Requests that jobs wrote into their run directories (spawn, set, mark), applied exactly once.
+  -- Requests that jobs wrote into their run directories (spawn, set, mark), applied exactly once. An
+  -- attempt's requests are looked for while it runs and once more after it ended (requests_done = 1 then).
+  ALTER TABLE attempts ADD COLUMN requests_done INTEGER NOT NULL DEFAULT 0;
+  UPDATE attempts SET requests_done = 1 WHERE state NOT IN ('launching', 'queued', 'running');
+  CREATE INDEX attempts_requests_pending ON attempts(requests_done) WHERE requests_done = 0;
   CREATE TABLE applied_requests (
     id TEXT PRIMARY KEY,
     applied_at REAL NOT NULL

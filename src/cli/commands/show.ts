@@ -41,6 +41,7 @@ export function registerShow(program: Command): void {
         if (job.retries > 0) out.push(`  retries    ${job.retries}`);
         if (job.stderrFails) out.push("  stderr     output on stderr counts as failure");
         if (job.held) out.push("  held       yes (corral release " + job.id + ")");
+        if (Object.keys(job.metadata).length > 0) out.push(`  metadata   ${Object.entries(job.metadata).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ")}`);
         out.push(`  created    ${job.createdAt}`);
         for (const t of job.taskList) {
           const ref = job.array ? `Task ${job.id}.${t.index}` : "Task";

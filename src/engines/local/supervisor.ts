@@ -6,6 +6,7 @@ import { RUN_FILES } from "../../protocol/wrapper.js";
 import { fenceAttempt, runDirFor, writeAttemptFiles } from "../../lifecycle/attempt-files.js";
 import { activeAttempts, ingestMarkers, outcomeFromMarkers } from "../../lifecycle/ingest.js";
 import { abandonUnstartedAttempt, finishAttempt, settleDependencies } from "../../lifecycle/transitions.js";
+import { applyJobRequests } from "../../api/requests.js";
 import type { Store } from "../../store/store.js";
 import type { AttemptRow, JobRow } from "../../store/rows.js";
 import type { LocalBudget } from "./budget.js";
@@ -131,6 +132,9 @@ export class LocalSupervisor {
     const starts = this.starts.splice(0);
     const failures = this.launchFailures.splice(0);
     const exits = this.readExited();
+    // Jobs may ask for more jobs (corral job spawn): read while they run and as they end, so what they
+    // spawn runs without waiting for a corral command.
+    if (exits.length > 0 || now - this.lastPoll >= this.o.pollMs) applyJobRequests(store);
     const launches = store.write(() => {
       const changed = this.applyStarts(starts, failures) + this.applyExited(exits);
       if (changed > 0) settleDependencies(store);
