@@ -150,3 +150,19 @@ test("a job whose time limit passes is killed and reported as TIMEOUT", () => {
   assert.equal(job.state, "failed");
   assert.match(job.tasks[0]!.reason ?? "", /^TIMEOUT/);
 });
+
+test("retries with escalation: a TIMEOUT is retried with twice the time; --retry-on leaves other failures alone", () => {
+  const id = p.submit(["--time", "1s", "--retries", "2", "--retry-on", "timeout"], ["sleep", "1.5"]);
+  p.ok(["wait", String(id)]);
+  const job = show(id);
+  assert.equal(job.state, "succeeded");
+  const attempts = job.tasks[0]!.attempts as (Attempt & { reason: string | null })[];
+  assert.equal(attempts.length, 2);
+  assert.match(attempts[0]!.reason ?? "", /^TIMEOUT: exceeded the time limit of 00:00:01/);
+  const notRetried = p.submit(["--retries", "2", "--retry-on", "timeout,oom"], ["sh", "-c", "exit 3"]);
+  assert.equal(p.run(["wait", String(notRetried)]).code, 1);
+  assert.equal(show(notRetried).tasks[0]!.attempts.length, 1, "exit 3 is not a timeout: no retry");
+  const bad = p.run(["submit", "--retry-on", "crash", "--", "true"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--retry-on 'crash': expected some of failed, timeout, oom, lost/);
+});

@@ -15,7 +15,10 @@ export function outcomeFromMarkers(store: Store, attempt: AttemptRow, ended: End
   if (attempt.kill_reason === "cancel") return { ...base, state: "cancelled", reason: "cancelled by user" };
   if (attempt.kill_reason === "dependency") return { ...base, state: "cancelled", reason: "a dependency did not succeed" };
   if (attempt.kill_reason === "timeout") {
-    const limit = store.stmt("SELECT time_limit_s FROM jobs WHERE id = ?").pluck().get(attempt.job_id) as number | null;
+    const limit = store
+      .stmt("SELECT coalesce(t.time_limit_s, j.time_limit_s) FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.job_id = ? AND t.idx = ?")
+      .pluck()
+      .get(attempt.job_id, attempt.idx) as number | null;
     return { ...base, state: "failed", reason: `TIMEOUT: exceeded the time limit${limit ? ` of ${formatDuration(limit)}` : ""}` };
   }
   if (fate.failed) return { ...base, state: "failed", reason: fate.reason };

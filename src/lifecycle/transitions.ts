@@ -3,7 +3,9 @@ import path from "node:path";
 import type { LifecycleState } from "../domain/states.js";
 import { RUN_FILES } from "../protocol/wrapper.js";
 import type { Store } from "../store/store.js";
-import { ACTIVE_ATTEMPT_STATES, type AttemptRow, type TaskRow } from "../store/rows.js";
+import type { RetryCause } from "../domain/job.js";
+import { formatDuration, formatMemory } from "../domain/resources.js";
+import { ACTIVE_ATTEMPT_STATES, type AttemptRow, type JobRow, type TaskRow } from "../store/rows.js";
 
 export interface Outcome {
   readonly state: "succeeded" | "failed" | "cancelled" | "lost";
@@ -38,16 +40,41 @@ export function finishAttempt(store: Store, attempt: AttemptRow, out: Outcome): 
   // keeps its state and reason; the attempt's own record is all that changes.
   if (task.state === "succeeded" || task.state === "failed" || task.state === "cancelled" || task.state === "lost") return true;
   const now = Date.now() / 1000;
-  if (out.state === "failed" && task.retries_left > 0) {
-    store
-      .stmt("UPDATE tasks SET state = 'queued', retries_left = retries_left - 1, exit_code = ?, signal = ?, reason = ?, updated_at = ? WHERE job_id = ? AND idx = ?")
-      .run(out.exitCode, out.signal, `retrying after attempt ${attempt.n}: ${out.reason ?? "failed"}`, now, task.job_id, task.idx);
-    return true;
+  const cause = causeOf(out);
+  if (cause !== null && task.retries_left > 0) {
+    const job = store.stmt("SELECT retry_on, escalate, time_limit_s, mem_mb FROM jobs WHERE id = ?").get(task.job_id) as
+      | Pick<JobRow, "retry_on" | "escalate" | "time_limit_s" | "mem_mb">
+      | undefined;
+    if (job && (JSON.parse(job.retry_on) as RetryCause[]).includes(cause)) {
+      // The next attempt gets more of what ran out: time after a TIMEOUT, memory after an OOM.
+      const factor = JSON.parse(job.escalate) as { time: number; mem: number };
+      const time = task.time_limit_s ?? job.time_limit_s;
+      const mem = task.mem_mb ?? job.mem_mb;
+      const nextTime = cause === "timeout" && time !== null ? Math.ceil(time * factor.time) : task.time_limit_s;
+      const nextMem = cause === "oom" && mem !== null ? Math.ceil(mem * factor.mem) : task.mem_mb;
+      const grown = nextTime !== task.time_limit_s ? `, time ${formatDuration(nextTime!)}` : nextMem !== task.mem_mb ? `, memory ${formatMemory(nextMem!)}` : "";
+      store
+        .stmt(
+          `UPDATE tasks SET state = 'queued', retries_left = retries_left - 1, exit_code = ?, signal = ?, reason = ?, updated_at = ?,
+             time_limit_s = ?, mem_mb = ? WHERE job_id = ? AND idx = ?`,
+        )
+        .run(out.exitCode, out.signal, `retrying after attempt ${attempt.n}: ${out.reason ?? "failed"}${grown}`, now, nextTime, nextMem, task.job_id, task.idx);
+      return true;
+    }
   }
   store
     .stmt("UPDATE tasks SET state = ?, exit_code = ?, signal = ?, reason = ?, updated_at = ? WHERE job_id = ? AND idx = ?")
     .run(out.state, out.exitCode, out.signal, out.reason, now, task.job_id, task.idx);
   return true;
+}
+
+/** Which kind of failure an outcome is, for `retries` with `on`: TIMEOUT and OUT_OF_MEMORY reasons come from engines. */
+export function causeOf(out: Outcome): RetryCause | null {
+  if (out.state === "lost") return "lost";
+  if (out.state !== "failed") return null;
+  if (out.reason?.startsWith("TIMEOUT")) return "timeout";
+  if (out.reason?.startsWith("OUT_OF_MEMORY")) return "oom";
+  return "failed";
 }
 
 /** An attempt that provably never ran its command (fenced before the wrapper claimed it): the task simply goes back to the queue. */

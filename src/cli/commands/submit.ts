@@ -17,6 +17,7 @@ interface SubmitFlags {
   after: string[];
   afterAny: string[];
   retries?: string;
+  retryOn?: string;
   stderrFails?: boolean;
   hold?: boolean;
   batch?: string;
@@ -24,6 +25,14 @@ interface SubmitFlags {
   schedArg: string[];
   script?: string;
   json?: boolean;
+}
+
+const CAUSES = ["failed", "timeout", "oom", "lost"] as const;
+
+function parseRetryOn(text: string): (typeof CAUSES)[number][] {
+  const causes = text.split(",").map((s) => s.trim());
+  for (const c of causes) if (!(CAUSES as readonly string[]).includes(c)) throw new UsageError(`--retry-on '${c}': expected some of ${CAUSES.join(", ")}`);
+  return causes as (typeof CAUSES)[number][];
 }
 
 export function registerSubmit(program: Command, ctx: CliContext): void {
@@ -44,6 +53,7 @@ export function registerSubmit(program: Command, ctx: CliContext): void {
     .option("--after <ids>", "run only after these jobs succeeded; if one fails, this job is cancelled (repeatable)", collect, [])
     .option("--after-any <ids>", "run after these jobs ended, however they ended (repeatable)", collect, [])
     .option("--retries <n>", "re-run a failed attempt automatically up to N times")
+    .option("--retry-on <causes>", "which failures --retries re-runs: failed,timeout,oom,lost (default failed,timeout,oom); a TIMEOUT doubles the next attempt's time, an OOM gives it 1.5× the memory")
     .option("--stderr-fails", "count output on stderr as a failure (as the original jman did)")
     .option("--hold", "record the job but do not run it until `corral release`")
     .option("--batch <name>", "group the job into a named batch")
@@ -77,6 +87,7 @@ export function registerSubmit(program: Command, ctx: CliContext): void {
           after: flags.after,
           afterAny: flags.afterAny,
           retries: flags.retries,
+          retryOn: flags.retryOn === undefined ? undefined : parseRetryOn(flags.retryOn),
           stderrFails: flags.stderrFails,
           hold: flags.hold,
         },

@@ -132,14 +132,21 @@ export class ClusterEngine implements Engine {
   private dispatch(store: Store, onlyJob: number | null): void {
     const rows = store
       .stmt(
-        `SELECT t.job_id, t.idx, t.state, t.attempts FROM tasks t
+        `SELECT t.job_id, t.idx, t.state, t.attempts, t.time_limit_s, t.mem_mb FROM tasks t
            JOIN jobs j ON j.id = t.job_id
            LEFT JOIN attempts a ON a.job_id = t.job_id AND a.idx = t.idx AND a.n = t.attempts
          WHERE t.state IN ('pending', 'queued') AND j.engine = ? AND j.held = 0
            AND (a.id IS NULL OR a.state NOT IN ${ACTIVE_ATTEMPT_STATES}) ${onlyJob === null ? "" : "AND t.job_id = ?"}
          ORDER BY t.job_id, t.idx`,
       )
-      .all(...(onlyJob === null ? [this.name] : [this.name, onlyJob])) as { job_id: number; idx: number; state: string; attempts: number }[];
+      .all(...(onlyJob === null ? [this.name] : [this.name, onlyJob])) as {
+      job_id: number;
+      idx: number;
+      state: string;
+      attempts: number;
+      time_limit_s: number | null;
+      mem_mb: number | null;
+    }[];
     const byJob = new Map<number, typeof rows>();
     for (const r of rows) byJob.set(r.job_id, [...(byJob.get(r.job_id) ?? []), r]);
     if (byJob.size === 0) return;
@@ -150,10 +157,16 @@ export class ClusterEngine implements Engine {
       const waiting = tasks.some((t) => t.state === "pending");
       const deps = waiting ? this.nativeDependencies(store, job) : { afterOk: [], afterAny: [], gate: [] };
       if (deps === null) continue; // corral releases it when its parents end
-      const byAttempt = new Map<number, number[]>();
-      for (const t of tasks) byAttempt.set(t.attempts + 1, [...(byAttempt.get(t.attempts + 1) ?? []), t.idx]);
-      for (const [n, indices] of byAttempt) {
-        if (this.submitAttempts(store, job, n, indices, deps, tag, probe)) continue;
+      // One submission per attempt number and resources: a retry after a TIMEOUT or an OOM asks for more.
+      const groups = new Map<string, { n: number; job: JobRow; indices: number[] }>();
+      for (const t of tasks) {
+        const key = `${t.attempts + 1}|${t.time_limit_s}|${t.mem_mb}`;
+        const g = groups.get(key) ?? { n: t.attempts + 1, job: { ...job, time_limit_s: t.time_limit_s ?? job.time_limit_s, mem_mb: t.mem_mb ?? job.mem_mb }, indices: [] };
+        g.indices.push(t.idx);
+        groups.set(key, g);
+      }
+      for (const { n, job: asked, indices } of groups.values()) {
+        if (this.submitAttempts(store, asked, n, indices, deps, tag, probe)) continue;
         // Unreachable. A job submitted just now is refused (the caller takes it back), as the probe would have
         // refused it; anything else waits, left 'launching', for a later refresh to recover.
         store.write(() => store.stmt("UPDATE engine_polls SET probe = NULL WHERE engine = ?").run(this.name));

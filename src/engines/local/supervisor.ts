@@ -237,9 +237,10 @@ export class LocalSupervisor {
     const now = Date.now() / 1000;
     const rows = store
       .stmt(
-        `SELECT a.*, j.time_limit_s FROM attempts a JOIN jobs j ON j.id = a.job_id
+        `SELECT a.*, coalesce(t.time_limit_s, j.time_limit_s) AS time_limit_s FROM attempts a JOIN jobs j ON j.id = a.job_id
+           JOIN tasks t ON t.job_id = a.job_id AND t.idx = a.idx
          WHERE a.state IN ('launching', 'running') AND a.engine = 'local' AND a.pid IS NOT NULL
-           AND (a.kill_reason IS NOT NULL OR (j.time_limit_s IS NOT NULL AND a.started_at + j.time_limit_s < ?))`,
+           AND (a.kill_reason IS NOT NULL OR (coalesce(t.time_limit_s, j.time_limit_s) IS NOT NULL AND a.started_at + coalesce(t.time_limit_s, j.time_limit_s) < ?))`,
       )
       .all(now) as (AttemptRow & { time_limit_s: number | null })[];
     for (const a of rows) {
