@@ -14,7 +14,7 @@ import { Store } from "../store/store.js";
 import { ACTIVE_ATTEMPT_STATES, type AttemptRow } from "../store/rows.js";
 import { applyJobRequests } from "./requests.js";
 import { buildJobSpec, checkDependencies, insertJob, type SubmitInput } from "./submit.js";
-import { checkIdsExist, countByBatch, listForDisplay, type DisplayRow, jobDetail, jobsNeedingAttention, listJobs, resolveTasks, type TaskRef } from "./queries.js";
+import { checkIdsExist, countByBatch, listForDisplay, type DisplayRow, jobDetail, jobsNeedingAttention, listJobs, resolveTasks, runningNow, type TaskRef } from "./queries.js";
 
 export interface OpenOptions {
   /** Database path (`--db`); defaults to CORRAL_DB, then the nearest `.corral/` up from cwd. */
@@ -26,6 +26,8 @@ export interface OpenOptions {
 export interface StatusReport {
   readonly batches: { readonly batch: string | null; readonly jobs: number; readonly states: Record<string, number> }[];
   readonly attention: JobSummary[];
+  /** Jobs running now (at most 20), with their hosts and since when. */
+  readonly running: { id: number; name: string; batch: string | null; running: number; hosts: string; since: string | null }[];
 }
 
 export interface WaitOptions {
@@ -154,10 +156,10 @@ export class Corral {
     return jobDetail(this.store, id);
   }
 
-  status(opts: RefreshOptions = {}): StatusReport {
+  status(opts: RefreshOptions = {}, sel: Selection = EVERYTHING): StatusReport {
     this.refresh(opts);
     const byBatch = new Map<string | null, { jobs: number; states: Record<string, number> }>();
-    for (const row of countByBatch(this.store)) {
+    for (const row of countByBatch(this.store, sel)) {
       const b = byBatch.get(row.batch) ?? { jobs: 0, states: {} };
       b.jobs += row.jobs;
       b.states[row.state] = row.jobs;
@@ -165,7 +167,8 @@ export class Corral {
     }
     return {
       batches: [...byBatch.entries()].map(([batch, v]) => ({ batch, ...v })),
-      attention: jobsNeedingAttention(this.store),
+      attention: jobsNeedingAttention(this.store, sel),
+      running: runningNow(this.store, sel).map((r) => ({ ...r, since: r.since === null ? null : new Date(r.since * 1000).toISOString() })),
     };
   }
 

@@ -2,7 +2,8 @@ import path from "node:path";
 import { UsageError } from "../domain/errors.js";
 import type { AttemptView, JobDetail, JobSummary, TaskView } from "../domain/job.js";
 import type { Point } from "../domain/params.js";
-import type { Selection } from "../domain/selection.js";
+import { filterSql } from "../domain/filter.js";
+import { EVERYTHING, type Selection } from "../domain/selection.js";
 import { isLifecycleState, type LifecycleState } from "../domain/states.js";
 import { RUN_FILES } from "../protocol/wrapper.js";
 import { environmentOf } from "../lifecycle/attempt-files.js";
@@ -35,6 +36,11 @@ export function jobFilter(sel: Selection, alias = "j"): { where: string; params:
   if (sel.batch !== null) {
     clauses.push(`${alias}.batch = ?`);
     params.push(sel.batch);
+  }
+  if (sel.where && sel.where.length > 0) {
+    const f = filterSql(sel.where);
+    clauses.push(alias === "j" ? f.where : f.where.replace(/\bj\./g, `${alias}.`));
+    params.push(...f.params);
   }
   return { where: clauses.length > 0 ? clauses.join(" AND ") : "1", params };
 }
@@ -132,14 +138,29 @@ export function listForDisplay(store: Store, sel: Selection): DisplayRow[] {
 }
 
 /** Job counts per batch and state (a label where all of a job's tasks share one), computed in SQL. */
-export function countByBatch(store: Store): { batch: string | null; state: string; jobs: number }[] {
+export function countByBatch(store: Store, sel: Selection = EVERYTHING): { batch: string | null; state: string; jobs: number }[] {
+  const f = jobFilter(sel);
   return store
-    .stmt("SELECT batch, coalesce(label, lifecycle_state) AS state, count(*) AS jobs FROM jobs GROUP BY batch, 2 ORDER BY batch, 2")
-    .all() as { batch: string | null; state: string; jobs: number }[];
+    .stmt(`SELECT j.batch, coalesce(j.label, j.lifecycle_state) AS state, count(*) AS jobs FROM jobs j WHERE ${f.where} GROUP BY j.batch, 2 ORDER BY j.batch, 2`)
+    .all(...f.params) as { batch: string | null; state: string; jobs: number }[];
 }
 
-export function jobsNeedingAttention(store: Store): JobSummary[] {
-  return (store.stmt(`SELECT ${SUMMARY_COLUMNS} FROM jobs j WHERE j.lifecycle_state IN ('failed', 'lost') ORDER BY j.id`).all() as SummaryRow[]).map(toSummary);
+export function jobsNeedingAttention(store: Store, sel: Selection = EVERYTHING): JobSummary[] {
+  const f = jobFilter(sel);
+  return (store.stmt(`SELECT ${SUMMARY_COLUMNS} FROM jobs j WHERE j.lifecycle_state IN ('failed', 'lost') AND ${f.where} ORDER BY j.id`).all(...f.params) as SummaryRow[]).map(toSummary);
+}
+
+/** Jobs running now, with how long they have run and where (the dashboard's live part). */
+export function runningNow(store: Store, sel: Selection = EVERYTHING, limit = 20): { id: number; name: string; batch: string | null; running: number; hosts: string; since: number | null }[] {
+  const f = jobFilter(sel);
+  return store
+    .stmt(
+      `SELECT j.id, j.name, j.batch, j.n_running AS running,
+              (SELECT group_concat(DISTINCT a.host) FROM attempts a WHERE a.job_id = j.id AND a.state = 'running') AS hosts,
+              (SELECT min(a.started_at) FROM attempts a WHERE a.job_id = j.id AND a.state = 'running') AS since
+       FROM jobs j INDEXED BY jobs_by_state WHERE j.lifecycle_state = 'running' AND ${f.where} ORDER BY j.id LIMIT ?`,
+    )
+    .all(...f.params, limit) as { id: number; name: string; batch: string | null; running: number; hosts: string; since: number | null }[];
 }
 
 export interface TaskRef {

@@ -124,6 +124,15 @@ test("a 3×4 sweep: every task sees its own parameters in the command and as var
     { lr: 0.01, seed: 1 },
   ]);
   assert.match(p.ok(["ls", "--tasks", String(id)]), /train lr=0\.01 seed=3/);
+  // The filter language: parameters, names, batches, states, combined.
+  const ids = (...terms: string[]) => p.json<{ id: number }[]>(["ls", ...terms]).map((j) => j.id);
+  assert.deepEqual(ids("batch=grid", "param.lr>0.05"), [id]);
+  assert.deepEqual(ids("batch=grid", "param.lr>0.5"), []);
+  assert.deepEqual(ids("name~tr*", "state=succeeded", "batch=grid"), [id]);
+  assert.deepEqual(ids("name=train' OR 1=1 --"), []);
+  const bad = p.run(["ls", "param.lr);DROP TABLE jobs;--=1"]);
+  assert.equal(bad.code, 2);
+  assert.match(p.ok(["status", "batch=grid"]), /grid\s+1\s/);
 });
 
 test("corral sweep from the command line, with --zip pairing values one to one", () => {

@@ -1,4 +1,5 @@
 import { UsageError } from "./errors.js";
+import { looksLikeFilter, parseFilterTerm, type FilterTerm } from "./filter.js";
 import { isLifecycleState, validateLabel } from "./states.js";
 
 /** One id item of a selection: a job, a range of jobs, or one task of a job (`12.4`). */
@@ -17,6 +18,8 @@ export interface Selection {
   readonly batch: string | null;
   /** Every job, explicitly: needed by destructive commands when nothing else narrows the selection. */
   readonly all: boolean;
+  /** Filter terms (`state=failed param.lr>0.01`), ANDed with the rest. */
+  readonly where?: readonly FilterTerm[];
 }
 
 export const EVERYTHING: Selection = { ids: [], states: [], name: null, batch: null, all: true };
@@ -33,7 +36,7 @@ export function parseIdItem(text: string): IdItem {
   }
   m = /^(\d+)\.(\d+)$/.exec(text);
   if (m) return { kind: "task", id: Number(m[1]), index: Number(m[2]) };
-  throw new UsageError(`'${text}' is not a job id, a range (5-9) or a task (12.4)`);
+  throw new UsageError(`'${text}' is not a job id, a range (5-9), a task (12.4) or a filter (state=failed)`);
 }
 
 export function parseStates(values: readonly string[]): string[] {
@@ -56,8 +59,11 @@ export function buildSelection(input: {
   batch?: string | null;
   all?: boolean;
 }): Selection {
+  // Words with an operator are filter terms (state=failed); the others are ids, ranges and tasks.
+  const words = input.ids ?? [];
   return {
-    ids: (input.ids ?? []).map(parseIdItem),
+    ids: words.filter((w) => !looksLikeFilter(w)).map(parseIdItem),
+    where: words.filter(looksLikeFilter).map(parseFilterTerm),
     states: parseStates(input.states ?? []),
     name: input.name ?? null,
     batch: input.batch ?? null,
@@ -67,5 +73,5 @@ export function buildSelection(input: {
 
 /** True when the selection names nothing: destructive commands then need --all. */
 export function isUnnarrowed(sel: Selection): boolean {
-  return sel.ids.length === 0 && sel.states.length === 0 && sel.name === null && sel.batch === null;
+  return sel.ids.length === 0 && sel.states.length === 0 && sel.name === null && sel.batch === null && (sel.where?.length ?? 0) === 0;
 }

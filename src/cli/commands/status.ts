@@ -1,7 +1,9 @@
 import type { Command } from "commander";
 import { LIFECYCLE_STATES } from "../../domain/states.js";
 import { openOptional } from "../context.js";
-import { c, colorState, printJson, table } from "../output.js";
+import { ageSeconds, c, colorState, printJson, table } from "../output.js";
+import { buildSelection } from "../../domain/selection.js";
+import { UsageError } from "../../domain/errors.js";
 
 /** A dashboard, not a listing: beyond this many, point to `ls`. */
 const ATTENTION_SHOWN = 20;
@@ -9,17 +11,20 @@ const ATTENTION_SHOWN = 20;
 export function registerStatus(program: Command): void {
   program
     .command("status")
-    .description("counts of jobs per batch and state, and what needs attention")
-    .option("--json", "print {batches, attention}")
-    .action((flags: { json?: boolean }, self: Command) => {
+    .description("a dashboard: jobs per batch and state (labels included), what runs now, what needs attention; filters as in ls (batch=genome)")
+    .argument("[filters...]")
+    .option("--json", "print {batches, attention, running}")
+    .action((filters: string[], flags: { json?: boolean }, self: Command) => {
+      const sel = buildSelection({ ids: filters });
+      if (sel.ids.length > 0) throw new UsageError("status takes filters (batch=genome state=failed), not job ids: use corral show or ls");
       const corral = openOptional(self);
       if (!corral) {
-        if (flags.json) printJson({ batches: [], attention: [] });
+        if (flags.json) printJson({ batches: [], attention: [], running: [] });
         else process.stdout.write("no jobs\n");
         return;
       }
       try {
-        const report = corral.status();
+        const report = corral.status({}, sel);
         if (flags.json) {
           printJson(report);
           return;
@@ -32,6 +37,13 @@ export function registerStatus(program: Command): void {
         const columns = [...LIFECYCLE_STATES, ...labels];
         const rows = report.batches.map((b) => [b.batch ?? "(none)", String(b.jobs), ...columns.map((s) => (b.states[s] ? String(b.states[s]) : "."))]);
         process.stdout.write(`${table(["batch", "jobs", ...columns], rows)}\n`);
+        if (report.running.length > 0) {
+          process.stdout.write(`\n${c.bold("Running now:")}\n`);
+          for (const r of report.running) {
+            const since = r.since ? ` for ${ageSeconds((Date.now() - Date.parse(r.since)) / 1000)}` : "";
+            process.stdout.write(`  ${c.green("●")} ${r.id}  ${r.name}${r.batch ? ` (${r.batch})` : ""}  ${r.running} task${r.running === 1 ? "" : "s"}${r.hosts ? ` on ${r.hosts}` : ""}${since}\n`);
+          }
+        }
         if (report.attention.length > 0) {
           process.stdout.write(`\n${c.bold("Needs attention:")}\n`);
           for (const j of report.attention.slice(0, ATTENTION_SHOWN)) {
