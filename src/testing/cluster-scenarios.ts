@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { callCounter, needScheduler, schedulerProblem, show, waitForTaskState } from "./clusters.js";
 import { TestProject } from "./project.js";
@@ -167,6 +168,23 @@ export function clusterScenarios(s: SchedulerUnderTest): void {
       await waitOk(p, [String(id), "--timeout", "90"]);
       assert.equal(fs.readFileSync(runs, "utf8"), "ran\n");
       assert.equal(show(p, id).state, "succeeded");
+    });
+
+    test("the native scripts `corral render` writes for it run the map(20) → reduce → report example as they are", async (t) => {
+      if (!needScheduler(t, s.engine, problem)) return;
+      const dir = p.path(`render-${s.engine}`);
+      fs.mkdirSync(dir);
+      const fixtures = fileURLToPath(new URL("../../src/render/fixtures/", import.meta.url));
+      for (const f of ["genome.toml", "report.sh"]) fs.copyFileSync(path.join(fixtures, f), path.join(dir, f));
+      fs.chmodSync(path.join(dir, "report.sh"), 0o755);
+      p.ok(["render", path.join(dir, "genome.toml"), "--engine", s.engine, "--out", path.join(dir, "native")]);
+      const r = spawnSync("sh", ["submit.sh"], { cwd: path.join(dir, "native"), encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+      const end = Date.now() + 120_000;
+      const reportOut = () => fs.readdirSync(path.join(dir, "native")).filter((f) => f.startsWith("report-") && f.endsWith(".out"));
+      while (Date.now() < end && !(reportOut().length > 0 && fs.readFileSync(path.join(dir, "native", reportOut()[0]!), "utf8").includes("lines"))) await new Promise((res) => setTimeout(res, 500));
+      assert.equal(fs.readFileSync(path.join(dir, "all.txt"), "utf8").split("\n").filter(Boolean).length, 20);
+      assert.equal(fs.readFileSync(path.join(dir, "native", reportOut()[0]!), "utf8"), "report on hg38: 20 lines\n");
     });
 
     test("an unknown queue is the scheduler's own message on one line, exit 2, and nothing recorded", async (t) => {

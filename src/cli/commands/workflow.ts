@@ -1,9 +1,12 @@
+import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { Corral } from "../../api/corral.js";
 import { runPlan, type RunReport } from "../../api/run-description.js";
 import { UsageError } from "../../domain/errors.js";
 import { planDescription } from "../../workflow/description.js";
+import { nativeJobs } from "../../render/native-job.js";
+import { RENDER_TARGETS } from "../../render/targets.js";
 import { parameterValues, parseParamFlag, pointCount, sweepPoints, type ParamValue, type SweepMode } from "../../workflow/sweep.js";
 import { placeholders } from "../../workflow/command-template.js";
 import { collect, ExitCode, globalDb, type CliContext } from "../context.js";
@@ -50,6 +53,24 @@ export function registerWorkflow(program: Command, ctx: CliContext): void {
       } finally {
         corral.close();
       }
+    });
+
+  program
+    .command("render")
+    .description("print, without submitting, the native form of a description file: submit scripts and the DAG (slurm, sge, pbs, lsf, htcondor)")
+    .argument("<file>")
+    .requiredOption("--engine <name>", `one of ${[...RENDER_TARGETS.keys()].join(", ")}`)
+    .option("--out <dir>", "write the files into DIR instead of printing them")
+    .action((file: string, flags: { engine: string; out?: string }) => {
+      const target = RENDER_TARGETS.get(flags.engine);
+      if (!target) throw new UsageError(`--engine '${flags.engine}': render knows ${[...RENDER_TARGETS.keys()].join(", ")}`);
+      const plan = planDescription(file);
+      const files = target.render(plan.batch, nativeJobs(plan), path.basename(file));
+      if (flags.out) {
+        fs.mkdirSync(flags.out, { recursive: true });
+        for (const f of files) fs.writeFileSync(path.join(flags.out, f.name), f.content, { mode: f.content.startsWith("#!") ? 0o755 : 0o644 });
+        process.stdout.write(`${files.map((f) => path.join(flags.out!, f.name)).join("\n")}\n`);
+      } else process.stdout.write(files.map((f) => `==> ${f.name} <==\n${f.content}`).join("\n"));
     });
 
   program

@@ -1,0 +1,142 @@
+import { shQuote } from "../protocol/shell-quote.js";
+import { hms, scriptBody, type NativeJob } from "./native-job.js";
+
+export interface RenderedFile {
+  readonly name: string;
+  readonly content: string;
+}
+
+/** One scheduler's native form of a plan: a script per job and the file that submits them in order. */
+export interface RenderTarget {
+  readonly engine: string;
+  render(batch: string, jobs: readonly NativeJob[], source: string): RenderedFile[];
+}
+
+const header = (source: string, job: NativeJob) => `# Rendered by corral from ${source}: job ${job.name}. Runs the command directly (corral run submits it through its wrapper).`;
+const varName = (job: NativeJob) => `jid_${job.name.replace(/[^A-Za-z0-9_]/g, "_")}`;
+const retryNote = (job: NativeJob, how: string) => (job.retries > 0 ? [`# retries = ${job.retries}: ${how}`] : []);
+
+/** Slurm: sbatch scripts, chained with --dependency=afterok/afterany on the ids sbatch --parsable prints. */
+const slurm: RenderTarget = {
+  engine: "slurm",
+  render(batch, jobs, source) {
+    const files: RenderedFile[] = [];
+    const submit = ["#!/bin/sh", `# Submits batch ${batch} to Slurm in dependency order.`, "set -e"];
+    for (const job of jobs) {
+      const d = [`--job-name=${job.qualified}`, `--cpus-per-task=${job.cpus}`];
+      if (job.indices) d.push(`--array=${job.arrayText}${job.cap ? `%${job.cap}` : ""}`, `--output=${job.name}-%A_%a.out`);
+      else d.push(`--output=${job.name}-%j.out`);
+      if (job.memMb !== null) d.push(`--mem=${job.memMb}M`);
+      if (job.timeS !== null) d.push(`--time=${Math.ceil(job.timeS / 60)}`);
+      if (job.gpus > 0) d.push(`--gres=gpu:${job.gpus}`);
+      if (job.queue) d.push(`--partition=${job.queue}`);
+      files.push({ name: `${job.name}.sbatch`, content: ["#!/bin/sh", ...d.map((x) => `#SBATCH ${x}`), header(source, job), ...retryNote(job, "Slurm does not retry; resubmit failed tasks"), scriptBody(job, "$SLURM_ARRAY_TASK_ID"), ""].join("\n") });
+      const dep = [...(job.after.length ? [`afterok:${job.after.map((n) => `$${varName(jobs.find((x) => x.name === n)!)}`).join(":")}`] : []), ...(job.afterAny.length ? [`afterany:${job.afterAny.map((n) => `$${varName(jobs.find((x) => x.name === n)!)}`).join(":")}`] : [])];
+      submit.push(`${varName(job)}=$(sbatch --parsable${dep.length ? ` --dependency=${dep.join(",")}` : ""} ${job.name}.sbatch)`);
+    }
+    submit.push(`echo "submitted: ${jobs.map((j) => `${j.name}=$${varName(j)}`).join(" ")}"`, "");
+    return [...files, { name: "submit.sh", content: submit.join("\n") }];
+  },
+};
+
+/** Grid Engine: qsub scripts; -hold_jid waits for a job however it ended (there is no afterok). */
+const sge: RenderTarget = {
+  engine: "sge",
+  render(batch, jobs, source) {
+    const files: RenderedFile[] = [];
+    const submit = ["#!/bin/sh", `# Submits batch ${batch} to Grid Engine in dependency order.`, "# Note: -hold_jid releases a job however its parents ended (Grid Engine has no afterok).", "set -e"];
+    for (const job of jobs) {
+      const d = [`-N ${job.qualified}`, "-S /bin/sh", "-cwd", "-j y"];
+      if (job.indices) d.push(`-t ${job.arrayText}`, ...(job.cap ? [`-tc ${job.cap}`] : []), `-o ${job.name}-$JOB_ID.$TASK_ID.out`);
+      else d.push(`-o ${job.name}-$JOB_ID.out`);
+      if (job.cpus > 1) d.push(`-pe smp ${job.cpus}`);
+      if (job.memMb !== null) d.push(`-l h_vmem=${Math.ceil(job.memMb / job.cpus)}M`);
+      if (job.timeS !== null) d.push(`-l h_rt=${job.timeS}`);
+      if (job.gpus > 0) d.push(`-l gpu=${job.gpus}`);
+      if (job.queue) d.push(`-q ${job.queue}`);
+      files.push({ name: `${job.name}.sge`, content: ["#!/bin/sh", ...d.map((x) => `#$ ${x}`), header(source, job), ...retryNote(job, "Grid Engine does not retry; resubmit failed tasks"), scriptBody(job, "$SGE_TASK_ID"), ""].join("\n") });
+      const parents = [...job.after, ...job.afterAny].map((n) => `$${varName(jobs.find((x) => x.name === n)!)}`);
+      submit.push(`${varName(job)}=$(qsub -terse${parents.length ? ` -hold_jid ${parents.join(",")}` : ""} ${job.name}.sge | cut -d. -f1)`);
+    }
+    submit.push(`echo "submitted: ${jobs.map((j) => `${j.name}=$${varName(j)}`).join(" ")}"`, "");
+    return [...files, { name: "submit.sh", content: submit.join("\n") }];
+  },
+};
+
+/** PBS Pro: qsub scripts with select/walltime, -J arrays, chained with -W depend=afterok/afterany. */
+const pbs: RenderTarget = {
+  engine: "pbs",
+  render(batch, jobs, source) {
+    const files: RenderedFile[] = [];
+    const submit = ["#!/bin/sh", `# Submits batch ${batch} to PBS in dependency order.`, "set -e"];
+    for (const job of jobs) {
+      const select = [`select=1:ncpus=${job.cpus}`, ...(job.memMb !== null ? [`mem=${job.memMb}mb`] : []), ...(job.gpus > 0 ? [`ngpus=${job.gpus}`] : [])].join(":");
+      const d = [`-N ${job.qualified.slice(0, 236)}`, `-l ${select}`, "-j oe"];
+      if (job.timeS !== null) d.push(`-l walltime=${hms(job.timeS)}`);
+      if (job.indices) d.push(`-J ${job.arrayText}${job.cap ? `%${job.cap}` : ""}`);
+      if (job.queue) d.push(`-q ${job.queue}`);
+      files.push({ name: `${job.name}.pbs`, content: ["#!/bin/sh", ...d.map((x) => `#PBS ${x}`), header(source, job), ...retryNote(job, "PBS does not retry; resubmit failed subjobs"), scriptBody(job, "$PBS_ARRAY_INDEX"), ""].join("\n") });
+      const dep = [...(job.after.length ? [`afterok:${job.after.map((n) => `$${varName(jobs.find((x) => x.name === n)!)}`).join(":")}`] : []), ...(job.afterAny.length ? [`afterany:${job.afterAny.map((n) => `$${varName(jobs.find((x) => x.name === n)!)}`).join(":")}`] : [])];
+      submit.push(`${varName(job)}=$(qsub${dep.length ? ` -W depend=${dep.join(",")}` : ""} ${job.name}.pbs)`);
+    }
+    submit.push(`echo "submitted: ${jobs.map((j) => `${j.name}=$${varName(j)}`).join(" ")}"`, "");
+    return [...files, { name: "submit.sh", content: submit.join("\n") }];
+  },
+};
+
+/** LSF: bsub scripts; arrays as NAME[1-20]%cap; dependencies by job name, done() and ended(). */
+const lsf: RenderTarget = {
+  engine: "lsf",
+  render(batch, jobs, source) {
+    const files: RenderedFile[] = [];
+    const submit = ["#!/bin/sh", `# Submits batch ${batch} to LSF; dependencies name the jobs, so order only matters for readability.`, "set -e"];
+    for (const job of jobs) {
+      const name = job.indices ? `${job.qualified}[${job.arrayText}]${job.cap ? `%${job.cap}` : ""}` : job.qualified;
+      const d = [`-J "${name}"`, `-n ${job.cpus}`, `-o ${job.name}.%J.%I.out`];
+      if (job.memMb !== null) d.push(`-M ${job.memMb}MB`, `-R "rusage[mem=${job.memMb}MB]"`);
+      if (job.timeS !== null) d.push(`-W ${Math.ceil(job.timeS / 60)}`);
+      if (job.gpus > 0) d.push(`-gpu "num=${job.gpus}"`);
+      if (job.queue) d.push(`-q ${job.queue}`);
+      const cond = [...job.after.map((n) => `done(${jobs.find((x) => x.name === n)!.qualified})`), ...job.afterAny.map((n) => `ended(${jobs.find((x) => x.name === n)!.qualified})`)];
+      if (cond.length) d.push(`-w "${cond.join(" && ")}"`);
+      files.push({ name: `${job.name}.lsf`, content: ["#!/bin/sh", ...d.map((x) => `#BSUB ${x}`), header(source, job), ...retryNote(job, `LSF can retry: add #BSUB -Q "all ~0" with a requeue limit`), scriptBody(job, "$LSB_JOBINDEX"), ""].join("\n") });
+      submit.push(`bsub < ${job.name}.lsf`);
+    }
+    submit.push("");
+    return [...files, { name: "submit.sh", content: submit.join("\n") }];
+  },
+};
+
+/** HTCondor: a submit description and an executable per job, and a DAGMan file with PARENT/CHILD and RETRY. */
+const htcondor: RenderTarget = {
+  engine: "htcondor",
+  render(batch, jobs, source) {
+    const files: RenderedFile[] = [];
+    const dag = [`# DAGMan workflow for batch ${batch}, rendered by corral from ${source}. Submit with: condor_submit_dag ${batch}.dag`];
+    for (const job of jobs) {
+      // Each task is one item of `queue task in (...)`, its index passed as the script's argument.
+      files.push({ name: `${job.name}.sh`, content: ["#!/bin/sh", header(source, job), scriptBody(job, "$1"), ""].join("\n") });
+      const sub = ["universe = vanilla", `executable = ${job.name}.sh`, ...(job.indices ? ["arguments = $(task)"] : []), `initialdir = ${job.cwd}`, `request_cpus = ${job.cpus}`];
+      if (job.memMb !== null) sub.push(`request_memory = ${job.memMb}`);
+      if (job.gpus > 0) sub.push(`request_gpus = ${job.gpus}`);
+      if (job.timeS !== null) sub.push(`periodic_remove = (JobStatus == 2) && (time() - EnteredCurrentStatus > ${job.timeS})`);
+      if (job.queue) sub.push(`# queue '${job.queue}': HTCondor has no queues; use requirements to pick machines`);
+      sub.push(`output = ${job.name}.$(Cluster).$(Process).out`, `error = ${job.name}.$(Cluster).$(Process).err`, `log = ${batch}.log`);
+      sub.push(job.indices ? `queue task in (${job.indices.join(", ")})` : "queue 1", "");
+      files.push({ name: `${job.name}.sub`, content: sub.join("\n") });
+      dag.push(`JOB ${job.name} ${job.name}.sub`);
+      if (job.retries > 0) dag.push(`RETRY ${job.name} ${job.retries}`);
+    }
+    for (const job of jobs) {
+      const parents = [...job.after, ...job.afterAny];
+      if (parents.length) dag.push(`PARENT ${parents.join(" ")} CHILD ${job.name}`);
+      if (job.afterAny.length) dag.push(`# ${job.name} after_any ${job.afterAny.join(" ")}: DAGMan runs a child only after its parents succeeded`);
+    }
+    const caps = jobs.filter((j) => j.cap);
+    for (const j of caps) dag.push(`# ${j.name}: at most ${j.cap} at once (use a CATEGORY with MAXJOBS, or max_materialize in ${j.name}.sub)`);
+    dag.push("");
+    return [...files, { name: `${batch}.dag`, content: dag.join("\n") }];
+  },
+};
+
+export const RENDER_TARGETS: ReadonlyMap<string, RenderTarget> = new Map([slurm, sge, pbs, lsf, htcondor].map((t) => [t.engine, t]));
