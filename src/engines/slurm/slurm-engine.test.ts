@@ -3,6 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { needScheduler, schedulerProblem, show } from "../../testing/clusters.js";
 import { clusterScenarios } from "../../testing/cluster-scenarios.js";
 import { TestProject } from "../../testing/project.js";
@@ -73,6 +74,27 @@ test('engine = "slurm" in .corral/config.toml moves a workflow to Slurm without 
     const bad = q.run(["submit", "--", "true"]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /unknown engine/);
+  } finally {
+    await q.cleanup();
+  }
+});
+
+test("the map(20) → reduce → report description runs on Slurm: one native array, native dependencies", async (t) => {
+  if (!needScheduler(t, "slurm", problem)) return;
+  const q = new TestProject("corral-slurm-workflow-", { CORRAL_POLL_MIN_AGE_S: "0" });
+  try {
+    const fixtures = fileURLToPath(new URL("../../../src/render/fixtures/", import.meta.url));
+    for (const f of ["genome.toml", "report.sh"]) fs.copyFileSync(path.join(fixtures, f), q.path(f));
+    fs.chmodSync(q.path("report.sh"), 0o755);
+    const run = await q.runAsync(["run", "genome.toml", "--engine", "slurm", "--wait", "--json"]);
+    assert.equal(run.code, 0, run.stderr);
+    const created = (JSON.parse(run.stdout) as { created: { name: string; id: number }[] }).created;
+    assert.deepEqual(created.map((j) => j.name), ["map", "reduce", "report"]);
+    assert.equal(fs.readFileSync(q.path("all.txt"), "utf8").split("\n").filter(Boolean).length, 20);
+    assert.equal(q.ok(["logs", String(created[2]!.id)]), "report on hg38: 20 lines\n");
+    const map = show(q, created[0]!.id);
+    assert.equal(new Set(map.tasks.map((x) => x.attempts[0]!.engineId!.split("_")[0])).size, 1, "the 20 points went as one Slurm array");
+    assert.match((await q.runAsync(["run", "genome.toml", "--engine", "slurm"])).stdout, /0 submitted, 0 re-run, 3 kept/);
   } finally {
     await q.cleanup();
   }
