@@ -8,6 +8,7 @@ import { Store } from "../store/store.js";
 import { ensureGnuParallel, timeShell } from "./peers.js";
 import { seedHistory } from "./seed.js";
 import { benchSlurm } from "./slurm.js";
+import { benchSweep } from "./workflow.js";
 
 /**
  * `npm run bench`: corral's local engine against GNU parallel and xargs on the same machine in the same run,
@@ -122,6 +123,7 @@ function timeCommand(dir: string, args: string[]): number {
 async function main(): Promise<void> {
   const line = (s = "") => process.stdout.write(`${s}\n`);
   if (process.env.CORRAL_BENCH_ONLY === "slurm") return benchSlurm(line);
+  if (process.env.CORRAL_BENCH_ONLY === "sweep") return benchSweep(line);
   line(`corral bench — ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? "?"}), node ${process.version}, ${new Date().toISOString()}`);
   line(`Local throughput: ${N} jobs of \`true\`, ${SLOTS} at a time, median of ${REPEATS} runs each, same machine, same run`);
   const hasParallel = ensureGnuParallel();
@@ -174,6 +176,7 @@ async function main(): Promise<void> {
   const bare = median(Array.from({ length: REPEATS }, () => timeShell(`"${process.execPath}" -e 0`, dir)));
   line(`  (for scale: \`node -e 0\` alone takes ${fmt(bare * 1000)} ms here)`);
   fs.rmSync(dir, { recursive: true, force: true });
+  benchSweep(line);
   benchSlurm(line);
 }
 

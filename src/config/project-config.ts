@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { parse as parseToml } from "smol-toml";
+import { createRequire } from "node:module";
 import { UsageError } from "../domain/errors.js";
 import { parseDuration } from "../domain/resources.js";
 
@@ -34,6 +34,8 @@ export function readProjectConfig(projectDir: string): ConfigTable {
   if (hit && hit.mtimeMs === mtimeMs) return hit.value;
   let value: ConfigTable;
   try {
+    // Loaded only when a project has a config file.
+    const { parse: parseToml } = createRequire(import.meta.url)("smol-toml") as typeof import("smol-toml");
     value = parseToml(fs.readFileSync(file, "utf8")) as ConfigTable;
   } catch (err) {
     throw new UsageError(`${file}: ${(err as Error).message.split("\n")[0]}`);

@@ -1,4 +1,4 @@
-import { parse as parseShellWords } from "shell-quote";
+import { createRequire } from "node:module";
 import type { Point } from "./sweep.js";
 
 /**
@@ -8,6 +8,8 @@ import type { Point } from "./sweep.js";
  */
 export function splitCommand(text: string): string[] | string {
   // Variables are kept as written: the job's shell (if any) expands them, not corral.
+  // Loaded here, not at startup: only description files need it.
+  const { parse: parseShellWords } = createRequire(import.meta.url)("shell-quote") as typeof import("shell-quote");
   const words = parseShellWords(text, (name) => `$${name}`);
   const argv: string[] = [];
   for (const w of words) {

@@ -11,10 +11,9 @@ import type { SubmitInput } from "../api/submit.js";
 import { fillPlaceholders, placeholders, splitCommand } from "./command-template.js";
 import { descriptionSchema, EXPECTED, SWEEP_VALUE_EXPECTED, type Defaults, type DescriptionValue, type JobEntry } from "./description-schema.js";
 import { parseTomlSource, parseYamlSource, SyntaxProblem, type Path, type Position, type SourceDocument } from "./source-map.js";
-import { PARAM_NAME_RE, parameterValues, pointCount, sweepPoints, type ParamValue, type Point, type SweepMode } from "./sweep.js";
+import { MAX_SWEEP_POINTS, PARAM_NAME_RE, parameterValues, pointCount, sweepPoints, type ParamValue, type Point, type SweepMode } from "./sweep.js";
 
-/** More points than this in one sweep is almost certainly a mistake (and a database of that size). */
-export const MAX_POINTS = 1_000_000;
+const MAX_POINTS = MAX_SWEEP_POINTS;
 const JOB_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/;
 
 export interface Problem {

@@ -10,6 +10,9 @@ export type { ParamValue, Point };
 export type SweepSpec = Readonly<Record<string, readonly ParamValue[] | string | { linspace: readonly number[] } | { logspace: readonly number[] }>>;
 export type SweepMode = "product" | "zip";
 
+/** More points than this in one sweep is almost certainly a mistake (and a database of that size). */
+export const MAX_SWEEP_POINTS = 1_000_000;
+
 export const PARAM_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RANGE_RE = /^(-?\d+)\.\.(-?\d+)(?::(\d+))?$/;
 

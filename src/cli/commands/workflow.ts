@@ -2,16 +2,12 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { Corral } from "../../api/corral.js";
-import { runPlan, type RunReport } from "../../api/run-description.js";
+import type { RunReport } from "../../api/run-description.js";
 import { UsageError } from "../../domain/errors.js";
-import { planDescription } from "../../workflow/description.js";
-import { nativeJobs } from "../../render/native-job.js";
-import { RENDER_TARGETS } from "../../render/targets.js";
-import { parameterValues, parseParamFlag, pointCount, sweepPoints, type ParamValue, type SweepMode } from "../../workflow/sweep.js";
+import { MAX_SWEEP_POINTS, parameterValues, parseParamFlag, pointCount, sweepPoints, type ParamValue, type SweepMode } from "../../workflow/sweep.js";
 import { placeholders } from "../../workflow/command-template.js";
 import { collect, ExitCode, globalDb, type CliContext } from "../context.js";
 import { printJson } from "../output.js";
-import { MAX_POINTS } from "../../workflow/description.js";
 
 function printReport(r: RunReport): void {
   const rows: [string, string, number, string][] = [
@@ -43,6 +39,9 @@ export function registerWorkflow(program: Command, ctx: CliContext): void {
     .option("--json", "print what was submitted, re-run, kept and changed")
     .action(async (file: string, flags: { engine?: string; force?: boolean; wait?: boolean; json?: boolean }, self: Command) => {
       // Everything is checked before the database is opened: a file with a problem changes nothing.
+      // (The schema and file parsers load only here: they would slow down every other command.)
+      const { planDescription } = await import("../../workflow/description.js");
+      const { runPlan } = await import("../../api/run-description.js");
       const plan = planDescription(file, { engine: flags.engine });
       const corral = Corral.open({ db: globalDb(self), create: true })!;
       try {
@@ -59,9 +58,12 @@ export function registerWorkflow(program: Command, ctx: CliContext): void {
     .command("render")
     .description("print, without submitting, the native form of a description file: submit scripts and the DAG (slurm, sge, pbs, lsf, htcondor)")
     .argument("<file>")
-    .requiredOption("--engine <name>", `one of ${[...RENDER_TARGETS.keys()].join(", ")}`)
+    .requiredOption("--engine <name>", "one of slurm, sge, pbs, lsf, htcondor")
     .option("--out <dir>", "write the files into DIR instead of printing them")
-    .action((file: string, flags: { engine: string; out?: string }) => {
+    .action(async (file: string, flags: { engine: string; out?: string }) => {
+      const { planDescription } = await import("../../workflow/description.js");
+      const { nativeJobs } = await import("../../render/native-job.js");
+      const { RENDER_TARGETS } = await import("../../render/targets.js");
       const target = RENDER_TARGETS.get(flags.engine);
       if (!target) throw new UsageError(`--engine '${flags.engine}': render knows ${[...RENDER_TARGETS.keys()].join(", ")}`);
       const plan = planDescription(file);
@@ -106,7 +108,7 @@ export function registerWorkflow(program: Command, ctx: CliContext): void {
       const mode: SweepMode = flags.zip ? "zip" : "product";
       if (mode === "zip" && new Set(values.map((v) => v.length)).size > 1) throw new UsageError(`--zip pairs values one to one, but the parameters have ${values.map((v) => v.length).join(", ")} values`);
       const n = pointCount(values, mode);
-      if (n > MAX_POINTS) throw new UsageError(`${n} points: more than ${MAX_POINTS} in one sweep`);
+      if (n > MAX_SWEEP_POINTS) throw new UsageError(`${n} points: more than ${MAX_SWEEP_POINTS} in one sweep`);
       const unknown = placeholders(command).filter((ph) => !names.includes(ph));
       if (unknown.length > 0) throw new UsageError(`{${unknown[0]}} in the command is not a parameter (parameters: ${names.join(", ")})`);
       const { id, corral } = Corral.submit(

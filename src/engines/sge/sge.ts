@@ -1,5 +1,5 @@
 import os from "node:os";
-import { XMLParser } from "fast-xml-parser";
+import { createRequire } from "node:module";
 import { configSection } from "../../config/project-config.js";
 import { UsageError } from "../../domain/errors.js";
 import type { JobSpec } from "../../domain/job.js";
@@ -13,7 +13,12 @@ import type { AccountingVerdict, LiveJob, ProbeResult, Scheduler, SubmissionRequ
 /** `[sge]` keys corral interprets itself rather than passing to qsub. */
 const OWN_KEYS = ["pe", "gpu_resource"] as const;
 
-const xml = new XMLParser({ ignoreAttributes: false, isArray: (name) => name === "job_list" });
+// Loaded on first use: the XML parser costs ~70 ms to load, and most corral commands never read qstat.
+let xml: import("fast-xml-parser").XMLParser | null = null;
+function xmlParser(): import("fast-xml-parser").XMLParser {
+  const { XMLParser } = createRequire(import.meta.url)("fast-xml-parser") as typeof import("fast-xml-parser");
+  return (xml ??= new XMLParser({ ignoreAttributes: false, isArray: (name) => name === "job_list" }));
+}
 
 interface XmlJob {
   JB_job_number: number | string;
@@ -24,7 +29,7 @@ interface XmlJob {
 
 /** Parses `qstat -xml`: running tasks come one element each, pending ones grouped (`3-7:2`, `3,5`). */
 export function parseQstatXml(text: string): Map<string, LiveJob> {
-  const doc = xml.parse(text) as { job_info?: { queue_info?: { job_list?: XmlJob[] } | ""; job_info?: { job_list?: XmlJob[] } | "" } };
+  const doc = xmlParser().parse(text) as { job_info?: { queue_info?: { job_list?: XmlJob[] } | ""; job_info?: { job_list?: XmlJob[] } | "" } };
   const root = doc.job_info ?? {};
   const lists = [
     ...((typeof root.queue_info === "object" && root.queue_info?.job_list) || []),
