@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { UsageError } from "../domain/errors.js";
 import { validateLabel } from "../domain/states.js";
-import { refreshJobLabel } from "../lifecycle/transitions.js";
+import { refreshJobLabel, settleDependencies } from "../lifecycle/transitions.js";
 import { RUN_FILES } from "../protocol/wrapper.js";
 import type { Store } from "../store/store.js";
 import type { AttemptRow, JobRow } from "../store/rows.js";
@@ -98,8 +98,9 @@ export function applyJobRequests(store: Store): number {
         store.stmt("INSERT INTO applied_requests (id, applied_at) VALUES (?, ?)").run(f.id, Date.now() / 1000);
       }
     }
-    // An attempt that has ended has no more requests to make.
+    // An attempt that has ended has no more requests to make; its dependents may now go.
     for (const a of ended) store.stmt("UPDATE attempts SET requests_done = 1 WHERE id = ?").run(a.id);
+    if (ended.length > 0 || applied > 0) settleDependencies(store);
     return applied;
   });
 }

@@ -166,3 +166,18 @@ test("retries with escalation: a TIMEOUT is retried with twice the time; --retry
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--retry-on 'crash': expected some of failed, timeout, oom, lost/);
 });
+
+test("a priority above 100 goes before the queued jobs of other batches on the local engine", async () => {
+  const q = new TestProject("corral-priority-", { CORRAL_LOCAL_CPUS: "1" });
+  try {
+    const order = q.path("order");
+    const blocker = q.submit(["--batch", "a"], ["sleep", "1"]);
+    q.submit(["--batch", "a"], ["sh", "-c", `echo normal >> ${order}`]);
+    q.submit(["--batch", "b", "--priority", "150"], ["sh", "-c", `echo urgent >> ${order}`]);
+    q.ok(["wait"]);
+    assert.equal(fs.readFileSync(order, "utf8"), "urgent\nnormal\n");
+    assert.ok(blocker > 0);
+  } finally {
+    await q.cleanup();
+  }
+});

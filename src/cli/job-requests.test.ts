@@ -26,8 +26,10 @@ test("a job that spawns 5 jobs: they all run and are listed under its batch", ()
 
 test("a spawned job can hold back a later job of the batch (--before), which then waits for it", () => {
   const order = p.path("before-order");
-  const a = p.submit(["--batch", "fan", "-n", "split"], ["sh", "-c", `for i in 1 2; do ${corral} job spawn --before merge -- sh -c "sleep 0.5; echo piece$i >> ${order}"; done`]);
+  // Held until merge exists: --before names a job that is waiting.
+  const a = p.submit(["--batch", "fan", "-n", "split", "--hold"], ["sh", "-c", `for i in 1 2; do ${corral} job spawn --before merge -- sh -c "sleep 0.5; echo piece$i >> ${order}"; done`]);
   p.submit(["--batch", "fan", "-n", "merge", "--after", String(a)], ["sh", "-c", `echo merge >> ${order}`]);
+  p.ok(["release", String(a)]);
   p.ok(["wait", "--batch", "fan"]);
   const lines = fs.readFileSync(order, "utf8").trim().split("\n");
   assert.deepEqual(lines.slice(0, 2).sort(), ["piece1", "piece2"]);

@@ -106,6 +106,18 @@ export function refreshJobLabel(store: Store, jobId: number): void {
     .run(jobId);
 }
 
+/**
+ * Whether an ended attempt of the job left requests corral has not applied yet (corral job spawn --before):
+ * its dependents wait for them, so a job it spawned "before" them is in place first.
+ */
+function hasUnappliedRequests(store: Store, jobId: number): boolean {
+  return (
+    store
+      .stmt(`SELECT 1 FROM attempts INDEXED BY attempts_requests_pending WHERE requests_done = 0 AND job_id = ? AND state NOT IN ${ACTIVE_ATTEMPT_STATES} LIMIT 1`)
+      .get(jobId) !== undefined
+  );
+}
+
 /** Jobs with pending tasks, skipping through the (state, job_id) index one job at a time. */
 function pendingJobIds(store: Store): number[] {
   const next = store.stmt("SELECT job_id FROM tasks WHERE state = 'pending' AND job_id > ? ORDER BY job_id LIMIT 1").pluck();
@@ -141,7 +153,7 @@ export function settleDependencies(store: Store): number {
           break;
         }
         const ended = parentState === "succeeded" || parentState === "failed" || parentState === "cancelled" || parentState === "lost";
-        if (!ended) ready = false;
+        if (!ended || hasUnappliedRequests(store, dep.parent_id)) ready = false;
         else if (dep.kind !== "any" && parentState !== "succeeded") {
           blocker =
             dep.kind === "group"

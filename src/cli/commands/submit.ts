@@ -18,6 +18,7 @@ interface SubmitFlags {
   afterAny: string[];
   retries?: string;
   retryOn?: string;
+  priority?: string;
   stderrFails?: boolean;
   hold?: boolean;
   batch?: string;
@@ -33,6 +34,11 @@ function parseRetryOn(text: string): (typeof CAUSES)[number][] {
   const causes = text.split(",").map((s) => s.trim());
   for (const c of causes) if (!(CAUSES as readonly string[]).includes(c)) throw new UsageError(`--retry-on '${c}': expected some of ${CAUSES.join(", ")}`);
   return causes as (typeof CAUSES)[number][];
+}
+
+function parsePriority(text: string): number {
+  if (!/^-?\d+$/.test(text.trim())) throw new UsageError(`--priority '${text}': expected a whole number`);
+  return Number(text);
 }
 
 export function registerSubmit(program: Command, ctx: CliContext): void {
@@ -54,6 +60,7 @@ export function registerSubmit(program: Command, ctx: CliContext): void {
     .option("--after-any <ids>", "run after these jobs ended, however they ended (repeatable)", collect, [])
     .option("--retries <n>", "re-run a failed attempt automatically up to N times")
     .option("--retry-on <causes>", "which failures --retries re-runs: failed,timeout,oom,lost (default failed,timeout,oom); a TIMEOUT doubles the next attempt's time, an OOM gives it 1.5× the memory")
+    .option("--priority <n>", "above 100: runs before the jobs of every other batch on the local engine")
     .option("--stderr-fails", "count output on stderr as a failure (as the original jman did)")
     .option("--hold", "record the job but do not run it until `corral release`")
     .option("--batch <name>", "group the job into a named batch")
@@ -88,6 +95,7 @@ export function registerSubmit(program: Command, ctx: CliContext): void {
           afterAny: flags.afterAny,
           retries: flags.retries,
           retryOn: flags.retryOn === undefined ? undefined : parseRetryOn(flags.retryOn),
+          priority: flags.priority === undefined ? undefined : parsePriority(flags.priority),
           stderrFails: flags.stderrFails,
           hold: flags.hold,
         },

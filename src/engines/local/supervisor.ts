@@ -401,15 +401,26 @@ export class LocalSupervisor {
  * Jobs with queued local tasks, in id order, found by skipping through the (state, job_id) index one job at a
  * time: a plain DISTINCT would visit every queued task of a large array on every tick.
  */
+/**
+ * Jobs with queued local tasks, in the order they get the machine: jobs with a global priority (above 100)
+ * first, highest first; then submission order.
+ */
 function queuedLocalJobs(store: Store): number[] {
   const next = store.stmt("SELECT job_id FROM tasks WHERE state = 'queued' AND job_id > ? ORDER BY job_id LIMIT 1").pluck();
-  const engineOf = store.stmt("SELECT engine FROM jobs WHERE id = ?").pluck();
+  const jobOf = store.stmt("SELECT engine, priority FROM jobs WHERE id = ?");
+  const urgent: { id: number; priority: number }[] = [];
   const ids: number[] = [];
   for (let id = next.get(0) as number | undefined; id !== undefined; id = next.get(id) as number | undefined) {
-    if (engineOf.get(id) === "local") ids.push(id);
+    const job = jobOf.get(id) as { engine: string; priority: number } | undefined;
+    if (job?.engine !== "local") continue;
+    if (job.priority > GLOBAL_PRIORITY) urgent.push({ id, priority: job.priority });
+    else ids.push(id);
   }
-  return ids;
+  return [...urgent.sort((a, b) => b.priority - a.priority || a.id - b.id).map((u) => u.id), ...ids];
 }
+
+/** Priorities above this go before every job of other batches, not only within their own batch. */
+const GLOBAL_PRIORITY = 100;
 
 function claimTime(runDir: string): number {
   try {
