@@ -14,98 +14,158 @@ export interface RenderTarget {
 
 const header = (source: string, job: NativeJob) => `# Rendered by corral from ${source}: job ${job.name}. Runs the command directly (corral run submits it through its wrapper).`;
 const varName = (job: NativeJob) => `jid_${job.name.replace(/[^A-Za-z0-9_]/g, "_")}`;
-const retryNote = (job: NativeJob, how: string) => (job.retries > 0 ? [`# retries = ${job.retries}: ${how}`] : []);
+
+/** How one batch scheduler spells a job's script and its submission; the loop around them is shared. */
+interface ScriptScheduler {
+  readonly engine: string;
+  /** The scheduler's name in prose. */
+  readonly title: string;
+  readonly extension: string;
+  /** The directive prefix: #SBATCH, #$, #PBS, #BSUB. */
+  readonly prefix: string;
+  readonly indexVariable: string;
+  readonly retryAdvice: string;
+  readonly intro: readonly string[];
+  directives(job: NativeJob, byName: (name: string) => NativeJob): string[];
+  /** The line of submit.sh that submits the job; `ids(names)` gives the shell variables holding parents' ids. */
+  submitLine(job: NativeJob, ids: (names: readonly string[]) => string[]): string;
+  /** Whether submit.sh keeps (and finally prints) the ids the scheduler returned. */
+  readonly keepsIds: boolean;
+}
+
+function scriptTarget(t: ScriptScheduler): RenderTarget {
+  return {
+    engine: t.engine,
+    render(batch, jobs, source) {
+      const byName = (name: string) => jobs.find((x) => x.name === name)!;
+      const ids = (names: readonly string[]) => names.map((n) => `$${varName(byName(n))}`);
+      const files: RenderedFile[] = jobs.map((job) => ({
+        name: `${job.name}.${t.extension}`,
+        content: [
+          "#!/bin/sh",
+          ...t.directives(job, byName).map((x) => `${t.prefix} ${x}`),
+          header(source, job),
+          ...(job.retries > 0 ? [`# retries = ${job.retries}: ${t.retryAdvice}`] : []),
+          scriptBody(job, t.indexVariable),
+          "",
+        ].join("\n"),
+      }));
+      const submit = ["#!/bin/sh", `# Submits batch ${batch} to ${t.title} in dependency order.`, ...t.intro, "set -e"];
+      for (const job of jobs) submit.push(t.keepsIds ? `${varName(job)}=$(${t.submitLine(job, ids)})` : t.submitLine(job, ids));
+      if (t.keepsIds) submit.push(`echo "submitted: ${jobs.map((j) => `${j.name}=$${varName(j)}`).join(" ")}"`);
+      submit.push("");
+      return [...files, { name: "submit.sh", content: submit.join("\n") }];
+    },
+  };
+}
+
+/** afterok:$a:$b,afterany:$c — the dependency list Slurm and PBS share. */
+function okAnyList(job: NativeJob, ids: (names: readonly string[]) => string[]): string {
+  return [...(job.after.length ? [`afterok:${ids(job.after).join(":")}`] : []), ...(job.afterAny.length ? [`afterany:${ids(job.afterAny).join(":")}`] : [])].join(",");
+}
 
 /** Slurm: sbatch scripts, chained with --dependency=afterok/afterany on the ids sbatch --parsable prints. */
-const slurm: RenderTarget = {
+const slurm = scriptTarget({
   engine: "slurm",
-  render(batch, jobs, source) {
-    const files: RenderedFile[] = [];
-    const submit = ["#!/bin/sh", `# Submits batch ${batch} to Slurm in dependency order.`, "set -e"];
-    for (const job of jobs) {
-      const d = [`--job-name=${job.qualified}`, `--cpus-per-task=${job.cpus}`];
-      if (job.indices) d.push(`--array=${job.arrayText}${job.cap ? `%${job.cap}` : ""}`, `--output=${job.name}-%A_%a.out`);
-      else d.push(`--output=${job.name}-%j.out`);
-      if (job.memMb !== null) d.push(`--mem=${job.memMb}M`);
-      if (job.timeS !== null) d.push(`--time=${Math.ceil(job.timeS / 60)}`);
-      if (job.gpus > 0) d.push(`--gres=gpu:${job.gpus}`);
-      if (job.queue) d.push(`--partition=${job.queue}`);
-      files.push({ name: `${job.name}.sbatch`, content: ["#!/bin/sh", ...d.map((x) => `#SBATCH ${x}`), header(source, job), ...retryNote(job, "Slurm does not retry; resubmit failed tasks"), scriptBody(job, "$SLURM_ARRAY_TASK_ID"), ""].join("\n") });
-      const dep = [...(job.after.length ? [`afterok:${job.after.map((n) => `$${varName(jobs.find((x) => x.name === n)!)}`).join(":")}`] : []), ...(job.afterAny.length ? [`afterany:${job.afterAny.map((n) => `$${varName(jobs.find((x) => x.name === n)!)}`).join(":")}`] : [])];
-      submit.push(`${varName(job)}=$(sbatch --parsable${dep.length ? ` --dependency=${dep.join(",")}` : ""} ${job.name}.sbatch)`);
-    }
-    submit.push(`echo "submitted: ${jobs.map((j) => `${j.name}=$${varName(j)}`).join(" ")}"`, "");
-    return [...files, { name: "submit.sh", content: submit.join("\n") }];
+  title: "Slurm",
+  extension: "sbatch",
+  prefix: "#SBATCH",
+  indexVariable: "$SLURM_ARRAY_TASK_ID",
+  retryAdvice: "Slurm does not retry; resubmit failed tasks",
+  intro: [],
+  keepsIds: true,
+  directives(job) {
+    const d = [`--job-name=${job.qualified}`, `--cpus-per-task=${job.cpus}`];
+    if (job.indices) d.push(`--array=${job.arrayText}${job.cap ? `%${job.cap}` : ""}`, `--output=${job.name}-%A_%a.out`);
+    else d.push(`--output=${job.name}-%j.out`);
+    if (job.memMb !== null) d.push(`--mem=${job.memMb}M`);
+    if (job.timeS !== null) d.push(`--time=${Math.ceil(job.timeS / 60)}`);
+    if (job.gpus > 0) d.push(`--gres=gpu:${job.gpus}`);
+    if (job.queue) d.push(`--partition=${job.queue}`);
+    return d;
   },
-};
+  submitLine(job, ids) {
+    const dep = okAnyList(job, ids);
+    return `sbatch --parsable${dep ? ` --dependency=${dep}` : ""} ${job.name}.sbatch`;
+  },
+});
 
 /** Grid Engine: qsub scripts; -hold_jid waits for a job however it ended (there is no afterok). */
-const sge: RenderTarget = {
+const sge = scriptTarget({
   engine: "sge",
-  render(batch, jobs, source) {
-    const files: RenderedFile[] = [];
-    const submit = ["#!/bin/sh", `# Submits batch ${batch} to Grid Engine in dependency order.`, "# Note: -hold_jid releases a job however its parents ended (Grid Engine has no afterok).", "set -e"];
-    for (const job of jobs) {
-      const d = [`-N ${job.qualified}`, "-S /bin/sh", "-cwd", "-j y"];
-      if (job.indices) d.push(`-t ${job.arrayText}`, ...(job.cap ? [`-tc ${job.cap}`] : []), `-o ${job.name}-$JOB_ID.$TASK_ID.out`);
-      else d.push(`-o ${job.name}-$JOB_ID.out`);
-      if (job.cpus > 1) d.push(`-pe smp ${job.cpus}`);
-      if (job.memMb !== null) d.push(`-l h_vmem=${Math.ceil(job.memMb / job.cpus)}M`);
-      if (job.timeS !== null) d.push(`-l h_rt=${job.timeS}`);
-      if (job.gpus > 0) d.push(`-l gpu=${job.gpus}`);
-      if (job.queue) d.push(`-q ${job.queue}`);
-      files.push({ name: `${job.name}.sge`, content: ["#!/bin/sh", ...d.map((x) => `#$ ${x}`), header(source, job), ...retryNote(job, "Grid Engine does not retry; resubmit failed tasks"), scriptBody(job, "$SGE_TASK_ID"), ""].join("\n") });
-      const parents = [...job.after, ...job.afterAny].map((n) => `$${varName(jobs.find((x) => x.name === n)!)}`);
-      submit.push(`${varName(job)}=$(qsub -terse${parents.length ? ` -hold_jid ${parents.join(",")}` : ""} ${job.name}.sge | cut -d. -f1)`);
-    }
-    submit.push(`echo "submitted: ${jobs.map((j) => `${j.name}=$${varName(j)}`).join(" ")}"`, "");
-    return [...files, { name: "submit.sh", content: submit.join("\n") }];
+  title: "Grid Engine",
+  extension: "sge",
+  prefix: "#$",
+  indexVariable: "$SGE_TASK_ID",
+  retryAdvice: "Grid Engine does not retry; resubmit failed tasks",
+  intro: ["# Note: -hold_jid releases a job however its parents ended (Grid Engine has no afterok)."],
+  keepsIds: true,
+  directives(job) {
+    const d = [`-N ${job.qualified}`, "-S /bin/sh", "-cwd", "-j y"];
+    if (job.indices) d.push(`-t ${job.arrayText}`, ...(job.cap ? [`-tc ${job.cap}`] : []), `-o ${job.name}-$JOB_ID.$TASK_ID.out`);
+    else d.push(`-o ${job.name}-$JOB_ID.out`);
+    if (job.cpus > 1) d.push(`-pe smp ${job.cpus}`);
+    if (job.memMb !== null) d.push(`-l h_vmem=${Math.ceil(job.memMb / job.cpus)}M`);
+    if (job.timeS !== null) d.push(`-l h_rt=${job.timeS}`);
+    if (job.gpus > 0) d.push(`-l gpu=${job.gpus}`);
+    if (job.queue) d.push(`-q ${job.queue}`);
+    return d;
   },
-};
+  submitLine(job, ids) {
+    const parents = ids([...job.after, ...job.afterAny]);
+    return `qsub -terse${parents.length ? ` -hold_jid ${parents.join(",")}` : ""} ${job.name}.sge | cut -d. -f1`;
+  },
+});
 
 /** PBS Pro: qsub scripts with select/walltime, -J arrays, chained with -W depend=afterok/afterany. */
-const pbs: RenderTarget = {
+const pbs = scriptTarget({
   engine: "pbs",
-  render(batch, jobs, source) {
-    const files: RenderedFile[] = [];
-    const submit = ["#!/bin/sh", `# Submits batch ${batch} to PBS in dependency order.`, "set -e"];
-    for (const job of jobs) {
-      const select = [`select=1:ncpus=${job.cpus}`, ...(job.memMb !== null ? [`mem=${job.memMb}mb`] : []), ...(job.gpus > 0 ? [`ngpus=${job.gpus}`] : [])].join(":");
-      const d = [`-N ${job.qualified.slice(0, 236)}`, `-l ${select}`, "-j oe"];
-      if (job.timeS !== null) d.push(`-l walltime=${hms(job.timeS)}`);
-      if (job.indices) d.push(`-J ${job.arrayText}${job.cap ? `%${job.cap}` : ""}`);
-      if (job.queue) d.push(`-q ${job.queue}`);
-      files.push({ name: `${job.name}.pbs`, content: ["#!/bin/sh", ...d.map((x) => `#PBS ${x}`), header(source, job), ...retryNote(job, "PBS does not retry; resubmit failed subjobs"), scriptBody(job, "$PBS_ARRAY_INDEX"), ""].join("\n") });
-      const dep = [...(job.after.length ? [`afterok:${job.after.map((n) => `$${varName(jobs.find((x) => x.name === n)!)}`).join(":")}`] : []), ...(job.afterAny.length ? [`afterany:${job.afterAny.map((n) => `$${varName(jobs.find((x) => x.name === n)!)}`).join(":")}`] : [])];
-      submit.push(`${varName(job)}=$(qsub${dep.length ? ` -W depend=${dep.join(",")}` : ""} ${job.name}.pbs)`);
-    }
-    submit.push(`echo "submitted: ${jobs.map((j) => `${j.name}=$${varName(j)}`).join(" ")}"`, "");
-    return [...files, { name: "submit.sh", content: submit.join("\n") }];
+  title: "PBS",
+  extension: "pbs",
+  prefix: "#PBS",
+  indexVariable: "$PBS_ARRAY_INDEX",
+  retryAdvice: "PBS does not retry; resubmit failed subjobs",
+  intro: [],
+  keepsIds: true,
+  directives(job) {
+    const select = [`select=1:ncpus=${job.cpus}`, ...(job.memMb !== null ? [`mem=${job.memMb}mb`] : []), ...(job.gpus > 0 ? [`ngpus=${job.gpus}`] : [])].join(":");
+    const d = [`-N ${job.qualified.slice(0, 236)}`, `-l ${select}`, "-j oe"];
+    if (job.timeS !== null) d.push(`-l walltime=${hms(job.timeS)}`);
+    if (job.indices) d.push(`-J ${job.arrayText}${job.cap ? `%${job.cap}` : ""}`);
+    if (job.queue) d.push(`-q ${job.queue}`);
+    return d;
   },
-};
+  submitLine(job, ids) {
+    const dep = okAnyList(job, ids);
+    return `qsub${dep ? ` -W depend=${dep}` : ""} ${job.name}.pbs`;
+  },
+});
 
 /** LSF: bsub scripts; arrays as NAME[1-20]%cap; dependencies by job name, done() and ended(). */
-const lsf: RenderTarget = {
+const lsf = scriptTarget({
   engine: "lsf",
-  render(batch, jobs, source) {
-    const files: RenderedFile[] = [];
-    const submit = ["#!/bin/sh", `# Submits batch ${batch} to LSF; dependencies name the jobs, so order only matters for readability.`, "set -e"];
-    for (const job of jobs) {
-      const name = job.indices ? `${job.qualified}[${job.arrayText}]${job.cap ? `%${job.cap}` : ""}` : job.qualified;
-      const d = [`-J "${name}"`, `-n ${job.cpus}`, `-o ${job.name}.%J.%I.out`];
-      if (job.memMb !== null) d.push(`-M ${job.memMb}MB`, `-R "rusage[mem=${job.memMb}MB]"`);
-      if (job.timeS !== null) d.push(`-W ${Math.ceil(job.timeS / 60)}`);
-      if (job.gpus > 0) d.push(`-gpu "num=${job.gpus}"`);
-      if (job.queue) d.push(`-q ${job.queue}`);
-      const cond = [...job.after.map((n) => `done(${jobs.find((x) => x.name === n)!.qualified})`), ...job.afterAny.map((n) => `ended(${jobs.find((x) => x.name === n)!.qualified})`)];
-      if (cond.length) d.push(`-w "${cond.join(" && ")}"`);
-      files.push({ name: `${job.name}.lsf`, content: ["#!/bin/sh", ...d.map((x) => `#BSUB ${x}`), header(source, job), ...retryNote(job, `LSF can retry: add #BSUB -Q "all ~0" with a requeue limit`), scriptBody(job, "$LSB_JOBINDEX"), ""].join("\n") });
-      submit.push(`bsub < ${job.name}.lsf`);
-    }
-    submit.push("");
-    return [...files, { name: "submit.sh", content: submit.join("\n") }];
+  title: "LSF",
+  extension: "lsf",
+  prefix: "#BSUB",
+  indexVariable: "$LSB_JOBINDEX",
+  retryAdvice: 'LSF can retry: add #BSUB -Q "all ~0" with a requeue limit',
+  intro: ["# Dependencies name the jobs (-w), so the order only matters for readability."],
+  keepsIds: false,
+  directives(job, byName) {
+    const name = job.indices ? `${job.qualified}[${job.arrayText}]${job.cap ? `%${job.cap}` : ""}` : job.qualified;
+    const d = [`-J "${name}"`, `-n ${job.cpus}`, `-o ${job.name}.%J.%I.out`];
+    if (job.memMb !== null) d.push(`-M ${job.memMb}MB`, `-R "rusage[mem=${job.memMb}MB]"`);
+    if (job.timeS !== null) d.push(`-W ${Math.ceil(job.timeS / 60)}`);
+    if (job.gpus > 0) d.push(`-gpu "num=${job.gpus}"`);
+    if (job.queue) d.push(`-q ${job.queue}`);
+    const cond = [...job.after.map((n) => `done(${byName(n).qualified})`), ...job.afterAny.map((n) => `ended(${byName(n).qualified})`)];
+    if (cond.length) d.push(`-w "${cond.join(" && ")}"`);
+    return d;
   },
-};
+  submitLine(job) {
+    return `bsub < ${job.name}.lsf`;
+  },
+});
 
 /** HTCondor: a submit description and an executable per job, and a DAGMan file with PARENT/CHILD and RETRY. */
 const htcondor: RenderTarget = {
