@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { rememberSubmitterUmask } from "../api/submit.js";
 import { StoreError, UsageError } from "../domain/errors.js";
 import { registerDoctor } from "./commands/doctor.js";
+import { registerInbox } from "./commands/inbox.js";
 import { registerJob } from "./commands/job.js";
 import { registerList } from "./commands/list.js";
 import { registerLogs } from "./commands/logs.js";
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
   registerDoctor(program);
   registerWorkflow(program, ctx);
   registerJob(program, ctx);
+  registerInbox(program);
   program
     .command("supervisor", { hidden: true })
     .description("run the local engine's queue in the foreground (started on demand by other commands)")
