@@ -17,7 +17,7 @@ const listing = (dir: string) => fs.readdirSync(dir).sort();
 
 for (const engine of ["local", "slurm"] as const) {
   const problem = engine === "local" ? null : schedulerProblem(engine);
-  const p = new TestProject(`corral-inbox-${engine}-`, { CORRAL_LOCAL_CPUS: "4", CORRAL_POLL_MIN_AGE_S: "0" });
+  const p = new TestProject(`corral-inbox-${engine}-`, { CORRAL_LOCAL_CPUS: "4" });
   after(() => p.cleanup());
   const watch = (root: string, extra: string[] = []) => p.runAsync(["inbox", root, "--engine", engine, "--period", "0.1", "--quiet", "0", "--exit-when-idle", ...extra]);
 
