@@ -74,6 +74,35 @@ for (const engine of ["local", "slurm"] as const) {
       assert.equal(fs.readFileSync(path.join(root, "complete", ran, "job_output.txt"), "utf8"), "already here\n");
     });
 
+    test("an error before the job could start (resources no engine can give) lands in job_error.txt; a folder still being copied is waited for", async (t) => {
+      if (!needScheduler(t, engine, problem)) return;
+      const root = p.path("early");
+      p.ok(["inbox", root, "--setup"]);
+      drop(root, "huge", "true\n", { "job.toml": "cpus = 999\n" });
+      // A folder whose job.sh arrives a moment later, as over a slow copy: not rejected meanwhile.
+      fs.mkdirSync(path.join(root, "inbox", "slow"));
+      fs.writeFileSync(path.join(root, "inbox", "slow", "data.txt"), "part 1");
+      const watcher = p.runAsync(["inbox", root, "--engine", engine, "--period", "0.1", "--quiet", "1.5", "--exit-when-idle"]);
+      await new Promise((r) => setTimeout(r, 700));
+      fs.writeFileSync(path.join(root, "inbox", "slow", "job.sh"), "cat data.txt\n");
+      const r = await watcher;
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(fs.readFileSync(path.join(root, "complete", "huge", "job_error.txt"), "utf8"), /999|cpus|configuration/i);
+      assert.equal(fs.readFileSync(path.join(root, "complete", "slow", "job_output.txt"), "utf8"), "part 1");
+      assert.ok(!fs.existsSync(path.join(root, "complete", "slow", "job_error.txt")));
+    });
+
+    test("SIGTERM stops the watcher cleanly between steps", async (t) => {
+      if (!needScheduler(t, engine, problem)) return;
+      const root = p.path("stop");
+      p.ok(["inbox", root, "--setup"]);
+      const child = spawn(process.execPath, [CLI, "inbox", root, "--engine", engine, "--period", "0.1"], { cwd: p.dir, env: p.env, stdio: "ignore" });
+      await new Promise((r) => setTimeout(r, 800));
+      child.kill("SIGTERM");
+      const code = await new Promise((r) => child.once("exit", r));
+      assert.equal(code, 0);
+    });
+
     test("kill -9 torture: the watcher killed 15 times at random moments loses no folder and runs none twice", { timeout: 600_000 }, async (t) => {
       if (!needScheduler(t, engine, problem)) return;
       const root = p.path("torture");
