@@ -78,7 +78,9 @@ for (const engine of ["local", "slurm"] as const) {
       if (!needScheduler(t, engine, problem)) return;
       const root = p.path("early");
       p.ok(["inbox", root, "--setup"]);
-      drop(root, "huge", "true\n", { "job.toml": "cpus = 999\n" });
+      // Refused at submission: more cpus than the machine has (local), a partition that does not exist (Slurm
+      // queues a job over its partition's limits instead of refusing it).
+      drop(root, "huge", "true\n", { "job.toml": engine === "local" ? "cpus = 999\n" : 'queue = "no_such_partition"\n' });
       // A folder whose job.sh arrives a moment later, as over a slow copy: not rejected meanwhile.
       fs.mkdirSync(path.join(root, "inbox", "slow"));
       fs.writeFileSync(path.join(root, "inbox", "slow", "data.txt"), "part 1");
@@ -87,7 +89,7 @@ for (const engine of ["local", "slurm"] as const) {
       fs.writeFileSync(path.join(root, "inbox", "slow", "job.sh"), "cat data.txt\n");
       const r = await watcher;
       assert.equal(r.code, 0, r.stderr);
-      assert.match(fs.readFileSync(path.join(root, "complete", "huge", "job_error.txt"), "utf8"), /999|cpus|configuration/i);
+      assert.match(fs.readFileSync(path.join(root, "complete", "huge", "job_error.txt"), "utf8"), /999|partition/i);
       assert.equal(fs.readFileSync(path.join(root, "complete", "slow", "job_output.txt"), "utf8"), "part 1");
       assert.ok(!fs.existsSync(path.join(root, "complete", "slow", "job_error.txt")));
     });
