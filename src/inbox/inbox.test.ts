@@ -100,9 +100,14 @@ for (const engine of ["local", "slurm"] as const) {
       p.ok(["inbox", root, "--setup"]);
       const child = spawn(process.execPath, [CLI, "inbox", root, "--engine", engine, "--period", "0.1"], { cwd: p.dir, env: p.env, stdio: "ignore" });
       await new Promise((r) => setTimeout(r, 800));
+      // One watcher per ROOT: a second one is refused while the first lives.
+      const second = p.run(["inbox", root, "--engine", engine, "--exit-when-idle"]);
+      assert.equal(second.code, 2);
+      assert.match(second.stderr, /another corral inbox \(pid \d+\) is watching/);
       child.kill("SIGTERM");
       const code = await new Promise((r) => child.once("exit", r));
       assert.equal(code, 0);
+      assert.ok(!fs.existsSync(path.join(root, ".corral-inbox.lock")), "the lock is released on a clean stop");
     });
 
     test("kill -9 torture: the watcher killed 15 times at random moments loses no folder and runs none twice", { timeout: 600_000 }, async (t) => {

@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import { isSameProcessAlive, processStartTime } from "../engines/local/processes.js";
 import type { Corral } from "../api/corral.js";
 import { UsageError } from "../domain/errors.js";
 import { TERMINAL_STATES } from "../domain/states.js";
@@ -61,6 +63,32 @@ export class InboxWatcher {
     }
   }
 
+  /**
+   * One watcher per ROOT: two would race for the same folders. The lock is a file with the holder's pid and
+   * start time (written whole, exclusively); a lock whose holder is gone (kill -9) is taken over.
+   */
+  lock(): () => void {
+    const file = path.join(this.dirs.root, ".corral-inbox.lock");
+    const mine = `${process.pid} ${processStartTime(process.pid) ?? ""} ${os.hostname()}\n`;
+    for (let tries = 0; tries < 3; tries++) {
+      try {
+        fs.writeFileSync(file, mine, { flag: "wx" });
+        return () => {
+          if (fs.existsSync(file) && fs.readFileSync(file, "utf8") === mine) fs.rmSync(file, { force: true });
+        };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      }
+      const [pid, start, host] = fs.readFileSync(file, "utf8").trim().split(" ");
+      if (host === os.hostname() && isSameProcessAlive(Number(pid), start ?? null)) {
+        throw new UsageError(`another corral inbox (pid ${pid}) is watching ${this.dirs.root}`);
+      }
+      if (host !== os.hostname()) throw new UsageError(`another corral inbox (pid ${pid} on ${host}) may be watching ${this.dirs.root}; remove ${file} if it is not`);
+      fs.rmSync(file, { force: true }); // its holder is gone
+    }
+    throw new UsageError(`cannot take ${file}`);
+  }
+
   static setup(root: string): InboxDirs {
     const dirs = inboxDirs(root);
     for (const d of [dirs.inbox, dirs.pending, dirs.complete]) fs.mkdirSync(d, { recursive: true });
@@ -69,11 +97,16 @@ export class InboxWatcher {
 
   /** Runs until stopped (between steps, never inside a move) or, with exitWhenIdle, until nothing is left. */
   async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      const busy = this.tick(signal);
-      this.o.heartbeat();
-      if (!busy && this.o.exitWhenIdle) return;
-      await sleep(this.o.periodS * 1000, signal);
+    const unlock = this.lock();
+    try {
+      while (!signal.aborted) {
+        const busy = this.tick(signal);
+        this.o.heartbeat();
+        if (!busy && this.o.exitWhenIdle) return;
+        await sleep(this.o.periodS * 1000, signal);
+      }
+    } finally {
+      unlock();
     }
   }
 
