@@ -156,3 +156,21 @@ test("a description with a problem submits nothing and creates no database", () 
     fs.rmSync(q.dir, { recursive: true, force: true });
   }
 });
+
+test("cancel, resubmit and wait take the same filters", () => {
+  const flag = p.path("filters-fixed");
+  const id = Number(p.ok(["sweep", "--batch", "filters", "-p", "x=1..4", "--", "sh", "-c", `[ {x} -le 2 ] || [ -e ${flag} ]`]).trim());
+  assert.equal(p.run(["wait", "batch=filters"]).code, 1);
+  assert.deepEqual(p.json<{ id: number }[]>(["ls", "batch=filters", "state=failed"]).map((j) => j.id), [id]);
+  fs.writeFileSync(flag, "");
+  // Only the failed points of the job come back; the filter names the job, resubmit's default picks the tasks.
+  p.ok(["resubmit", "batch=filters", "param.x>2"]);
+  p.ok(["wait", "batch=filters"]);
+  const tasks = p.json<Show>(["show", String(id)]).tasks;
+  assert.deepEqual(tasks.map((t) => t.attempts.length), [1, 1, 2, 2]);
+  const sleeper = Number(p.ok(["submit", "--batch", "filters-cancel", "--", "sleep", "30"]).trim());
+  p.ok(["cancel", "batch=filters-cancel", "name~sl*"]);
+  assert.equal(p.run(["wait", "batch=filters-cancel"]).code, 1, "a cancelled job is not a success");
+  assert.equal(p.json<Show>(["show", String(sleeper)]).state, "cancelled");
+  assert.equal(p.run(["cancel", "name~nothing-matches*"]).code, 0);
+});
