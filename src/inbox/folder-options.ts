@@ -4,21 +4,12 @@ import { z } from "zod";
 import { ENV_NAME_RE } from "../domain/env.js";
 import { parseDuration, parseMemory } from "../domain/resources.js";
 import { didYouMean } from "../workflow/description.js";
+import { sharedKeys } from "../workflow/description-schema.js";
 import { parseTomlSource, SyntaxProblem } from "../workflow/source-map.js";
 
-/** The optional `job.toml` of a dropped folder: resources and settings, checked like a description file. */
-const optionsSchema = z.strictObject({
-  name: z.string().min(1).optional(),
-  engine: z.string().min(1).optional(),
-  cpus: z.int().min(1).optional(),
-  mem: z.union([z.string(), z.int().min(1)]).optional(),
-  time: z.union([z.string(), z.int().min(1)]).optional(),
-  gpus: z.int().min(0).optional(),
-  queue: z.string().min(1).optional(),
-  retries: z.int().min(0).optional(),
-  env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-  sched_args: z.array(z.string()).optional(),
-});
+/** The optional `job.toml` of a dropped folder: a job's resources and settings, as in a description file. */
+const { engine, cpus, mem, time, gpus, queue, retries, env, sched_args } = sharedKeys;
+const optionsSchema = z.strictObject({ name: z.string().min(1).optional(), engine, cpus, mem, time, gpus, queue, retries, env, sched_args });
 
 export type FolderOptions = z.infer<typeof optionsSchema>;
 const KEYS = Object.keys(optionsSchema.shape);
