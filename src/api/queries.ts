@@ -141,7 +141,9 @@ export function listForDisplay(store: Store, sel: Selection): DisplayRow[] {
 export function countByBatch(store: Store, sel: Selection = EVERYTHING): { batch: string | null; state: string; jobs: number }[] {
   const f = jobFilter(sel);
   return store
-    .stmt(`SELECT j.batch, coalesce(j.label, j.lifecycle_state) AS state, count(*) AS jobs FROM jobs j WHERE ${f.where} GROUP BY j.batch, 2 ORDER BY j.batch, 2`)
+    // The (batch, label, state) index covers the unfiltered count; without the hint SQLite picks the
+    // (batch, name) index and reads every row (300 ms instead of 30 at 100,000 jobs).
+    .stmt(`SELECT j.batch, coalesce(j.label, j.lifecycle_state) AS state, count(*) AS jobs FROM jobs j INDEXED BY jobs_by_batch_state WHERE ${f.where} GROUP BY j.batch, 2 ORDER BY j.batch, 2`)
     .all(...f.params) as { batch: string | null; state: string; jobs: number }[];
 }
 

@@ -17,8 +17,9 @@ export function seedHistory(store: Store, count: number): void {
     );
     const task = store.stmt("INSERT INTO tasks (job_id, idx, state, attempts, exit_code, reason, updated_at) VALUES (?, 1, ?, 1, ?, ?, ?)");
     const attempt = store.stmt(
-      `INSERT INTO attempts (job_id, idx, n, engine, engine_id, state, run_dir, submitted_at, started_at, ended_at, host, exit_code)
-       VALUES (?, 1, 1, 'local', ?, ?, ?, ?, ?, ?, 'node01', ?)`,
+      // requests_done = 1: attempts that ended as corral finishes them (they made no requests).
+      `INSERT INTO attempts (job_id, idx, n, engine, engine_id, state, run_dir, submitted_at, started_at, ended_at, host, exit_code, requests_done)
+       VALUES (?, 1, 1, 'local', ?, ?, ?, ?, ?, ?, 'node01', ?, 1)`,
     );
     const t = Date.now() / 1000 - count;
     for (let i = 1; i <= count; i++) {

@@ -57,20 +57,21 @@ export function writeAttemptFiles(store: Store, job: JobRow, index: number, atte
     fs.writeFileSync(scriptPath, job.script, { mode: 0o700 });
     argv = [scriptPath, ...argv];
   }
-  // What `corral job info` prints inside the job: jobs never open the database.
+  // What `corral job info` prints inside the job (jobs never open the database), carried in the
+  // environment rather than a file: one file less per attempt counts when 5,000 are written at once.
   const info = {
     job: { id: job.id, name: job.name, batch: job.batch, metadata: JSON.parse(job.metadata) as unknown },
     task: { index, params },
     attempt,
     runDir,
   };
-  fs.writeFileSync(path.join(runDir, RUN_FILES.info), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
   const env = {
     ...environmentOf(store, job.env_id),
     ...(JSON.parse(job.extra_env) as Record<string, string>),
     // A sweep point's parameters, under their own names (as {name} in the command) and all at once as JSON.
     ...(params ? Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])) : {}),
     ...(params ? { CORRAL_PARAMS: JSON.stringify(params) } : {}),
+    CORRAL_JOB_INFO: JSON.stringify(info),
     ...corralVariables(job, index, attempt, runDir),
     ...engineEnv,
   };

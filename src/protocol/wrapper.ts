@@ -19,8 +19,6 @@ export const RUN_FILES = {
   stdout: "stdout",
   stderr: "stderr",
   script: "script",
-  /** The job's identity, metadata and parameters, for `corral job info`. */
-  info: "info.json",
   /** Requests a running job makes of corral (docs/run-protocol.md): spawn, set, mark. */
   requests: "requests",
 } as const;

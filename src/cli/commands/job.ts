@@ -1,11 +1,8 @@
-import fs from "node:fs";
-import path from "node:path";
 import type { Command } from "commander";
 import { requestProblem, type JobRequest } from "../../api/requests.js";
 import { parseEnvAssignments } from "../../domain/env.js";
 import { UsageError } from "../../domain/errors.js";
 import { writeRequest } from "../../protocol/request-file.js";
-import { RUN_FILES } from "../../protocol/wrapper.js";
 import { collect, type CliContext } from "../context.js";
 
 /** Inside a job: its run directory, from the variable the wrapper exports. */
@@ -28,7 +25,10 @@ export function registerJob(program: Command, ctx: CliContext): void {
     .command("info")
     .description("print this job's id, name, batch, metadata, task index and sweep parameters as JSON")
     .action(() => {
-      process.stdout.write(fs.readFileSync(path.join(runDir(), RUN_FILES.info), "utf8"));
+      runDir();
+      const info = process.env.CORRAL_JOB_INFO;
+      if (!info) throw new UsageError("corral job info: CORRAL_JOB_INFO is not set (a job started by an older corral?)");
+      process.stdout.write(`${JSON.stringify(JSON.parse(info), null, 2)}\n`);
     });
   job
     .command("set")
