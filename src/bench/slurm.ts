@@ -56,6 +56,16 @@ export function benchSlurm(line: (s?: string) => void): void {
     spawnSync("scancel", ["-u", os.userInfo().username, "--name", "raw.sh"]);
     line(`  corral submit: ${fmt(submitS, 2)} s with ${sbatchCalls} sbatch calls (${fmt(ARRAY / submitS)} tasks/s; scheduler calls: ${callsText()})`);
     line(`  raw sbatch --array (same number of calls, no wrappers): ${fmt(rawS, 2)} s → corral takes ${fmt(submitS / rawS, 1)}× (it writes ${fmt(ARRAY)} run directories and wrappers)`);
+    // The floor for that: plain Node creating as many run directories and wrapper-sized files, same disk, same run.
+    const fsDir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-bench-fs-"));
+    t0 = performance.now();
+    for (let i = 1; i <= ARRAY; i++) {
+      fs.mkdirSync(path.join(fsDir, "1", String(i), "1"), { recursive: true });
+      fs.writeFileSync(path.join(fsDir, "1", String(i), "1", "wrapper.sh"), "x".repeat(3000));
+    }
+    const fsS = (performance.now() - t0) / 1000;
+    fs.rmSync(fsDir, { recursive: true, force: true });
+    line(`  plain Node making ${fmt(ARRAY)} such directories and files on this disk: ${fmt(fsS, 2)} s → corral's submit is ${fmt(submitS / fsS, 2)}× that`);
     corral.cancel({ ids: [], states: [], name: null, batch: null, all: true });
     corral.close();
     corral = null;
