@@ -114,3 +114,23 @@ test("the local budget is respected: no more cpus in use than configured", async
     await p.cleanup();
   }
 });
+
+test("a supervisor whose project folder was removed stops instead of running a queue nobody can see", async () => {
+  const p = new TestProject("corral-removed-", { CORRAL_LOCAL_CPUS: "1" });
+  p.submit(["-a", "1-200"], ["sleep", "0.2"]);
+  let pid: number | null = null;
+  for (let i = 0; i < 100 && pid === null; i++, await sleep(50)) pid = p.supervisorPid();
+  assert.ok(pid !== null, "a supervisor runs");
+  fs.rmSync(p.path(".corral"), { recursive: true, force: true });
+  const alive = () => {
+    try {
+      process.kill(pid!, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; i < 100 && alive(); i++) await sleep(100);
+  assert.equal(alive(), false, "it exited");
+  fs.rmSync(p.dir, { recursive: true, force: true });
+});

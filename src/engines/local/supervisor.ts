@@ -143,6 +143,9 @@ export class LocalSupervisor {
     if (launches.length > 0) this.launch(launches);
     if (now - this.lastPoll >= this.o.pollMs) {
       this.lastPoll = now;
+      // A project folder removed under a running supervisor: nobody can see or stop its jobs any more, so
+      // it must not start new ones (it would otherwise run a deleted queue to the end).
+      if (!fs.existsSync(store.path)) return this.stop("its database was removed");
       this.reconcile();
       this.enforceLimits();
     }
