@@ -5,7 +5,7 @@ import type { JobSpec } from "../../domain/job.js";
 import type { AttemptRow } from "../../store/rows.js";
 import type { DoctorLine } from "../engine.js";
 import { expandRanges } from "../cluster/chunks.js";
-import { oneLine, runScheduler, SchedulerRejected, SchedulerUnavailable } from "../cluster/run-command.js";
+import { oneLine, runScheduler, SchedulerRejected } from "../cluster/run-command.js";
 import type { AccountingVerdict, LiveJob, ProbeResult, Scheduler, SubmissionRequest } from "../cluster/scheduler.js";
 import { passThroughArgs, schedulerJobName } from "../cluster/pass-through.js";
 
@@ -179,4 +179,3 @@ export const slurm: Scheduler = {
   },
 };
 
-export { SchedulerUnavailable };
