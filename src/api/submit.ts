@@ -1,3 +1,4 @@
+import { parseTags } from "../engines/redis/pool.js";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -38,6 +39,8 @@ export interface SubmitInput {
   readonly engine?: string;
   /** Scheduler arguments passed through untouched (`--sched-arg '--constraint=avx2'`). */
   readonly schedArgs?: readonly string[];
+  /** Worker tags the tasks need, on the Redis engine: "gpu,bigmem" or a list. */
+  readonly tags?: string | readonly string[];
   readonly array?: string;
   readonly after?: readonly (number | string)[];
   readonly afterAny?: readonly (number | string)[];
@@ -133,6 +136,7 @@ export function buildJobSpec(input: SubmitInput, baseCwd: string, defaultEngine 
     },
     engine,
     schedArgs: [...(input.schedArgs ?? [])],
+    tags: tagsOf(input.tags, engine),
     array: input.points !== undefined ? parseArraySpec(`1-${input.points.length}`) : input.array === undefined ? null : parseArraySpec(input.array),
     points: input.points ?? null,
     afterGroup: ids(input.afterGroup, "after group"),
@@ -183,8 +187,8 @@ export function insertJob(store: Store, spec: JobSpec): number {
       .stmt(
         `INSERT INTO jobs (name, batch, argv, script, script_path, cwd, env_id, extra_env, umask, cpus, mem_mb, time_limit_s, gpus, queue,
                            engine, array_spec, array_cap, retries, stderr_fails, held, metadata, created_at, command, sched_args,
-                           priority, retry_on, escalate, def_hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                           priority, retry_on, escalate, def_hash, tags)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         spec.name,
@@ -215,6 +219,7 @@ export function insertJob(store: Store, spec: JobSpec): number {
         JSON.stringify(spec.retryOn),
         JSON.stringify(spec.escalate),
         spec.defHash,
+        JSON.stringify(spec.tags),
       );
     const jobId = Number(res.lastInsertRowid);
     const waits = spec.hold || spec.after.length > 0 || spec.afterAny.length > 0 || spec.afterGroup.length > 0;
@@ -229,4 +234,12 @@ export function insertJob(store: Store, spec: JobSpec): number {
     if (waits) settleDependencies(store);
     return jobId;
   });
+}
+
+/** Worker tags, which only the Redis engine can honour: anywhere else they would be silently ignored. */
+function tagsOf(input: string | readonly string[] | undefined, engine: string): string[] {
+  if (input === undefined) return [];
+  const tags = parseTags(typeof input === "string" ? input : input.join(","), "--tags");
+  if (tags.length > 0 && engine !== "redis") throw new UsageError(`--tags: only the redis engine routes tasks by worker tags (this job goes to ${engine})`);
+  return tags;
 }

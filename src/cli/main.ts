@@ -12,6 +12,7 @@ import { registerShow } from "./commands/show.js";
 import { registerStatus } from "./commands/status.js";
 import { registerSubmit } from "./commands/submit.js";
 import { registerWait } from "./commands/wait.js";
+import { registerWorker } from "./commands/worker.js";
 import { registerWorkflow } from "./commands/workflow.js";
 import { ExitCode, type CliContext } from "./context.js";
 
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
   registerWorkflow(program, ctx);
   registerJob(program, ctx);
   registerInbox(program);
+  registerWorker(program);
   program
     .command("supervisor", { hidden: true })
     .description("run the local engine's queue in the foreground (started on demand by other commands)")

@@ -21,6 +21,8 @@ export interface JobSpec {
   readonly engine: string;
   /** Scheduler arguments passed through untouched. */
   readonly schedArgs: readonly string[];
+  /** Worker tags the tasks need (Redis engine), sorted. */
+  readonly tags: readonly string[];
   readonly array: ArraySpec | null;
   readonly after: readonly number[];
   readonly afterAny: readonly number[];

@@ -3,12 +3,14 @@ import { ClusterEngine } from "./cluster/cluster-engine.js";
 import type { Engine } from "./engine.js";
 import { localEngine } from "./local/local-engine.js";
 import { sge } from "./sge/sge.js";
+import { redisEngine } from "./redis/redis.js";
 import { slurm } from "./slurm/slurm.js";
 
 const ENGINES = new Map<string, Engine>([
   [localEngine.name, localEngine],
   ["slurm", new ClusterEngine(slurm)],
   ["sge", new ClusterEngine(sge)],
+  [redisEngine.name, redisEngine],
 ]);
 
 export function engineNames(): string[] {

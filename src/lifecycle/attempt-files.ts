@@ -42,42 +42,72 @@ export function corralVariables(job: JobRow, index: number, attempt: number, run
 }
 
 /**
- * Creates an attempt's run directory with its wrapper (and the job's script, copied at submission).
- * Returns the wrapper's path. `engineEnv` is what the engine adds last (e.g. CUDA_VISIBLE_DEVICES).
+ * Everything an attempt needs to run, wherever its run directory ends up: on this host (every engine but
+ * Redis), or in a worker's own folder on another host (the Redis engine ships this to its workers).
  */
-export function writeAttemptFiles(store: Store, job: JobRow, index: number, attempt: number, engineEnv: Record<string, string> = {}): string {
-  const runDir = runDirFor(store, job.id, index, attempt);
-  fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
+export interface AttemptLaunch {
+  readonly cwd: string;
+  /** The command; when the job has a script, it goes first, as the path of its copy in the run directory. */
+  readonly argv: readonly string[];
+  readonly script: string | null;
+  /** The job's environment and corral's variables, except the two that name the run directory. */
+  readonly env: Readonly<Record<string, string>>;
+  /** `corral job info` inside the job, without its runDir. */
+  readonly info: Readonly<Record<string, unknown>>;
+  readonly umask: number;
+}
+
+/** What an attempt runs: command (sweep placeholders filled), script, environment. `engineEnv` is added last. */
+export function attemptLaunch(store: Store, job: JobRow, index: number, attempt: number, engineEnv: Record<string, string> = {}): AttemptLaunch {
   const paramsText = store.stmt("SELECT params FROM tasks WHERE job_id = ? AND idx = ?").pluck().get(job.id, index) as string | null | undefined;
   const params = paramsText ? (JSON.parse(paramsText) as Point) : null;
   let argv = JSON.parse(job.argv) as string[];
   if (params) argv = fillPlaceholders(argv, params);
-  if (job.script !== null) {
-    const scriptPath = path.join(runDir, RUN_FILES.script);
-    fs.writeFileSync(scriptPath, job.script, { mode: 0o700 });
-    argv = [scriptPath, ...argv];
-  }
-  // What `corral job info` prints inside the job (jobs never open the database), carried in the
-  // environment rather than a file: one file less per attempt counts when 5,000 are written at once.
   const info = {
     job: { id: job.id, name: job.name, batch: job.batch, metadata: JSON.parse(job.metadata) as unknown },
     task: { index, params },
     attempt,
-    runDir,
   };
+  const { CORRAL_RUN_DIR: _runDir, ...vars } = corralVariables(job, index, attempt, "");
   const env = {
     ...environmentOf(store, job.env_id),
     ...(JSON.parse(job.extra_env) as Record<string, string>),
     // A sweep point's parameters, under their own names (as {name} in the command) and all at once as JSON.
     ...(params ? Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])) : {}),
     ...(params ? { CORRAL_PARAMS: JSON.stringify(params) } : {}),
-    CORRAL_JOB_INFO: JSON.stringify(info),
-    ...corralVariables(job, index, attempt, runDir),
+    ...vars,
     ...engineEnv,
   };
+  return { cwd: job.cwd, argv, script: job.script, env, info, umask: job.umask };
+}
+
+/** Writes a launch into a run directory (its script and wrapper); returns the wrapper's path. */
+export function materializeAttempt(launch: AttemptLaunch, runDir: string): string {
+  fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  let argv = launch.argv;
+  if (launch.script !== null) {
+    const scriptPath = path.join(runDir, RUN_FILES.script);
+    fs.writeFileSync(scriptPath, launch.script, { mode: 0o700 });
+    argv = [scriptPath, ...argv];
+  }
+  const env = {
+    ...launch.env,
+    // What `corral job info` prints inside the job (jobs never open the database), carried in the
+    // environment rather than a file: one file less per attempt counts when 5,000 are written at once.
+    CORRAL_JOB_INFO: JSON.stringify({ ...launch.info, runDir }),
+    CORRAL_RUN_DIR: runDir,
+  };
   const wrapperPath = path.join(runDir, RUN_FILES.wrapper);
-  fs.writeFileSync(wrapperPath, renderWrapper({ runDir, cwd: job.cwd, argv, env, umask: job.umask }), { mode: 0o700 });
+  fs.writeFileSync(wrapperPath, renderWrapper({ runDir, cwd: launch.cwd, argv, env, umask: launch.umask }), { mode: 0o700 });
   return wrapperPath;
+}
+
+/**
+ * Creates an attempt's run directory with its wrapper (and the job's script, copied at submission).
+ * Returns the wrapper's path. `engineEnv` is what the engine adds last (e.g. CUDA_VISIBLE_DEVICES).
+ */
+export function writeAttemptFiles(store: Store, job: JobRow, index: number, attempt: number, engineEnv: Record<string, string> = {}): string {
+  return materializeAttempt(attemptLaunch(store, job, index, attempt, engineEnv), runDirFor(store, job.id, index, attempt));
 }
 
 /**

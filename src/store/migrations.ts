@@ -205,6 +205,10 @@ export const MIGRATIONS: readonly string[] = [
     applied_at REAL NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 4: the tags a job's tasks need from a Redis worker (--tags gpu,bigmem), as a sorted JSON array.
+  `
+  ALTER TABLE jobs ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -26,6 +26,8 @@ export interface JobRow {
   metadata: string;
   /** JSON array of scheduler arguments passed through untouched (--sched-arg). */
   sched_args: string;
+  /** JSON array of the worker tags the tasks need (Redis engine). */
+  tags: string;
   priority: number;
   /** JSON list of the failures that are retried: failed, timeout, oom, lost. */
   retry_on: string;

@@ -19,6 +19,7 @@ interface SubmitFlags {
   retries?: string;
   retryOn?: string;
   priority?: string;
+  tags?: string;
   stderrFails?: boolean;
   hold?: boolean;
   batch?: string;
@@ -64,7 +65,8 @@ export function registerSubmit(program: Command, ctx: CliContext): void {
     .option("--stderr-fails", "count output on stderr as a failure (as the original jman did)")
     .option("--hold", "record the job but do not run it until `corral release`")
     .option("--batch <name>", "group the job into a named batch")
-    .option("--engine <name>", "where to run it: local, slurm, sge (default: `engine` in .corral/config.toml, else local)")
+    .option("--engine <name>", "where to run it: local, slurm, sge, redis (default: `engine` in .corral/config.toml, else local)")
+    .option("--tags <tags>", "redis engine: run only on workers that declare all these tags, e.g. gpu,bigmem")
     .option("--sched-arg <arg>", "pass an argument to the scheduler untouched, e.g. --sched-arg=--constraint=avx2 (repeatable)", collect, [])
     .option("--script <file>", "run this script file (copied now); arguments after -- are passed to it")
     .option("--json", "print {\"id\": N, ...}")
@@ -90,6 +92,7 @@ export function registerSubmit(program: Command, ctx: CliContext): void {
           queue: flags.queue,
           engine: flags.engine,
           schedArgs: flags.schedArg,
+          tags: flags.tags,
           array: flags.array ?? flags.t,
           after: flags.after,
           afterAny: flags.afterAny,

@@ -84,13 +84,14 @@ export function registerWorkflow(program: Command, ctx: CliContext): void {
     .option("-n, --name <name>", "job name")
     .option("--batch <name>", "batch")
     .option("--engine <name>", "where to run it")
+    .option("--tags <tags>", "redis engine: run only on workers that declare these tags")
     .option("--cpus <n>", "cpus per task")
     .option("--mem <size>", "memory per task")
     .option("--time <limit>", "wall-time limit per task")
     .option("--retries <n>", "re-run a failed point up to N times")
     .option("--after <ids>", "run only after these jobs succeeded (repeatable)", collect, [])
     .option("--json", "print {id, points}")
-    .action((stray: string[], flags: { param: string[]; zip?: boolean; name?: string; batch?: string; engine?: string; cpus?: string; mem?: string; time?: string; retries?: string; after: string[]; json?: boolean }, self: Command) => {
+    .action((stray: string[], flags: { param: string[]; zip?: boolean; name?: string; batch?: string; engine?: string; tags?: string; cpus?: string; mem?: string; time?: string; retries?: string; after: string[]; json?: boolean }, self: Command) => {
       if (stray.length > 0) throw new UsageError(`put the command after --, as in: corral sweep -p x=1..3 -- echo {x}`);
       const command = ctx.afterDashes;
       if (!command || command.length === 0) throw new UsageError("missing command: put it after --, as in: corral sweep -p x=1..3 -- echo {x}");
@@ -118,6 +119,7 @@ export function registerWorkflow(program: Command, ctx: CliContext): void {
           name: flags.name,
           batch: flags.batch,
           engine: flags.engine,
+          tags: flags.tags,
           cpus: flags.cpus,
           mem: flags.mem,
           time: flags.time,

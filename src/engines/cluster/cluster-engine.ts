@@ -4,7 +4,7 @@ import { clusterDurationS, configSection } from "../../config/project-config.js"
 import { UsageError } from "../../domain/errors.js";
 import type { JobSpec } from "../../domain/job.js";
 import { formatDuration, formatMemory } from "../../domain/resources.js";
-import { fenceAttempt, writeAttemptFiles } from "../../lifecycle/attempt-files.js";
+import { attemptLaunch, fenceAttempt, writeAttemptFiles, type AttemptLaunch } from "../../lifecycle/attempt-files.js";
 import { activeAttempts, markStarted, outcomeFromMarkers } from "../../lifecycle/ingest.js";
 import { abandonUnstartedAttempt, finishAttempt, settleDependencies, type Outcome } from "../../lifecycle/transitions.js";
 import { renderDependencyGate, type GateParent } from "../../protocol/dependency-gate.js";
@@ -16,7 +16,7 @@ import type { DoctorLine, Engine, EngineCapabilities, RefreshOptions } from "../
 import { planChunks } from "./chunks.js";
 import { acquirePoll, releasePoll } from "./poll-lease.js";
 import { SchedulerRejected, SchedulerUnavailable } from "./run-command.js";
-import type { AccountingVerdict, ProbeResult, Scheduler, SubmissionRequest } from "./scheduler.js";
+import type { AccountingVerdict, LiveJob, ProbeResult, Scheduler, SubmissionRequest } from "./scheduler.js";
 
 /** An attempt still being submitted by another process is left alone this long before it is recovered. */
 const launchGraceS = () => Number(process.env.CORRAL_LAUNCH_GRACE_MS ?? 120_000) / 1000;
@@ -33,6 +33,14 @@ interface Marks {
   readonly attempt: AttemptRow;
   readonly ended: EndedMarker | null;
   readonly started: StartedMarker | null;
+}
+
+/** A kill the scheduler must explain (TIMEOUT? OOM?), unless corral itself sent it. */
+const needsReason = (m: Marks) => m.attempt.kill_reason === null && m.ended !== null && m.ended.cancelled === null && fateOf(m.ended).signal !== null;
+
+/** The project folder an attempt's run directory is in (<project>/runs/<job>/<index>/<attempt>). */
+function projectDirOf(runDir: string): string {
+  return path.resolve(runDir, "..", "..", "..", "..");
 }
 
 export function projectTag(store: Store): string {
@@ -117,7 +125,7 @@ export class ClusterEngine implements Engine {
     const ids = attempts.filter((a) => a.engine_id !== null).map((a) => a.engine_id!);
     if (ids.length === 0) return;
     try {
-      this.scheduler.cancel(ids);
+      this.scheduler.cancel(ids, projectDirOf(attempts[0]!.run_dir));
     } catch (err) {
       if (!(err instanceof SchedulerUnavailable || err instanceof SchedulerRejected)) throw err;
     }
@@ -247,7 +255,16 @@ export class ClusterEngine implements Engine {
     });
     indices = indices.filter((idx) => attemptIds.has(idx));
     if (indices.length === 0) return true;
-    for (const idx of indices) writeAttemptFiles(store, job, idx, n);
+    // Attempts that run elsewhere get their launch in the submission; here, their run directory waits for results.
+    const remote = this.scheduler.remoteRunDirs;
+    const launches = remote ? new Map<number, AttemptLaunch>() : null;
+    for (const idx of indices) {
+      if (!launches) writeAttemptFiles(store, job, idx, n);
+      else {
+        launches.set(idx, attemptLaunch(store, job, idx, n));
+        fs.mkdirSync(path.join(store.runsDir, String(job.id), String(idx), String(n)), { recursive: true, mode: 0o700 });
+      }
+    }
     const isArray = job.array_spec !== null;
     const chunks = isArray
       ? planChunks(indices, { minIndex: this.scheduler.minArrayIndex, maxIndex: probe.maxArrayIndex, singleRange: this.scheduler.singleRangeArrays })
@@ -262,6 +279,7 @@ export class ClusterEngine implements Engine {
         offset: chunk.offset,
         range: chunk.range,
         singleIndex: chunk.range === null ? chunk.indices[0]! : null,
+        indices: chunk.indices,
         cap: job.array_cap,
         afterOk: deps.afterOk,
         afterAny: deps.afterAny,
@@ -269,9 +287,10 @@ export class ClusterEngine implements Engine {
         logDir,
         passThrough,
         settings,
+        launches,
       };
       const scriptPath = path.join(logDir, `submit-${n}-${chunk.indices[0]}.sh`);
-      fs.writeFileSync(scriptPath, this.renderScript(store, req, deps.gate), { mode: 0o700 });
+      if (!remote) fs.writeFileSync(scriptPath, this.renderScript(store, req, deps.gate), { mode: 0o700 });
       let schedulerId: string;
       try {
         schedulerId = this.scheduler.submit(scriptPath, req);
@@ -318,25 +337,15 @@ export class ClusterEngine implements Engine {
   refresh(store: Store, opts: RefreshOptions = {}): void {
     const attempts = activeAttempts(store, this.name);
     if (attempts.length === 0) return;
-    const marks: Marks[] = attempts.map((a) => {
-      const ended = readEnded(a.run_dir);
-      return { attempt: a, ended, started: ended || a.started_at === null ? readStarted(a.run_dir) : null };
-    });
-    // Clean ends need nobody's opinion: the marker has the exit code. Kills wait for the scheduler's reason.
-    const needsReason = (m: Marks) => m.attempt.kill_reason === null && m.ended !== null && m.ended.cancelled === null && fateOf(m.ended).signal !== null;
-    const clean = marks.filter((m) => m.ended !== null && !needsReason(m));
-    const open = marks.filter((m) => m.ended === null || needsReason(m));
-    this.apply(store, () => {
-      for (const m of clean) finishAttempt(store, m.attempt, outcomeFromMarkers(store, m.attempt, m.ended!, m.started));
-      for (const m of open) if (m.started && m.attempt.started_at === null) markStarted(store, m.attempt, m.started);
-    });
+    if (this.scheduler.remoteRunDirs) return this.refreshRemote(store, attempts, opts);
+    const open = this.foldMarkers(store, attempts);
     if (open.length === 0) return;
-    const minAge = Math.max(opts.minAgeS ?? 0, clusterDurationS(store.dir, "poll_min_age", "CORRAL_POLL_MIN_AGE_S", 5));
+    const minAge = Math.max(opts.minAgeS ?? 0, this.pollMinAge(store));
     if (minAge === Infinity && !opts.force) return;
     if (!acquirePoll(store, this.name, minAge, opts.force ?? false)) return;
     let answered = false;
     try {
-      this.reconcile(store, open, needsReason);
+      this.reconcile(store, open, this.scheduler.listLive(this.listContext(store, attempts)));
       answered = true;
     } catch (err) {
       // A scheduler that does not answer changes nothing: no job is failed or lost because it was down.
@@ -344,6 +353,51 @@ export class ClusterEngine implements Engine {
     } finally {
       store.write(() => releasePoll(store, this.name, answered));
     }
+  }
+
+  /**
+   * Attempts whose markers arrive only through the scheduler (Redis workers): a "markers only" refresh asks it
+   * too, at most once per its own (short) poll_min_age, since the listing brings the markers along.
+   */
+  private refreshRemote(store: Store, attempts: AttemptRow[], opts: RefreshOptions): void {
+    const own = this.pollMinAge(store);
+    const minAge = opts.minAgeS === undefined || opts.minAgeS === Infinity ? own : Math.max(opts.minAgeS, own);
+    if (!acquirePoll(store, this.name, minAge, opts.force ?? false)) return;
+    let answered = false;
+    try {
+      const listing = this.scheduler.listLive(this.listContext(store, attempts));
+      const open = this.foldMarkers(store, attempts);
+      if (open.length > 0) this.reconcile(store, open, listing);
+      answered = true;
+    } catch (err) {
+      if (!(err instanceof SchedulerUnavailable)) throw err;
+    } finally {
+      store.write(() => releasePoll(store, this.name, answered));
+    }
+  }
+
+  private pollMinAge(store: Store): number {
+    return clusterDurationS(store.dir, "poll_min_age", "CORRAL_POLL_MIN_AGE_S", this.scheduler.pollMinAgeS);
+  }
+
+  private listContext(store: Store, attempts: readonly AttemptRow[]) {
+    return { store, tag: projectTag(store), projectDir: store.dir, runsDir: store.runsDir, attempts };
+  }
+
+  /** Reads the attempts' markers and records clean ends and starts; returns those the scheduler must explain. */
+  private foldMarkers(store: Store, attempts: readonly AttemptRow[]): Marks[] {
+    const marks: Marks[] = attempts.map((a) => {
+      const ended = readEnded(a.run_dir);
+      return { attempt: a, ended, started: ended || a.started_at === null ? readStarted(a.run_dir) : null };
+    });
+    // Clean ends need nobody's opinion: the marker has the exit code. Kills wait for the scheduler's reason.
+    const clean = marks.filter((m) => m.ended !== null && !needsReason(m));
+    const open = marks.filter((m) => m.ended === null || needsReason(m));
+    this.apply(store, () => {
+      for (const m of clean) finishAttempt(store, m.attempt, outcomeFromMarkers(store, m.attempt, m.ended!, m.started));
+      for (const m of open) if (m.started && m.attempt.started_at === null) markStarted(store, m.attempt, m.started);
+    });
+    return open;
   }
 
   private apply(store: Store, fn: () => void): void {
@@ -354,8 +408,8 @@ export class ClusterEngine implements Engine {
   }
 
   /** One listing call, then at most one accounting call for the attempts that left the queue without a clean end. */
-  private reconcile(store: Store, open: Marks[], needsReason: (m: Marks) => boolean): void {
-    const { live, comments } = this.scheduler.listLive(projectTag(store));
+  private reconcile(store: Store, open: Marks[], listing: { live: Map<string, LiveJob>; comments: Map<string, string> }): void {
+    const { live, comments } = listing;
     const now = Date.now() / 1000;
     const graceS = clusterDurationS(store.dir, "lost_grace", "CORRAL_LOST_GRACE_S", 180);
     const gone: Marks[] = [];
@@ -401,12 +455,14 @@ export class ClusterEngine implements Engine {
     const explained = verdict !== null && verdict.kind !== "ended" ? verdict : null;
     if (m.ended) {
       const out = outcomeFromMarkers(store, a, m.ended, m.started);
-      finishAttempt(store, a, explained ? { ...out, state: explained.kind as "failed" | "cancelled", reason: this.reasonFor(job, explained) } : out);
+      const why = explained && explained.kind !== "lost" ? explained : null;
+      finishAttempt(store, a, why ? { ...out, state: why.kind as "failed" | "cancelled", reason: this.reasonFor(job, why) } : out);
       return;
     }
     const base = { exitCode: null, signal: null, endedAt: now * 1000, startedAt: m.started?.time ?? null, host: m.started?.host ?? null };
     if (a.kill_reason === "cancel") return void finishAttempt(store, a, { ...base, state: "cancelled", reason: "cancelled by user" });
     if (a.kill_reason === "dependency") return void finishAttempt(store, a, { ...base, state: "cancelled", reason: "a dependency did not succeed" });
+    if (explained?.kind === "lost") return void this.loseAttempt(store, a, base, explained.detail);
     if (explained) return void finishAttempt(store, a, { ...base, state: explained.kind as Outcome["state"], reason: this.reasonFor(job, explained) });
     // No end marker and no reason: perhaps the marker is still on its way (NFS) or accounting lags. Lost only after the grace period.
     const since = a.missing_since ?? now;
@@ -416,6 +472,30 @@ export class ClusterEngine implements Engine {
     finishAttempt(store, a, { ...base, state: "lost", reason: `${this.name} no longer knows ${a.engine_id} and it left no end marker${record}` });
   }
 
+  /**
+   * An attempt whose runner vanished (a Redis worker killed mid-task): kept in the history as lost, and its task
+   * runs again elsewhere, as a new attempt, up to the scheduler's budget for such losses (BullMQ's stalled-job
+   * count); beyond it, the loss is the attempt's outcome, and the job's own retries (--retry-on lost) decide.
+   */
+  private loseAttempt(store: Store, a: AttemptRow, base: Omit<Outcome, "state" | "reason">, why: string): void {
+    const budget = this.scheduler.lostRetries?.(store.dir) ?? 0;
+    const before = store
+      .stmt("SELECT count(*) FROM attempts WHERE job_id = ? AND idx = ? AND id <> ? AND state = 'lost'")
+      .pluck()
+      .get(a.job_id, a.idx, a.id) as number;
+    if (before >= budget || a.kill_reason !== null) return void finishAttempt(store, a, { ...base, state: "lost", reason: why });
+    const res = store
+      .stmt(
+        `UPDATE attempts SET state = 'lost', reason = ?, ended_at = ?, started_at = coalesce(started_at, ?), host = coalesce(host, ?)
+         WHERE id = ? AND state IN ('launching', 'queued', 'running')`,
+      )
+      .run(why, base.endedAt / 1000, base.startedAt ? base.startedAt / 1000 : null, base.host ?? null, a.id);
+    if (res.changes === 0) return;
+    store
+      .stmt("UPDATE tasks SET state = 'queued', reason = ?, updated_at = ? WHERE job_id = ? AND idx = ? AND state IN ('queued', 'running')")
+      .run(`re-queued after attempt ${a.n}: ${why}`, Date.now() / 1000, a.job_id, a.idx);
+  }
+
   /** A launch interrupted between the scheduler call and recording its id: adopt the job, or fence and redo it. */
   private recoverLaunch(store: Store, m: Marks, comments: Map<string, string>): () => void {
     const a = m.attempt;
@@ -423,7 +503,11 @@ export class ClusterEngine implements Engine {
     for (const [taskId, comment] of comments) {
       const [, t, job, n, offset] = comment.split(":");
       if (t !== tag || Number(job) !== a.job_id || Number(n) !== a.n) continue;
-      const rel = taskId.includes("_") || taskId.includes(".") ? Number(taskId.split(/[_.]/)[1]) + Number(offset) : null;
+      const rel = this.scheduler.indexOfTask
+        ? this.scheduler.indexOfTask(taskId)
+        : taskId.includes("_") || taskId.includes(".")
+          ? Number(taskId.split(/[_.]/)[1]) + Number(offset)
+          : null;
       if (rel !== null && rel !== a.idx) continue;
       return () => store.stmt("UPDATE attempts SET engine_id = ?, state = 'queued' WHERE id = ? AND engine_id IS NULL").run(taskId, a.id);
     }
@@ -455,7 +539,7 @@ export class ClusterEngine implements Engine {
       .all(this.name) as AttemptRow[];
     if (rows.length === 0) return;
     try {
-      this.scheduler.cancel(rows.map((a) => a.engine_id!));
+      this.scheduler.cancel(rows.map((a) => a.engine_id!), store.dir);
     } catch (err) {
       if (err instanceof SchedulerUnavailable) return; // delivered by a later call
       if (!(err instanceof SchedulerRejected)) throw err;

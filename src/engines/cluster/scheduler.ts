@@ -1,6 +1,8 @@
 import type { ConfigTable } from "../../config/project-config.js";
 import type { JobSpec } from "../../domain/job.js";
+import type { AttemptLaunch } from "../../lifecycle/attempt-files.js";
 import type { AttemptRow, JobRow } from "../../store/rows.js";
+import type { Store } from "../../store/store.js";
 import type { DoctorLine, EngineCapabilities } from "../engine.js";
 
 /** A job the scheduler still has (queued, held, running, completing), in its own words. */
@@ -16,9 +18,10 @@ export interface LiveJob {
 export interface AccountingVerdict {
   /**
    * "cancelled": stopped by someone (scancel, qdel); "failed": the scheduler killed it (TIMEOUT,
-   * OUT_OF_MEMORY, NODE_FAIL, PREEMPTED...); "ended": it ended by itself, and the markers tell how.
+   * OUT_OF_MEMORY, NODE_FAIL, PREEMPTED...); "ended": it ended by itself, and the markers tell how; "lost": what
+   * ran it is gone (a Redis worker stopped answering), so it may run again elsewhere.
    */
-  readonly kind: "cancelled" | "failed" | "ended";
+  readonly kind: "cancelled" | "failed" | "ended" | "lost";
   /** The scheduler's keyword, such as TIMEOUT or OUT_OF_MEMORY, or CANCELLED. */
   readonly keyword: string;
   /** The record as the scheduler printed it, to quote in the reason. */
@@ -35,6 +38,8 @@ export interface SubmissionRequest {
   readonly range: string | null;
   /** The corral index of a single-task submission. */
   readonly singleIndex: number | null;
+  /** The corral indices this call submits. */
+  readonly indices: readonly number[];
   readonly cap: number | null;
   /** Scheduler job ids this one must wait for: after success, and after any end. */
   readonly afterOk: readonly string[];
@@ -47,6 +52,18 @@ export interface SubmissionRequest {
   readonly passThrough: readonly string[];
   /** The scheduler's table in .corral/config.toml, for the keys corral interprets itself (Grid Engine's pe). */
   readonly settings: ConfigTable;
+  /** What each task runs, for schedulers whose attempts run in a folder of their own elsewhere (remoteRunDirs). */
+  readonly launches: ReadonlyMap<number, AttemptLaunch> | null;
+}
+
+/** What a listing is asked about. */
+export interface ListContext {
+  readonly store: Store;
+  readonly tag: string;
+  readonly projectDir: string;
+  readonly runsDir: string;
+  /** The attempts corral still watches on this scheduler. */
+  readonly attempts: readonly AttemptRow[];
 }
 
 export interface ProbeResult {
@@ -68,6 +85,16 @@ export interface Scheduler {
   readonly minArrayIndex: number;
   /** Whether one call can carry only a single start-end:step range (Grid Engine's -t). */
   readonly singleRangeArrays: boolean;
+  /**
+   * Attempts run in a run directory of their own on another host (Redis workers), not in corral's: they get
+   * their launch in the submission, and their markers and output arrive through listLive, which writes them
+   * into corral's run directories before corral reads them.
+   */
+  readonly remoteRunDirs: boolean;
+  /** How many times a task whose runner vanished ("worker lost") runs again before the loss counts. */
+  lostRetries?(projectDir: string): number;
+  /** How long an answer is reused by default (`[cluster] poll_min_age` overrides). */
+  readonly pollMinAgeS: number;
   /** Checks binaries, daemons, accounting and limits in one cheap call; `thorough` (doctor) may ask more. */
   probe(projectDir: string, thorough: boolean): ProbeResult;
   /** Refuses resources this scheduler cannot express (with the flag and what to do). */
@@ -84,15 +111,17 @@ export interface Scheduler {
   submit(scriptPath: string, req: SubmissionRequest): string;
   /** The id of one task as status and accounting name it. */
   taskId(jobId: string, arrayIndex: number | null): string;
+  /** The corral index a task id stands for, when the id itself tells (null: it does not); default: parsed as an array task. */
+  indexOfTask?(taskId: string): number | null;
   /** The job id part of a task id (what dependencies name). */
   jobIdOf(taskId: string): string;
   /**
    * Every live job of this project and user, keyed by task id, in ONE call. `comments` maps the tasks
    * that carry a corral comment to it (schedulers that show comments in their listing).
    */
-  listLive(tag: string): { live: Map<string, LiveJob>; comments: Map<string, string> };
+  listLive(ctx: ListContext): { live: Map<string, LiveJob>; comments: Map<string, string> };
   /** Why the given tasks left the queue, in at most one call per scheduler job (keyed by attempt id). */
   account(attempts: readonly AttemptRow[]): Map<number, AccountingVerdict>;
   /** Cancels tasks or jobs (ids as taskId gives them). */
-  cancel(taskIds: readonly string[]): void;
+  cancel(taskIds: readonly string[], projectDir: string): void;
 }

@@ -99,6 +99,8 @@ export const sge: Scheduler = {
   capabilities: { nativeArrays: true, nativeDependencies: "any", cancelTask: true, accounting: true },
   minArrayIndex: 1,
   singleRangeArrays: true,
+  remoteRunDirs: false,
+  pollMinAgeS: 5,
   arrayIndexVariable: "SGE_TASK_ID",
   // Not exec: to Grid Engine, exit 99 means "reschedule" and 100 "put the job in error state"; the marker keeps the real status.
   handOver: `/bin/sh "$corral_dir/wrapper.sh"

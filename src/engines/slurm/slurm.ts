@@ -6,7 +6,7 @@ import type { AttemptRow } from "../../store/rows.js";
 import type { DoctorLine } from "../engine.js";
 import { expandRanges } from "../cluster/chunks.js";
 import { oneLine, runScheduler, SchedulerRejected } from "../cluster/run-command.js";
-import type { AccountingVerdict, LiveJob, ProbeResult, Scheduler, SubmissionRequest } from "../cluster/scheduler.js";
+import type { AccountingVerdict, ListContext, LiveJob, ProbeResult, Scheduler, SubmissionRequest } from "../cluster/scheduler.js";
 import { passThroughArgs, schedulerJobName } from "../cluster/pass-through.js";
 
 /** Job states after which Slurm still lists a job but it is not waiting to run (it is leaving). */
@@ -77,6 +77,8 @@ export const slurm: Scheduler = {
   capabilities: { nativeArrays: true, nativeDependencies: "ok+any", cancelTask: true, accounting: true },
   minArrayIndex: 0,
   singleRangeArrays: false,
+  remoteRunDirs: false,
+  pollMinAgeS: 5,
   arrayIndexVariable: "SLURM_ARRAY_TASK_ID",
   handOver: 'exec /bin/sh "$corral_dir/wrapper.sh"',
 
@@ -149,7 +151,7 @@ export const slurm: Scheduler = {
     return taskId.split("_")[0]!;
   },
 
-  listLive(tag: string) {
+  listLive({ tag }: ListContext) {
     const user = os.userInfo().username;
     return parseSqueue(runScheduler("squeue", ["-h", "-r", "-u", user, "-o", "%F|%K|%T|%r|%k"]).stdout, tag);
   },

@@ -1,0 +1,30 @@
+import { createSyncFn } from "synckit";
+import { SchedulerRejected, SchedulerUnavailable } from "../cluster/run-command.js";
+import type { Answer, Call } from "./redis-calls.js";
+
+/**
+ * Calls into Redis from corral's synchronous engine code: the call runs in a worker thread (synckit) that
+ * keeps its connections, and this thread waits for the answer. Started on the first call only, so commands
+ * that never touch the Redis engine never load ioredis or BullMQ.
+ */
+let call: ((c: Call) => Answer) | null = null;
+
+/** Per operation: calls made and time spent, for benchmarks. */
+export const redisCalls = { counts: new Map<string, number>(), ms: 0 };
+
+export function redisCall<T>(c: Call, timeoutMs = 60_000): T {
+  call ??= createSyncFn(new URL("./redis-thread.js", import.meta.url).pathname, { timeout: timeoutMs }) as (c: Call) => Answer;
+  redisCalls.counts.set(c.op, (redisCalls.counts.get(c.op) ?? 0) + 1);
+  const t0 = performance.now();
+  let answer: Answer;
+  try {
+    answer = call(c);
+  } catch (err) {
+    throw new SchedulerUnavailable(`Redis did not answer: ${(err as Error).message.split("\n")[0]}`);
+  } finally {
+    redisCalls.ms += performance.now() - t0;
+  }
+  if (answer.ok) return answer.value as T;
+  if (answer.unavailable) throw new SchedulerUnavailable(`Redis is not reachable: ${answer.message}`);
+  throw new SchedulerRejected(answer.message);
+}

@@ -1,0 +1,238 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import { after, before, test, type TestContext } from "node:test";
+import { needScheduler, show, type ShowJson } from "../../testing/clusters.js";
+import { flushTestRedis, startWorker, stopAll, testRedisUrl, waitForWorkers, workerOf, type TestWorker } from "../../testing/pool.js";
+import { CLI, TestProject } from "../../testing/project.js";
+
+// Integration tests against a real redis-server (scripts/redis-up.sh; .ci/run starts it), with real workers
+// as separate processes. This file has database 1 of that server to itself.
+const url = testRedisUrl(1);
+const password = url ? decodeURIComponent(new URL(url).password) : "";
+const projects: TestProject[] = [];
+let workers: TestWorker[] = [];
+
+function project(extra: NodeJS.ProcessEnv = {}): TestProject {
+  const p = new TestProject("corral-redis-", { CORRAL_REDIS_URL: url ?? "", CORRAL_POLL_MIN_AGE_S: "0.2", ...extra });
+  projects.push(p);
+  return p;
+}
+
+let problem: string | null = null;
+before(() => {
+  if (url === null) problem = "no Redis: run scripts/redis-up.sh (or set CORRAL_TEST_REDIS_URL)";
+  else {
+    const p = project();
+    const r = p.run(["doctor", "--engine", "redis"]);
+    problem = r.code === 0 ? null : (r.stdout + r.stderr).trim();
+  }
+});
+after(async () => {
+  await stopAll(workers);
+  for (const p of projects) await p.cleanup();
+});
+
+/** Fresh database and the given workers, live, before the test goes on. */
+async function pool(t: TestContext, specs: { name: string; tags?: string; concurrency?: number }[]): Promise<TestProject | null> {
+  if (!needScheduler(t, "redis", problem)) return null;
+  await stopAll(workers);
+  flushTestRedis(url!);
+  const p = project();
+  workers = specs.map((s) => startWorker(url!, s.name, s));
+  await waitForWorkers((args) => p.ok(args), specs.map((s) => s.name));
+  return p;
+}
+
+async function waitAll(p: TestProject, timeoutS = 90): Promise<void> {
+  const r = await p.runAsync(["wait", "--timeout", String(timeoutS)]);
+  assert.ok(r.code === 0 || r.code === 1, `corral wait: ${r.code} ${r.stderr}`);
+}
+
+const runDir = (p: TestProject, job: number, idx: number, n: number) => p.path(".corral", "runs", String(job), String(idx), String(n));
+
+test("tasks go to workers with their tags, an array spreads over both, and logs come back", async (t) => {
+  const p = await pool(t, [{ name: "plain" }, { name: "gpu1", tags: "gpu" }]);
+  if (!p) return;
+  const arr = p.submit(["--engine", "redis", "-a", "1-8"], ["sh", "-c", "sleep 0.4; echo task $CORRAL_TASK_ID; echo warn >&2"]);
+  const gpu = p.submit(["--engine", "redis", "-a", "1-3", "--tags", "gpu"], ["sh", "-c", "echo on gpu"]);
+  await waitAll(p);
+  const a = show(p, arr);
+  assert.equal(a.state, "succeeded");
+  const ranOn = new Set(a.tasks.map((task) => workerOf(runDir(p, arr, task.index, 1))));
+  assert.deepEqual([...ranOn].sort(), ["gpu1", "plain"], "the untagged array ran on both workers");
+  for (const task of show(p, gpu).tasks) assert.equal(workerOf(runDir(p, gpu, task.index, 1)), "gpu1");
+  assert.equal(p.ok(["logs", `${arr}.3`]).trim(), "task 3");
+  assert.match(p.ok(["logs", "--stderr", `${arr}.3`]), /warn/);
+  const list = p.ok(["workers"]);
+  assert.match(list, /gpu1\s+running\s+\S+\s+\d+\s+gpu\s+0\/2/);
+});
+
+test("a task whose tags no worker has waits, and says why", async (t) => {
+  const p = await pool(t, [{ name: "plain" }]);
+  if (!p) return;
+  const id = p.submit(["--engine", "redis", "--tags", "bigmem"], ["true"]);
+  await new Promise((r) => setTimeout(r, 600));
+  p.ok(["refresh"]);
+  const j = show(p, id);
+  assert.equal(j.tasks[0]!.state, "queued");
+  assert.match(j.tasks[0]!.reason ?? "", /no live worker has tags bigmem/);
+  p.ok(["cancel", String(id)]);
+  assert.equal(show(p, id).state, "cancelled");
+});
+
+test("a dependency chain runs in order across workers; a failed parent cancels its dependents", async (t) => {
+  const p = await pool(t, [{ name: "plain" }, { name: "gpu1", tags: "gpu" }]);
+  if (!p) return;
+  const log = p.path("order.txt");
+  const a = p.submit(["--engine", "redis", "--tags", "gpu"], ["sh", "-c", `sleep 0.5; echo a >> ${log}`]);
+  const b = p.submit(["--engine", "redis", "--after", String(a)], ["sh", "-c", `echo b >> ${log}`]);
+  const c = p.submit(["--engine", "redis", "--tags", "gpu", "--after", String(b)], ["sh", "-c", `echo c >> ${log}`]);
+  const bad = p.submit(["--engine", "redis"], ["false"]);
+  const never = p.submit(["--engine", "redis", "--after", String(bad)], ["sh", "-c", `echo never >> ${log}`]);
+  await waitAll(p);
+  assert.equal(fs.readFileSync(log, "utf8"), "a\nb\nc\n");
+  assert.equal(workerOf(runDir(p, a, 1, 1)), "gpu1");
+  assert.equal(workerOf(runDir(p, c, 1, 1)), "gpu1");
+  assert.equal(show(p, bad).state, "failed");
+  assert.equal(show(p, never).state, "cancelled");
+});
+
+test("a worker killed -9 mid-task: the task runs again on another worker, the lost attempt stays in the history", async (t) => {
+  const p = await pool(t, [{ name: "gpu1", tags: "gpu" }, { name: "gpu2", tags: "gpu" }]);
+  if (!p) return;
+  const id = p.submit(["--engine", "redis", "--tags", "gpu"], ["sh", "-c", "sleep 2; echo finished"]);
+  let victim: string | null = null;
+  for (let i = 0; i < 100 && victim === null; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    p.ok(["refresh"]);
+    victim = workerOf(runDir(p, id, 1, 1));
+  }
+  assert.ok(victim, "the task started");
+  workers.find((w) => w.name === victim)!.child.kill("SIGKILL");
+  await waitAll(p);
+  const j: ShowJson = show(p, id);
+  assert.equal(j.state, "succeeded");
+  const [lost, rerun] = j.tasks[0]!.attempts;
+  assert.equal(lost!.state, "lost");
+  assert.match(lost!.reason ?? "", new RegExp(`^worker lost: ${victim} on \\S+ \\(pid \\d+\\) silent`));
+  assert.equal(rerun!.state, "succeeded");
+  const survivor = victim === "gpu1" ? "gpu2" : "gpu1";
+  assert.equal(workerOf(runDir(p, id, 1, 2)), survivor);
+  assert.equal(p.ok(["logs", String(id)]).trim(), "finished");
+  assert.match(p.ok(["workers"]), new RegExp(`${victim}\\s+gone`));
+});
+
+test("a task lost more often than its budget ([redis] stall_retries) ends lost", async (t) => {
+  const p = await pool(t, [{ name: "gpu1", tags: "gpu" }]);
+  if (!p) return;
+  fs.mkdirSync(p.path(".corral"), { recursive: true });
+  fs.writeFileSync(p.path(".corral", "config.toml"), "[redis]\nstall_retries = 0\n");
+  const id = p.submit(["--engine", "redis", "--tags", "gpu"], ["sleep", "30"]);
+  for (let i = 0; i < 100 && workerOf(runDir(p, id, 1, 1)) === null; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    p.ok(["refresh"]);
+  }
+  workers[0]!.child.kill("SIGKILL");
+  await waitAll(p);
+  const j = show(p, id);
+  assert.equal(j.state, "lost");
+  assert.equal(j.tasks[0]!.attempts.length, 1);
+  assert.match(j.tasks[0]!.reason ?? "", /worker lost/);
+});
+
+test("corral workers stop drains: the running task finishes, nothing new is taken, the worker exits", async (t) => {
+  const p = await pool(t, [{ name: "plain", concurrency: 1 }]);
+  if (!p) return;
+  const first = p.submit(["--engine", "redis"], ["sh", "-c", "sleep 1.5; echo done"]);
+  for (let i = 0; i < 100 && workerOf(runDir(p, first, 1, 1)) === null; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    p.ok(["refresh"]);
+  }
+  assert.match(p.ok(["workers", "stop", "plain"]), /draining plain/);
+  const second = p.submit(["--engine", "redis"], ["echo", "second"]);
+  assert.equal(await workers[0]!.exited, 0);
+  await waitAll(p, 3);
+  assert.equal(show(p, first).state, "succeeded");
+  assert.equal(p.ok(["logs", String(first)]).trim(), "done");
+  assert.equal(show(p, second).tasks[0]!.state, "queued");
+  assert.match(p.ok(["workers"]), /plain\s+stopped/);
+  const r = p.run(["workers", "stop", "nobody"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /no live worker named nobody/);
+});
+
+test("a sweep runs on the pool, each point with its parameters", async (t) => {
+  const p = await pool(t, [{ name: "plain" }, { name: "gpu1", tags: "gpu" }]);
+  if (!p) return;
+  const id = Number(p.ok(["sweep", "--engine", "redis", "-p", "x=1..3", "-p", "y=a,b", "--", "sh", "-c", "echo {x}-{y} $x$y"]).trim().split(/\s/)[0]);
+  await waitAll(p);
+  const j = show(p, id);
+  assert.equal(j.state, "succeeded");
+  const outs = j.tasks.map((task) => fs.readFileSync(`${runDir(p, id, task.index, 1)}/stdout`, "utf8").trim()).sort();
+  assert.deepEqual(outs, ["1-a 1a", "1-b 1b", "2-a 2a", "2-b 2b", "3-a 3a", "3-b 3b"]);
+});
+
+test("10 MB of output arrives complete, byte for byte", async (t) => {
+  const p = await pool(t, [{ name: "plain" }]);
+  if (!p) return;
+  // Deterministic content: numbered lines, about 10.5 MB.
+  const id = p.submit(["--engine", "redis"], ["sh", "-c", "seq 1 1500000 | sed 's/$/ corral/'"]);
+  await waitAll(p);
+  assert.equal(show(p, id).state, "succeeded");
+  const got = fs.readFileSync(`${runDir(p, id, 1, 1)}/stdout`);
+  let want = "";
+  for (let i = 1; i <= 1_500_000; i++) want += `${i} corral\n`;
+  assert.ok(got.length > 10 * 1024 * 1024, `${got.length} bytes`);
+  assert.equal(got.length, Buffer.byteLength(want));
+  assert.equal(createHash("sha256").update(got).digest("hex"), createHash("sha256").update(want).digest("hex"));
+});
+
+test("a time limit stops the task on its worker and reads TIMEOUT; cancel stops a running task", async (t) => {
+  const p = await pool(t, [{ name: "plain" }]);
+  if (!p) return;
+  const slow = p.submit(["--engine", "redis", "--time", "2s"], ["sleep", "60"]);
+  const victim = p.submit(["--engine", "redis"], ["sleep", "60"]);
+  for (let i = 0; i < 100 && workerOf(runDir(p, victim, 1, 1)) === null; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    p.ok(["refresh"]);
+  }
+  p.ok(["cancel", String(victim)]);
+  await waitAll(p);
+  const s = show(p, slow);
+  assert.equal(s.state, "failed");
+  assert.match(s.tasks[0]!.reason ?? "", /^TIMEOUT: exceeded the time limit of 00:00:02 \(redis: stopped by worker plain/);
+  assert.equal(show(p, victim).state, "cancelled");
+});
+
+test("a job spawned from inside a task on a worker reaches the project", async (t) => {
+  const p = await pool(t, [{ name: "plain" }]);
+  if (!p) return;
+  const corral = `'${process.execPath}' '${CLI}'`;
+  const id = p.submit(["--engine", "redis", "--batch", "fan"], ["sh", "-c", `${corral} job spawn -n child -- echo spawned`]);
+  await waitAll(p);
+  assert.equal(show(p, id).state, "succeeded");
+  const jobs = p.json<{ id: number; name: string; state: string; engine: string }[]>(["ls", "--batch", "fan"]);
+  const child = jobs.find((j) => j.name === "child");
+  assert.ok(child, JSON.stringify(jobs));
+  await waitAll(p);
+  assert.equal(p.ok(["logs", String(child.id)]).trim(), "spawned");
+});
+
+test("the Redis password is never printed: not by doctor, workers, the worker's log, nor an error", async (t) => {
+  const p = await pool(t, [{ name: "plain" }]);
+  if (!p) return;
+  const outputs = [p.run(["doctor", "--engine", "redis"]), p.run(["workers"])].map((r) => r.stdout + r.stderr);
+  const wrong = new URL(url!);
+  wrong.password = "not-the-password";
+  const bad = p.run(["submit", "--engine", "redis", "--", "true"], { env: { CORRAL_REDIS_URL: wrong.toString() } });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /redis/i);
+  assert.equal(p.json<unknown[]>(["ls"]).length, 0, "nothing recorded");
+  outputs.push(bad.stderr, workers[0]!.log());
+  for (const o of outputs) {
+    assert.ok(!o.includes(password), `password printed in: ${o}`);
+    assert.ok(!o.includes("not-the-password"));
+  }
+  assert.match(outputs[0]!, /redis:\/\/:\*\*\*@/);
+});

@@ -1,0 +1,205 @@
+import fs from "node:fs";
+import path from "node:path";
+import { configSection, configPath } from "../../config/project-config.js";
+import { UsageError } from "../../domain/errors.js";
+import type { JobSpec } from "../../domain/job.js";
+import { readEnded } from "../../protocol/markers.js";
+import type { AttemptRow } from "../../store/rows.js";
+import type { DoctorLine } from "../engine.js";
+import { ClusterEngine, submissionComment } from "../cluster/cluster-engine.js";
+import { SchedulerUnavailable } from "../cluster/run-command.js";
+import type { AccountingVerdict, ListContext, LiveJob, ProbeResult, Scheduler, SubmissionRequest } from "../cluster/scheduler.js";
+import { bullJobId, bullPriority, engineId, queueName, redactUrl, splitEngineId } from "./pool.js";
+import { redisCall } from "./redis-bridge.js";
+import type { PollAnswer, TaskToEnqueue } from "./redis-calls.js";
+import type { TaskPayload } from "./task-payload.js";
+import type { WorkerView } from "./worker-registry.js";
+
+/**
+ * The Redis URL: CORRAL_REDIS_URL, else `[redis] url` in .corral/config.toml. It may carry a password, so it is
+ * never printed whole (redactUrl).
+ */
+export function redisUrl(projectDir: string | null, env: NodeJS.ProcessEnv = process.env): string | null {
+  if (env.CORRAL_REDIS_URL) return env.CORRAL_REDIS_URL;
+  if (projectDir === null) return null;
+  const v = configSection(projectDir, "redis").url;
+  if (v === undefined) return null;
+  if (typeof v !== "string") throw new UsageError(`${configPath(projectDir)}: [redis] url must be a string such as "redis://:password@10.0.0.5:6379"`);
+  return v;
+}
+
+function requireUrl(projectDir: string): string {
+  const url = redisUrl(projectDir);
+  if (url === null) throw new SchedulerUnavailable("no Redis URL: set CORRAL_REDIS_URL, or url in [redis] of .corral/config.toml");
+  return url;
+}
+
+/**
+ * Redis workers (`corral worker`) as a scheduler: a submission adds one BullMQ job per task to the queue of its
+ * tags; a refresh reads, in one round trip, the state of the project's attempts and the workers' heartbeats,
+ * then drains the results the workers sent (markers, output, requests) into the run directories.
+ */
+class RedisScheduler implements Scheduler {
+  readonly name = "redis";
+  readonly capabilities = { nativeArrays: true, nativeDependencies: "none", cancelTask: true, accounting: true } as const;
+  readonly minArrayIndex = 0;
+  readonly singleRangeArrays = false;
+  readonly remoteRunDirs = true;
+  readonly pollMinAgeS = 0.5;
+  readonly arrayIndexVariable = "";
+  readonly handOver = "";
+  /** Why attempts that left the pool without an end marker did so, from the last listing. */
+  private lost = new Map<string, string>();
+
+  probe(projectDir: string, thorough: boolean): ProbeResult {
+    const fail = (text: string): ProbeResult => ({ usable: false, lines: [{ engine: this.name, usable: false, text }], maxArrayIndex: null, accounting: true });
+    let url: string;
+    try {
+      url = requireUrl(projectDir);
+    } catch (err) {
+      return fail(`redis: ${(err as Error).message}`);
+    }
+    let info: { version: string; aof: boolean; policy: string; workers: WorkerView[] };
+    try {
+      info = redisCall({ op: "probe", url });
+    } catch (err) {
+      return fail(`redis: ${(err as Error).message} (${redactUrl(url)})`);
+    }
+    const lines: DoctorLine[] = [{ engine: this.name, usable: true, text: `redis: Redis ${info.version} at ${redactUrl(url)}` }];
+    if (thorough) {
+      lines.push({
+        engine: this.name,
+        usable: true,
+        text: info.aof ? "redis: append-only file on: a restart loses nothing acknowledged" : "redis: WARNING: appendonly is off: a Redis restart loses queued tasks (set appendonly yes)",
+      });
+      if (info.policy !== "noeviction") lines.push({ engine: this.name, usable: true, text: `redis: WARNING: maxmemory-policy is ${info.policy}: Redis may evict queued tasks (set noeviction)` });
+      const live = info.workers.filter((w) => w.live);
+      const list = live.map((w) => `${w.name}${w.tags.length ? ` [${w.tags.join(",")}]` : ""}`).join(", ");
+      lines.push({ engine: this.name, usable: true, text: `redis: ${live.length} live worker${live.length === 1 ? "" : "s"}${list ? `: ${list}` : " (start one with: corral worker)"}` });
+    }
+    return { usable: true, lines, maxArrayIndex: null, accounting: true };
+  }
+
+  checkResources(spec: JobSpec): void {
+    const r = spec.resources;
+    // A worker runs one task per slot and enforces only the time limit: anything else would be silently ignored.
+    if (r.memMb !== null) throw new UsageError("--mem: redis workers do not limit memory; route the task with --tags to workers that have enough");
+    if (r.gpus > 0) throw new UsageError("--gpus: redis workers do not allot GPUs; route the task with --tags gpu to workers that have them");
+    if (r.cpus > 1) throw new UsageError("--cpus: a redis worker runs one task per --concurrency slot; start workers with fewer slots for bigger tasks");
+    if (r.queue !== null) throw new UsageError("--queue: the redis engine has no queues; route tasks with --tags");
+    if (spec.schedArgs.length > 0) throw new UsageError("--sched-arg: the redis engine takes no scheduler arguments");
+  }
+
+  configArgs(): string[] {
+    return [];
+  }
+
+  directives(): string[] {
+    return [];
+  }
+
+  submit(_scriptPath: string, req: SubmissionRequest): string {
+    const url = requireUrl(projectDirOfRequest(req));
+    const tag = req.comment.split(":")[1]!;
+    const job = req.job;
+    const queue = queueName(JSON.parse(job.tags) as string[]);
+    const tasks: TaskToEnqueue[] = req.indices.map((idx) => {
+      const data: TaskPayload = { project: tag, job: job.id, index: idx, attempt: req.attemptN, name: job.name, timeLimitS: job.time_limit_s, launch: req.launches!.get(idx)! };
+      return { queue, id: bullJobId(tag, job.id, idx, req.attemptN), priority: bullPriority(job.priority), data };
+    });
+    redisCall({ op: "enqueue", url, tasks });
+    // One id per call; for an array, taskId() turns it into each task's: the {} stands for the index.
+    if (req.range === null) return engineId(queue, bullJobId(tag, job.id, req.indices[0]!, req.attemptN));
+    return engineId(queue, bullJobId(tag, job.id, -1, req.attemptN).replace("--1-", "-{}-"));
+  }
+
+  taskId(jobId: string, arrayIndex: number | null): string {
+    return arrayIndex === null ? jobId : jobId.replace("{}", String(arrayIndex));
+  }
+
+  indexOfTask(taskId: string): number | null {
+    const parts = splitEngineId(taskId).bullId.split("-");
+    return Number(parts[parts.length - 2]);
+  }
+
+  jobIdOf(taskId: string): string {
+    return taskId;
+  }
+
+  listLive(ctx: ListContext): { live: Map<string, LiveJob>; comments: Map<string, string> } {
+    const url = requireUrl(ctx.projectDir);
+    // Attempts still being submitted are looked up by the id they would have, to adopt those that made it.
+    const launching = new Map<string, AttemptRow>();
+    const ids = ctx.attempts.map((a) => {
+      if (a.engine_id !== null) return a.engine_id;
+      const id = this.expectedId(ctx, a);
+      launching.set(id, a);
+      return id;
+    });
+    const answer = redisCall<PollAnswer>({ op: "poll", url, tag: ctx.tag, runsDir: ctx.runsDir, engineIds: ids });
+    const live = new Map<string, LiveJob>();
+    const comments = new Map<string, string>();
+    this.lost = new Map();
+    for (const [id, st] of Object.entries(answer.states)) {
+      const a = launching.get(id);
+      if (a) {
+        if (st.kind !== "gone" || st.lost === null) comments.set(id, submissionComment(ctx.tag, a.job_id, a.n, 0));
+        continue;
+      }
+      if (st.kind === "gone") {
+        if (st.lost !== null) this.lost.set(id, st.lost);
+      } else live.set(id, { state: st.kind, running: st.kind === "running", reason: st.kind === "waiting" ? st.reason : null });
+    }
+    return { live, comments };
+  }
+
+  private expectedId(ctx: ListContext, a: AttemptRow): string {
+    const tags = (ctx.store.stmt("SELECT tags FROM jobs WHERE id = ?").pluck().get(a.job_id) as string | undefined) ?? "[]";
+    return engineId(queueName(JSON.parse(tags) as string[]), bullJobId(ctx.tag, a.job_id, a.idx, a.n));
+  }
+
+  account(attempts: readonly AttemptRow[]): Map<number, AccountingVerdict> {
+    const out = new Map<number, AccountingVerdict>();
+    for (const a of attempts) {
+      const ended = readEnded(a.run_dir);
+      const killedBy = ended ? workerVerdict(a.run_dir) : null;
+      if (killedBy) out.set(a.id, killedBy);
+      else if (!ended && a.engine_id !== null && this.lost.has(a.engine_id)) {
+        out.set(a.id, { kind: "lost", keyword: "LOST", detail: this.lost.get(a.engine_id)! });
+      }
+    }
+    return out;
+  }
+
+  cancel(taskIds: readonly string[], projectDir: string): void {
+    redisCall({ op: "cancel", url: requireUrl(projectDir), engineIds: [...taskIds] });
+  }
+
+  lostRetries(projectDir: string): number {
+    const v = configSection(projectDir, "redis").stall_retries;
+    if (v === undefined) return 1;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new UsageError(`${configPath(projectDir)}: [redis] stall_retries must be a whole number`);
+    return v;
+  }
+}
+
+/** The project folder, from the run directories a submission writes into (<project>/runs/<job>). */
+function projectDirOfRequest(req: SubmissionRequest): string {
+  return path.dirname(path.dirname(req.logDir));
+}
+
+/** A kill the worker made itself (the time limit), as its ended marker records it: verdict= and detail= lines. */
+function workerVerdict(runDir: string): AccountingVerdict | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(runDir, "ended"), "utf8");
+  } catch {
+    return null;
+  }
+  const keyword = /^verdict=(.+)$/m.exec(text)?.[1];
+  if (!keyword) return null;
+  return { kind: "failed", keyword, detail: /^detail=(.*)$/m.exec(text)?.[1] ?? keyword };
+}
+
+export const redisScheduler = new RedisScheduler();
+export const redisEngine = new ClusterEngine(redisScheduler);

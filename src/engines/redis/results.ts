@@ -1,0 +1,94 @@
+import fs from "node:fs";
+import path from "node:path";
+import { RUN_FILES } from "../../protocol/wrapper.js";
+
+/**
+ * What a worker sends back about an attempt, through the project's results stream (docs/run-protocol.md,
+ * "Redis workers"), and how corral writes it into the attempt's run directory on the submitting host. Every
+ * write is idempotent (markers and requests by rename, output at its offset), so an entry applied twice (corral
+ * killed between writing and deleting it from the stream) changes nothing.
+ */
+export type ResultKind = "started" | "stdout" | "stderr" | "request" | "ended";
+
+export interface ResultEntry {
+  /** `job.index.attempt`. */
+  readonly attempt: string;
+  readonly kind: ResultKind;
+  /** Byte offset of an output chunk. */
+  readonly offset: number;
+  /** A request file's name. */
+  readonly name: string;
+  readonly data: Buffer;
+}
+
+/** Largest output chunk a worker sends in one entry, so a 10 MB log never sits whole in memory or in one entry. */
+export const CHUNK_BYTES = 256 * 1024;
+
+export function attemptKey(jobId: number, index: number, attempt: number): string {
+  return `${jobId}.${index}.${attempt}`;
+}
+
+/** Stream fields of an entry (values may be binary). */
+export function entryFields(e: ResultEntry): (string | Buffer)[] {
+  return ["a", e.attempt, "k", e.kind, "o", String(e.offset), "n", e.name, "d", e.data];
+}
+
+export function parseEntry(fields: Buffer[]): ResultEntry | null {
+  const m = new Map<string, Buffer>();
+  for (let i = 0; i + 1 < fields.length; i += 2) m.set(fields[i]!.toString(), fields[i + 1]!);
+  const attempt = m.get("a")?.toString();
+  const kind = m.get("k")?.toString() as ResultKind | undefined;
+  if (!attempt || !/^\d+\.\d+\.\d+$/.test(attempt) || !kind) return null;
+  return { attempt, kind, offset: Number(m.get("o")?.toString() ?? 0), name: m.get("n")?.toString() ?? "", data: m.get("d") ?? Buffer.alloc(0) };
+}
+
+const REQUEST_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * Writes entries into run directories under `runsDir`. Entries for an attempt whose run directory is gone
+ * (its job was removed) are dropped. Returns how many were written.
+ */
+export function applyResults(runsDir: string, entries: readonly ResultEntry[]): number {
+  const fds = new Map<string, number>();
+  let written = 0;
+  try {
+    for (const e of entries) {
+      const runDir = path.join(runsDir, ...e.attempt.split("."));
+      if (!fs.existsSync(runDir)) continue;
+      switch (e.kind) {
+        case "stdout":
+        case "stderr": {
+          const file = path.join(runDir, e.kind === "stdout" ? RUN_FILES.stdout : RUN_FILES.stderr);
+          let fd = fds.get(file);
+          if (fd === undefined) fds.set(file, (fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o600)));
+          fs.writeSync(fd, e.data, 0, e.data.length, e.offset);
+          break;
+        }
+        case "started":
+          replaceFile(path.join(runDir, RUN_FILES.started), e.data);
+          break;
+        case "ended":
+          replaceFile(path.join(runDir, RUN_FILES.ended), e.data);
+          break;
+        case "request": {
+          if (!REQUEST_NAME_RE.test(e.name)) continue;
+          const dir = path.join(runDir, RUN_FILES.requests);
+          fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+          replaceFile(path.join(dir, e.name), e.data);
+          break;
+        }
+      }
+      written++;
+    }
+  } finally {
+    for (const fd of fds.values()) fs.closeSync(fd);
+  }
+  return written;
+}
+
+/** Whole-file writes appear at once: written under a dot-name, then renamed (readers skip dot-names). */
+function replaceFile(file: string, data: Buffer): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}`);
+  fs.writeFileSync(tmp, data, { mode: 0o600 });
+  fs.renameSync(tmp, file);
+}

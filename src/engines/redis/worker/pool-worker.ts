@@ -1,0 +1,236 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Job, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import { BULL_PREFIX, CANCELLED_KEY, queuesFor, redactUrl, resultsKey, WORKERS_KEY, workerKey } from "../pool.js";
+import { entryFields, type ResultEntry } from "../results.js";
+import type { TaskPayload } from "../task-payload.js";
+import { beatFields, GONE_WORKER_TTL_S, type WorkerBeat } from "../worker-registry.js";
+import { AttemptRunner } from "./attempt-runner.js";
+
+export interface PoolWorkerOptions {
+  readonly url: string;
+  readonly name: string;
+  readonly concurrency: number;
+  readonly tags: readonly string[];
+  /** Seconds between heartbeats; silent for timeoutS, the worker is gone and its attempts are lost. */
+  readonly heartbeatS: number;
+  readonly timeoutS: number;
+  /** Where attempts get their run directories on this host. */
+  readonly workDir: string;
+  readonly log: (line: string) => void;
+}
+
+/** How often running attempts are looked at (output shipped, time limits, cancellations). */
+const TICK_MS = 500;
+/** How long an idle worker waits before looking at its queues again. */
+const IDLE_MS = 200;
+
+interface Slot {
+  readonly job: Job;
+  readonly token: string;
+  readonly runner: AttemptRunner;
+}
+
+/**
+ * `corral worker`: takes attempts from the BullMQ queues of its tags (the most specific first), runs each
+ * through the same sh wrapper as every engine, in a run directory of its own, and sends markers, output and
+ * requests back through the project's results stream. It holds each job's BullMQ lock while it runs (so a
+ * worker killed -9 loses its lock, and corral sees the attempt lost) and writes a heartbeat every few seconds.
+ * Told to stop (`corral workers stop`, SIGTERM, SIGINT), it drains: takes nothing new, finishes what it runs.
+ */
+export class PoolWorker {
+  private redis!: Redis;
+  private readonly queues: string[];
+  private readonly workers = new Map<string, Worker>();
+  private readonly slots = new Map<string, Slot>();
+  private draining = false;
+  private wake: (() => void) | null = null;
+  private tokens = 0;
+  private readonly startedAt = Date.now();
+  private readonly lockMs: number;
+  private ran = 0;
+
+  constructor(private readonly opts: PoolWorkerOptions) {
+    this.queues = queuesFor(opts.tags);
+    // The lock outlives a few missed renewals but not a dead worker for long.
+    this.lockMs = Math.max(5_000, opts.timeoutS * 1000);
+  }
+
+  /** Runs until drained; resolves with the number of attempts run. */
+  async run(): Promise<number> {
+    const { Redis } = await import("ioredis");
+    const { Worker } = await import("bullmq");
+    // Commands wait through a Redis restart (maxRetriesPerRequest: null) instead of failing the attempt.
+    this.redis = new Redis(this.opts.url, { maxRetriesPerRequest: null, enableAutoPipelining: true });
+    this.redis.on("error", (err) => this.opts.log(`redis: ${err.message.replaceAll(this.opts.url, redactUrl(this.opts.url))}`));
+    for (const q of this.queues) {
+      const w = new Worker(q, null, {
+        connection: this.redis,
+        prefix: BULL_PREFIX,
+        autorun: false,
+        lockDuration: this.lockMs,
+        // corral owns retries: a stalled attempt is failed, never silently re-run under the same attempt.
+        maxStalledCount: 0,
+        stalledInterval: this.lockMs,
+      });
+      w.on("error", (err) => this.opts.log(`queue ${q}: ${err.message}`));
+      this.workers.set(q, w);
+      void w.startStalledCheckTimer();
+    }
+    fs.mkdirSync(this.opts.workDir, { recursive: true, mode: 0o700 });
+    await this.redis.hdel(workerKey(this.opts.name), "stop");
+    await this.beat();
+    this.opts.log(
+      `worker ${this.opts.name} on ${os.hostname()} (pid ${process.pid}): concurrency ${this.opts.concurrency}, tags ${this.opts.tags.join(",") || "none"}, ` +
+        `queues ${this.queues.join(" ")}, Redis ${redactUrl(this.opts.url)}`,
+    );
+    const beats = setInterval(() => void this.beat().catch(() => {}), this.opts.heartbeatS * 1000);
+    const ticks = setInterval(() => void this.tick().catch((err) => this.opts.log(`tick: ${(err as Error).message}`)), TICK_MS);
+    try {
+      await this.fetchLoop();
+      while (this.slots.size > 0) await this.nap(IDLE_MS);
+    } finally {
+      clearInterval(beats);
+      clearInterval(ticks);
+      await this.beat("stopped").catch(() => {});
+      await Promise.all([...this.workers.values()].map((w) => w.close()));
+      await this.redis.quit().catch(() => {});
+    }
+    this.opts.log(`worker ${this.opts.name} stopped after ${this.ran} attempts`);
+    return this.ran;
+  }
+
+  /** Finish what runs, take nothing new. */
+  drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    this.opts.log(`worker ${this.opts.name} draining: ${this.slots.size} attempts still running`);
+    this.wake?.();
+  }
+
+  private async fetchLoop(): Promise<void> {
+    while (!this.draining) {
+      if (this.slots.size >= this.opts.concurrency) {
+        await this.nap(IDLE_MS);
+        continue;
+      }
+      let got = false;
+      for (const [q, w] of this.workers) {
+        if (this.draining) break;
+        const token = `${this.opts.name}:${++this.tokens}`;
+        const job = await w.getNextJob(token, { block: false });
+        if (!job) continue;
+        got = true;
+        await this.begin(q, job, token);
+        break;
+      }
+      if (!got) await this.nap(IDLE_MS);
+    }
+  }
+
+  private nap(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+
+  private async begin(queue: string, job: Job, token: string): Promise<void> {
+    const task = job.data as TaskPayload;
+    if (await this.redis.srem(CANCELLED_KEY, job.id!)) {
+      await this.send(task.project, [AttemptRunner.cancelledEntry(task, this.opts.name)]);
+      await job.moveToCompleted("cancelled", token, false);
+      return;
+    }
+    const runDir = path.join(this.opts.workDir, task.project, String(task.job), String(task.index), String(task.attempt));
+    const runner = new AttemptRunner(task, runDir, this.opts.name);
+    try {
+      runner.start();
+    } catch (err) {
+      this.opts.log(`${queue} ${job.id}: cannot start: ${(err as Error).message}`);
+    }
+    const slot: Slot = { job, token, runner };
+    this.slots.set(job.id!, slot);
+    void this.complete(task, slot);
+  }
+
+  private async complete(task: TaskPayload, slot: Slot): Promise<void> {
+    const status = await slot.runner.wait();
+    try {
+      await this.send(task.project, slot.runner.finish(status));
+      await slot.job.moveToCompleted(null, slot.token, false).catch((err: Error) => this.opts.log(`${slot.job.id}: ${err.message}`));
+    } finally {
+      slot.runner.removeRunDir();
+      this.slots.delete(slot.job.id!);
+      this.ran++;
+      this.wake?.();
+    }
+  }
+
+  private async send(project: string, entries: readonly ResultEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const key = resultsKey(project);
+    const pipe = this.redis.pipeline();
+    for (const e of entries) pipe.xadd(key, "*", ...entryFields(e));
+    const replies = (await pipe.exec()) ?? [];
+    for (const [err] of replies) if (err) throw err;
+  }
+
+  /** Ships new output, enforces time limits and cancellations, keeps the locks, notices a stop request. */
+  private async tick(): Promise<void> {
+    const now = Date.now();
+    const slots = [...this.slots.values()];
+    if (slots.length > 0) {
+      const cancelled = await this.redis.smismember(CANCELLED_KEY, ...slots.map((s) => s.job.id!));
+      slots.forEach((s, i) => {
+        if (cancelled[i]) {
+          s.runner.stop(null);
+          void this.redis.srem(CANCELLED_KEY, s.job.id!);
+        } else if (s.runner.overTime(now)) {
+          const limit = s.runner.task.timeLimitS!;
+          s.runner.stop({ keyword: "TIMEOUT", detail: `stopped by worker ${this.opts.name} after ${limit} s` });
+        }
+      });
+      for (const s of slots) {
+        if (!this.slots.has(s.job.id!)) continue;
+        await this.send(s.runner.task.project, s.runner.collect());
+      }
+    }
+  }
+
+  private lastExtend = 0;
+
+  private async beat(state: WorkerBeat["state"] | null = null): Promise<void> {
+    const now = Date.now();
+    // Locks are renewed with the heartbeat (at most every third of their duration).
+    if (now - this.lastExtend > this.lockMs / 3 && this.slots.size > 0) {
+      this.lastExtend = now;
+      await Promise.all([...this.slots.values()].map((s) => s.job.extendLock(s.token, this.lockMs).catch(() => 0)));
+    }
+    if ((await this.redis.hget(workerKey(this.opts.name), "stop")) === "1" && state === null) this.drain();
+    const beat: WorkerBeat = {
+      name: this.opts.name,
+      host: os.hostname(),
+      pid: process.pid,
+      tags: this.opts.tags,
+      concurrency: this.opts.concurrency,
+      running: [...this.slots.keys()],
+      load: os.loadavg()[0]!,
+      lastSeen: now,
+      timeoutS: this.opts.timeoutS,
+      startedAt: this.startedAt,
+      state: state ?? (this.draining ? "draining" : "running"),
+    };
+    const key = workerKey(this.opts.name);
+    await this.redis.multi().hset(key, beatFields(beat)).expire(key, GONE_WORKER_TTL_S).sadd(WORKERS_KEY, this.opts.name).exec();
+  }
+}
