@@ -7,6 +7,7 @@ import { CLI } from "../testing/project.js";
 import { Store } from "../store/store.js";
 import { ensureGnuParallel, timeShell } from "./peers.js";
 import { seedHistory } from "./seed.js";
+import { benchRedis } from "./redis.js";
 import { benchSlurm } from "./slurm.js";
 import { benchSweep } from "./workflow.js";
 
@@ -124,6 +125,7 @@ async function main(): Promise<void> {
   const line = (s = "") => process.stdout.write(`${s}\n`);
   if (process.env.CORRAL_BENCH_ONLY === "slurm") return benchSlurm(line);
   if (process.env.CORRAL_BENCH_ONLY === "sweep") return benchSweep(line);
+  if (process.env.CORRAL_BENCH_ONLY === "redis") return benchRedis(line);
   line(`corral bench — ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? "?"}), node ${process.version}, ${new Date().toISOString()}`);
   line(`Local throughput: ${N} jobs of \`true\`, ${SLOTS} at a time, median of ${REPEATS} runs each, same machine, same run`);
   const hasParallel = ensureGnuParallel();
@@ -178,6 +180,7 @@ async function main(): Promise<void> {
   fs.rmSync(dir, { recursive: true, force: true });
   benchSweep(line);
   benchSlurm(line);
+  await benchRedis(line);
 }
 
 main().catch((err: unknown) => {

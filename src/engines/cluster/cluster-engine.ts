@@ -16,7 +16,7 @@ import type { DoctorLine, Engine, EngineCapabilities, RefreshOptions } from "../
 import { planChunks } from "./chunks.js";
 import { acquirePoll, releasePoll } from "./poll-lease.js";
 import { SchedulerRejected, SchedulerUnavailable } from "./run-command.js";
-import type { AccountingVerdict, LiveJob, ProbeResult, Scheduler, SubmissionRequest } from "./scheduler.js";
+import type { AccountingVerdict, Listing, ProbeResult, Scheduler, SubmissionRequest } from "./scheduler.js";
 
 /** An attempt still being submitted by another process is left alone this long before it is recovered. */
 const launchGraceS = () => Number(process.env.CORRAL_LAUNCH_GRACE_MS ?? 120_000) / 1000;
@@ -61,6 +61,8 @@ export class ClusterEngine implements Engine {
   readonly name: string;
   readonly capabilities: EngineCapabilities;
   private probed: { at: number; dir: string; result: ProbeResult } | null = null;
+  /** Projects whose attempts' markers this process has read all of once (remote run directories). */
+  private readonly sweptOnce = new Set<string>();
   /** Why the last submission could not reach the scheduler. */
   private unreachable: string | null = null;
 
@@ -261,8 +263,8 @@ export class ClusterEngine implements Engine {
     for (const idx of indices) {
       if (!launches) writeAttemptFiles(store, job, idx, n);
       else {
+        // (Its run directory is made when its first result arrives: thousands of mkdirs off the submission's path.)
         launches.set(idx, attemptLaunch(store, job, idx, n));
-        fs.mkdirSync(path.join(store.runsDir, String(job.id), String(idx), String(n)), { recursive: true, mode: 0o700 });
       }
     }
     const isArray = job.array_spec !== null;
@@ -270,6 +272,7 @@ export class ClusterEngine implements Engine {
       ? planChunks(indices, { minIndex: this.scheduler.minArrayIndex, maxIndex: probe.maxArrayIndex, singleRange: this.scheduler.singleRangeArrays })
       : indices.map((idx) => ({ offset: 0, indices: [idx], range: null as string | null }));
     const logDir = path.join(store.runsDir, String(job.id));
+    if (remote) fs.mkdirSync(logDir, { recursive: true, mode: 0o700 });
     const passThrough = [...this.scheduler.configArgs(store.dir), ...(JSON.parse(job.sched_args) as string[])];
     const settings = configSection(store.dir, this.name);
     for (const chunk of chunks) {
@@ -366,7 +369,11 @@ export class ClusterEngine implements Engine {
     let answered = false;
     try {
       const listing = this.scheduler.listLive(this.listContext(store, attempts));
-      const open = this.foldMarkers(store, attempts);
+      // Markers arrive only with a listing: after the first, only attempts it brought something for, or that
+      // left the pool, can have new ones (thousands of queued attempts are not read again on every poll).
+      const touched = listing.touched && this.sweptOnce.has(store.dir) ? listing.touched : null;
+      this.sweptOnce.add(store.dir);
+      const open = this.foldMarkers(store, attempts, touched === null ? null : (a) => touched.has(`${a.job_id}.${a.idx}.${a.n}`) || !listing.live.has(a.engine_id ?? ""));
       if (open.length > 0) this.reconcile(store, open, listing);
       answered = true;
     } catch (err) {
@@ -385,8 +392,9 @@ export class ClusterEngine implements Engine {
   }
 
   /** Reads the attempts' markers and records clean ends and starts; returns those the scheduler must explain. */
-  private foldMarkers(store: Store, attempts: readonly AttemptRow[]): Marks[] {
+  private foldMarkers(store: Store, attempts: readonly AttemptRow[], worthReading: ((a: AttemptRow) => boolean) | null = null): Marks[] {
     const marks: Marks[] = attempts.map((a) => {
+      if (worthReading && !worthReading(a)) return { attempt: a, ended: null, started: null };
       const ended = readEnded(a.run_dir);
       return { attempt: a, ended, started: ended || a.started_at === null ? readStarted(a.run_dir) : null };
     });
@@ -408,7 +416,7 @@ export class ClusterEngine implements Engine {
   }
 
   /** One listing call, then at most one accounting call for the attempts that left the queue without a clean end. */
-  private reconcile(store: Store, open: Marks[], listing: { live: Map<string, LiveJob>; comments: Map<string, string> }): void {
+  private reconcile(store: Store, open: Marks[], listing: Listing): void {
     const { live, comments } = listing;
     const now = Date.now() / 1000;
     const graceS = clusterDurationS(store.dir, "lost_grace", "CORRAL_LOST_GRACE_S", 180);

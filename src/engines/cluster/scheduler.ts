@@ -56,6 +56,14 @@ export interface SubmissionRequest {
   readonly launches: ReadonlyMap<number, AttemptLaunch> | null;
 }
 
+/** A scheduler's answer: its live jobs by task id, and the corral comments it shows. */
+export interface Listing {
+  readonly live: Map<string, LiveJob>;
+  readonly comments: Map<string, string>;
+  /** Remote run directories: the attempts (`job.index.attempt`) the listing brought results for. */
+  readonly touched?: ReadonlySet<string>;
+}
+
 /** What a listing is asked about. */
 export interface ListContext {
   readonly store: Store;
@@ -119,7 +127,7 @@ export interface Scheduler {
    * Every live job of this project and user, keyed by task id, in ONE call. `comments` maps the tasks
    * that carry a corral comment to it (schedulers that show comments in their listing).
    */
-  listLive(ctx: ListContext): { live: Map<string, LiveJob>; comments: Map<string, string> };
+  listLive(ctx: ListContext): Listing;
   /** Why the given tasks left the queue, in at most one call per scheduler job (keyed by attempt id). */
   account(attempts: readonly AttemptRow[]): Map<number, AccountingVerdict>;
   /** Cancels tasks or jobs (ids as taskId gives them). */

@@ -27,7 +27,8 @@ export interface PoolState {
 
 export interface PollAnswer {
   readonly states: Record<string, PoolState>;
-  readonly collected: number;
+  /** Attempts (`job.index.attempt`) that results were written for. */
+  readonly touched: string[];
 }
 
 export type Call =
@@ -146,7 +147,7 @@ async function poll(url: string, tag: string, runsDir: string, engineIds: string
     const [processedOn = null, finishedOn = null, failedReason = null, timestamp = null] = fields as (string | null)[];
     states[id] = stateOf(id, { processedOn, finishedOn, failedReason, exists: timestamp !== null }, lock as string | null, byName, workers);
   });
-  return { states, collected: await drain(c, tag, runsDir) };
+  return { states, touched: await drain(c, tag, runsDir) };
 }
 
 function stateOf(
@@ -183,13 +184,13 @@ function stateOf(
 }
 
 /** Applies and deletes, batch by batch, every result entry present now. */
-async function drain(c: Redis, tag: string, runsDir: string): Promise<number> {
+async function drain(c: Redis, tag: string, runsDir: string): Promise<string[]> {
   const key = resultsKey(tag);
   const last = await c.xrevrange(key, "+", "-", "COUNT", 1);
-  if (last.length === 0) return 0;
+  if (last.length === 0) return [];
   const end = last[0]![0];
   let start = "-";
-  let total = 0;
+  const touched = new Set<string>();
   for (;;) {
     const batch = (await c.xrangeBuffer(key, start, end, "COUNT", 64)) as [Buffer, Buffer[]][];
     if (batch.length === 0) break;
@@ -198,13 +199,14 @@ async function drain(c: Redis, tag: string, runsDir: string): Promise<number> {
       const e = parseEntry(fields);
       if (e) entries.push(e);
     }
-    total += applyResults(runsDir, entries);
+    applyResults(runsDir, entries);
+    for (const e of entries) touched.add(e.attempt);
     const ids = batch.map(([id]) => id.toString());
     await c.xdel(key, ...ids);
     if (ids[ids.length - 1] === end) break;
     start = `(${ids[ids.length - 1]}`;
   }
-  return total;
+  return [...touched];
 }
 
 /** Takes waiting attempts out of their queue; running ones are killed by their worker, which watches this set. */

@@ -8,7 +8,7 @@ import type { AttemptRow } from "../../store/rows.js";
 import type { DoctorLine } from "../engine.js";
 import { ClusterEngine, submissionComment } from "../cluster/cluster-engine.js";
 import { SchedulerUnavailable } from "../cluster/run-command.js";
-import type { AccountingVerdict, ListContext, LiveJob, ProbeResult, Scheduler, SubmissionRequest } from "../cluster/scheduler.js";
+import type { AccountingVerdict, ListContext, Listing, LiveJob, ProbeResult, Scheduler, SubmissionRequest } from "../cluster/scheduler.js";
 import { bullJobId, bullPriority, engineId, queueName, redactUrl, splitEngineId } from "./pool.js";
 import { redisCall } from "./redis-bridge.js";
 import type { PollAnswer, TaskToEnqueue } from "./redis-calls.js";
@@ -126,7 +126,7 @@ class RedisScheduler implements Scheduler {
     return taskId;
   }
 
-  listLive(ctx: ListContext): { live: Map<string, LiveJob>; comments: Map<string, string> } {
+  listLive(ctx: ListContext): Listing {
     const url = requireUrl(ctx.projectDir);
     // Attempts still being submitted are looked up by the id they would have, to adopt those that made it.
     const launching = new Map<string, AttemptRow>();
@@ -150,7 +150,7 @@ class RedisScheduler implements Scheduler {
         if (st.lost !== null) this.lost.set(id, st.lost);
       } else live.set(id, { state: st.kind, running: st.kind === "running", reason: st.kind === "waiting" ? st.reason : null });
     }
-    return { live, comments };
+    return { live, comments, touched: new Set(answer.touched) };
   }
 
   private expectedId(ctx: ListContext, a: AttemptRow): string {

@@ -50,11 +50,19 @@ const REQUEST_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
  */
 export function applyResults(runsDir: string, entries: readonly ResultEntry[]): number {
   const fds = new Map<string, number>();
+  const made = new Set<string>();
   let written = 0;
   try {
     for (const e of entries) {
-      const runDir = path.join(runsDir, ...e.attempt.split("."));
-      if (!fs.existsSync(runDir)) continue;
+      // Run directories are made here, on the first result: a job's own folder (made at submission) is the
+      // sign the job still exists; results for a removed job are dropped.
+      const [job, index, attempt] = e.attempt.split(".") as [string, string, string];
+      const runDir = path.join(runsDir, job, index, attempt);
+      if (!made.has(runDir)) {
+        if (!fs.existsSync(path.join(runsDir, job))) continue;
+        fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
+        made.add(runDir);
+      }
       switch (e.kind) {
         case "stdout":
         case "stderr": {
@@ -64,11 +72,12 @@ export function applyResults(runsDir: string, entries: readonly ResultEntry[]): 
           fs.writeSync(fd, e.data, 0, e.data.length, e.offset);
           break;
         }
+        // Markers, like the wrapper's own, in one write: a reader counts one only once its last line 'end' is there.
         case "started":
-          replaceFile(path.join(runDir, RUN_FILES.started), e.data);
+          fs.writeFileSync(path.join(runDir, RUN_FILES.started), e.data, { mode: 0o600 });
           break;
         case "ended":
-          replaceFile(path.join(runDir, RUN_FILES.ended), e.data);
+          fs.writeFileSync(path.join(runDir, RUN_FILES.ended), e.data, { mode: 0o600 });
           break;
         case "request": {
           if (!REQUEST_NAME_RE.test(e.name)) continue;

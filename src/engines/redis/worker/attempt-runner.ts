@@ -1,6 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { materializeAttempt } from "../../../lifecycle/attempt-files.js";
 import { RUN_FILES } from "../../../protocol/wrapper.js";
@@ -17,11 +15,9 @@ const KILL_WAIT_MS = 10_000;
  */
 export class AttemptRunner {
   readonly key: string;
-  private child: ChildProcess | null = null;
   private readonly sentBytes = { stdout: 0, stderr: 0 };
   private readonly sentRequests = new Set<string>();
   private startedSent = false;
-  private exited: Promise<number | null> | null = null;
   /** Why the worker stopped it, if it did: recorded in the ended marker for corral (verdict=, detail=). */
   private verdict: { keyword: string; detail: string } | null = null;
   private killTimer: NodeJS.Timeout | null = null;
@@ -34,19 +30,31 @@ export class AttemptRunner {
     this.key = attemptKey(task.job, task.index, task.attempt);
   }
 
-  /** Writes the wrapper and starts it in a process group of its own (so a stop reaches the whole job). */
-  start(): void {
-    fs.rmSync(this.runDir, { recursive: true, force: true });
-    const wrapper = materializeAttempt(this.task.launch, this.runDir);
-    const child = spawn("/bin/sh", [wrapper], { detached: true, stdio: "ignore" });
-    this.child = child;
-    this.exited = new Promise((resolve) => {
-      child.on("error", () => resolve(127));
-      child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 9) : null)));
-    });
+  /** Writes the run directory; returns the wrapper to start (in a session of its own, by the worker's launcher). */
+  prepare(): string {
+    // Left over only if a worker of this name died mid-task: start clean.
+    if (fs.existsSync(this.runDir)) fs.rmSync(this.runDir, { recursive: true, force: true });
+    return materializeAttempt(this.task.launch, this.runDir);
   }
 
   private readonly startMs = Date.now();
+  private pid: number | null = null;
+  private done: (() => void) | null = null;
+  private readonly ended = new Promise<void>((resolve) => (this.done = resolve));
+  private failure: string | null = null;
+
+  onStarted(pid: number): void {
+    this.pid = pid;
+  }
+
+  onExited(): void {
+    this.done!();
+  }
+
+  onFailed(why: string): void {
+    this.failure = why;
+    this.done!();
+  }
 
   /** Whether it has run past its time limit (then it is stopped, and the end says TIMEOUT). */
   overTime(now: number): boolean {
@@ -55,7 +63,7 @@ export class AttemptRunner {
 
   /** TERM to the attempt's process group, KILL after KILL_WAIT_MS; `verdict` names why, for corral. */
   stop(verdict: { keyword: string; detail: string } | null): void {
-    if (!this.child || this.killTimer) return;
+    if (this.pid === null || this.killTimer) return;
     this.verdict = verdict;
     this.signal("SIGTERM");
     this.killTimer = setTimeout(() => this.signal("SIGKILL"), KILL_WAIT_MS);
@@ -64,17 +72,16 @@ export class AttemptRunner {
 
   private signal(sig: NodeJS.Signals): void {
     try {
-      process.kill(-this.child!.pid!, sig);
+      process.kill(-this.pid!, sig);
     } catch {
       // already gone
     }
   }
 
-  /** Resolves with the wrapper's exit status once it has ended. */
-  async wait(): Promise<number | null> {
-    const status = await this.exited!;
+  /** Resolves once the wrapper has ended. */
+  async wait(): Promise<void> {
+    await this.ended;
     if (this.killTimer) clearTimeout(this.killTimer);
-    return status;
   }
 
   /** What is new in the run directory since the last call: the started marker, output, finished requests. */
@@ -92,22 +99,17 @@ export class AttemptRunner {
     return out;
   }
 
-  /** The last entries: whatever is left, then the ended marker (made up from the exit status if the wrapper was killed). */
-  finish(status: number | null): ResultEntry[] {
+  /** The last entries: whatever is left, then the ended marker (made up if the wrapper could not write one: killed, or never started). */
+  finish(): ResultEntry[] {
     const out = this.collect();
     let ended = this.marker(RUN_FILES.ended, this.verdict);
     if (!ended) {
-      const lines = [`status=${status ?? 255}`, ...(this.verdict ? [`verdict=${this.verdict.keyword}`, `detail=${this.verdict.detail}`] : []), `time=${Date.now() / 1000}`];
+      const why = this.failure !== null ? [`status=127`, `error=the worker could not start it: ${this.failure}`] : this.killTimer ? ["status=137", "signal=KILL"] : ["status=255", "error=its wrapper ended without an end marker"];
+      const lines = [...why, ...(this.verdict ? [`verdict=${this.verdict.keyword}`, `detail=${this.verdict.detail}`] : []), `time=${Date.now() / 1000}`];
       ended = Buffer.from(`${lines.join("\n")}\nworker=${this.workerName}\nend\n`);
     }
     out.push(this.entry("ended", ended));
     return out;
-  }
-
-  /** An entry telling corral the attempt was cancelled before it ran. */
-  static cancelledEntry(task: TaskPayload, workerName: string): ResultEntry {
-    const data = Buffer.from(`status=143\ncancelled=cancelled by user\ntime=${Date.now() / 1000}\nworker=${workerName}\nend\n`);
-    return { attempt: attemptKey(task.job, task.index, task.attempt), kind: "ended", offset: 0, name: "", data };
   }
 
   removeRunDir(): void {
@@ -180,6 +182,3 @@ export class AttemptRunner {
   }
 }
 
-function signalNumber(sig: NodeJS.Signals): number | undefined {
-  return os.constants.signals[sig];
-}

@@ -7,6 +7,7 @@ import { BULL_PREFIX, CANCELLED_KEY, queuesFor, redactUrl, resultsKey, WORKERS_K
 import { entryFields, type ResultEntry } from "../results.js";
 import type { TaskPayload } from "../task-payload.js";
 import { beatFields, GONE_WORKER_TTL_S, type WorkerBeat } from "../worker-registry.js";
+import { createLauncher, type Launcher } from "../../local/launcher-process.js";
 import { AttemptRunner } from "./attempt-runner.js";
 
 export interface PoolWorkerOptions {
@@ -51,6 +52,10 @@ export class PoolWorker {
   private readonly startedAt = Date.now();
   private readonly lockMs: number;
   private ran = 0;
+  /** Forks the wrappers (a small resident process: forking this Node process for each would cost milliseconds). */
+  private launcher!: Launcher;
+  private launches = 0;
+  private readonly launched = new Map<number, AttemptRunner>();
 
   constructor(private readonly opts: PoolWorkerOptions) {
     this.queues = queuesFor(opts.tags);
@@ -80,6 +85,23 @@ export class PoolWorker {
       void w.startStalledCheckTimer();
     }
     fs.mkdirSync(this.opts.workDir, { recursive: true, mode: 0o700 });
+    this.launcher = createLauncher({
+      started: (id, pid) => this.launched.get(id)?.onStarted(pid),
+      exited: (id) => {
+        this.launched.get(id)?.onExited();
+        this.launched.delete(id);
+      },
+      failed: (id, why) => {
+        this.launched.get(id)?.onFailed(why);
+        this.launched.delete(id);
+      },
+      lost: () => {
+        this.opts.log("the launcher process died: draining (running tasks can no longer be watched)");
+        for (const r of this.launched.values()) r.onFailed("the worker's launcher died");
+        this.launched.clear();
+        this.drain();
+      },
+    });
     await this.redis.hdel(workerKey(this.opts.name), "stop");
     await this.beat();
     this.opts.log(
@@ -95,6 +117,7 @@ export class PoolWorker {
       clearInterval(beats);
       clearInterval(ticks);
       await this.beat("stopped").catch(() => {});
+      this.launcher.close();
       await Promise.all([...this.workers.values()].map((w) => w.close()));
       await this.redis.quit().catch(() => {});
     }
@@ -146,27 +169,27 @@ export class PoolWorker {
 
   private async begin(queue: string, job: Job, token: string): Promise<void> {
     const task = job.data as TaskPayload;
-    if (await this.redis.srem(CANCELLED_KEY, job.id!)) {
-      await this.send(task.project, [AttemptRunner.cancelledEntry(task, this.opts.name)]);
-      await job.moveToCompleted("cancelled", token, false);
-      return;
-    }
+    // (A task cancelled while this worker took it is caught by the next tick, which stops it.)
     const runDir = path.join(this.opts.workDir, task.project, String(task.job), String(task.index), String(task.attempt));
     const runner = new AttemptRunner(task, runDir, this.opts.name);
-    try {
-      runner.start();
-    } catch (err) {
-      this.opts.log(`${queue} ${job.id}: cannot start: ${(err as Error).message}`);
-    }
     const slot: Slot = { job, token, runner };
     this.slots.set(job.id!, slot);
+    const launchId = ++this.launches;
+    this.launched.set(launchId, runner);
     void this.complete(task, slot);
+    try {
+      this.launcher.launch(launchId, runner.prepare());
+    } catch (err) {
+      this.opts.log(`${queue} ${job.id}: cannot start: ${(err as Error).message}`);
+      this.launched.delete(launchId);
+      runner.onFailed((err as Error).message);
+    }
   }
 
   private async complete(task: TaskPayload, slot: Slot): Promise<void> {
-    const status = await slot.runner.wait();
+    await slot.runner.wait();
     try {
-      await this.send(task.project, slot.runner.finish(status));
+      await this.send(task.project, slot.runner.finish());
       await slot.job.moveToCompleted(null, slot.token, false).catch((err: Error) => this.opts.log(`${slot.job.id}: ${err.message}`));
     } finally {
       slot.runner.removeRunDir();
