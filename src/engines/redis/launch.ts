@@ -30,7 +30,8 @@ export async function launchWorkers(hosts: readonly string[], opts: LaunchOption
     const name = `${host.replace(/[^A-Za-z0-9._-]/g, "_")}-${randomBytes(3).toString("hex")}`;
     const args = [`--name ${shQuote(name)}`, ...(opts.concurrency ? [`--concurrency ${shQuote(opts.concurrency)}`] : []), ...(opts.tags ? [`--tags ${shQuote(opts.tags)}`] : [])];
     const remote =
-      `read -r CORRAL_REDIS_URL && export CORRAL_REDIS_URL && mkdir -p "$HOME/.corral-workers" && ` +
+      // (Sequenced with ';', not '&&': the trailing '&' would put the whole && list, read included, in the background.)
+      `read -r CORRAL_REDIS_URL || exit 1; export CORRAL_REDIS_URL; mkdir -p "$HOME/.corral-workers" || exit 1; ` +
       `nohup ${corral} worker ${args.join(" ")} > "$HOME/.corral-workers/${name}.log" 2>&1 < /dev/null & echo "pid $!"`;
     process.stdout.write(`${host}: ${[...ssh, host].join(" ")} ${shQuote(remote)}   (the Redis URL is sent on standard input)\n`);
     const r = await run(ssh[0]!, [...ssh.slice(1), host, remote], `${opts.url}\n`);

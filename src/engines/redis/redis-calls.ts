@@ -46,6 +46,17 @@ const queues = new Map<string, Queue>();
 
 async function client(url: string): Promise<Redis> {
   let c = clients.get(url);
+  if (c && c.status !== "ready") {
+    // It lost its connection (Redis restarted): start over, rather than fail every later call.
+    c.disconnect();
+    clients.delete(url);
+    for (const [key, q] of queues) {
+      if (!key.startsWith(`${url}\n`)) continue;
+      void q.close().catch(() => {});
+      queues.delete(key);
+    }
+    c = undefined;
+  }
   if (!c) {
     const { Redis } = await import("ioredis");
     // Fail fast when Redis is down: corral reports "not reachable" and changes nothing, rather than hang.

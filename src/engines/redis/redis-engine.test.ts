@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { after, before, test, type TestContext } from "node:test";
@@ -235,4 +236,60 @@ test("the Redis password is never printed: not by doctor, workers, the worker's 
     assert.ok(!o.includes("not-the-password"));
   }
   assert.match(outputs[0]!, /redis:\/\/:\*\*\*@/);
+});
+
+/** The ssh command scripts/sshd-up.sh set up for localhost, or why there is none. */
+function sshCommand(): { command: string | null; problem: string | null } {
+  try {
+    const command = fs.readFileSync("/var/lib/corral-sshd/ssh-command", "utf8").trim();
+    const [cmd, ...args] = command.split(/\s+/);
+    const r = spawnSync(cmd!, [...args, "localhost", "true"], { encoding: "utf8", timeout: 20_000 });
+    return r.status === 0 ? { command, problem: null } : { command: null, problem: `ssh localhost failed: ${r.stderr.trim()}` };
+  } catch {
+    return { command: null, problem: "no sshd for tests: run scripts/sshd-up.sh" };
+  }
+}
+
+test("corral workers launch starts a worker over ssh (localhost), shows the command without the password", async (t) => {
+  const p = await pool(t, []);
+  if (!p) return;
+  const ssh = sshCommand();
+  if (!needScheduler(t, "ssh", ssh.problem)) return;
+  const r = await p.runAsync(["workers", "launch", "localhost", "--concurrency", "1", "--tags", "remote"], { env: { CORRAL_SSH: ssh.command! } });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.ok(!(r.stdout + r.stderr).includes(password), "no password in the output");
+  assert.match(r.stdout, /^localhost: ssh .* localhost '.* worker --name '\\''localhost-[0-9a-f]+'\\'' --concurrency '\\''1'\\'' --tags '\\''remote'\\''/m);
+  const name = /worker (localhost-[0-9a-f]+) is live/.exec(r.stdout)?.[1];
+  assert.ok(name, r.stdout);
+  try {
+    const id = p.submit(["--engine", "redis", "--tags", "remote"], ["echo", "over ssh"]);
+    await waitAll(p);
+    assert.equal(workerOf(runDir(p, id, 1, 1)), name);
+    assert.equal(p.ok(["logs", String(id)]).trim(), "over ssh");
+  } finally {
+    p.ok(["workers", "stop", name]);
+  }
+});
+
+test("Redis restarting mid-run loses nothing: queued and running tasks all end, each run once", async (t) => {
+  const p = await pool(t, [{ name: "plain", concurrency: 1 }]);
+  if (!p) return;
+  const id = p.submit(["--engine", "redis", "-a", "1-4"], ["sh", "-c", "sleep 0.7; echo $CORRAL_TASK_ID"]);
+  for (let i = 0; i < 100 && workerOf(runDir(p, id, 1, 1)) === null; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    p.ok(["refresh"]);
+  }
+  // SHUTDOWN writes the append-only file and stops; scripts/redis-up.sh starts the same server again.
+  const u = new URL(url!);
+  const env = { ...process.env, REDISCLI_AUTH: decodeURIComponent(u.password) };
+  spawnSync("redis-cli", ["-h", u.hostname, "-p", u.port, "shutdown"], { env });
+  const up = spawnSync("bash", [new URL("../../../scripts/redis-up.sh", import.meta.url).pathname], { env, encoding: "utf8" });
+  assert.equal(up.status, 0, up.stdout + up.stderr);
+  await waitAll(p);
+  const j = show(p, id);
+  assert.equal(j.state, "succeeded");
+  for (const task of j.tasks) {
+    assert.equal(task.attempts.length, 1, `task ${task.index}: ${JSON.stringify(task.attempts)}`);
+    assert.equal(fs.readFileSync(`${runDir(p, id, task.index, 1)}/stdout`, "utf8").trim(), String(task.index));
+  }
 });

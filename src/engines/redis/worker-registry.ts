@@ -68,6 +68,8 @@ function parseBeat(h: Record<string, string>): WorkerBeat | null {
 export async function readWorkers(redis: Redis, now = Date.now()): Promise<WorkerView[]> {
   const names = await redis.smembers(WORKERS_KEY);
   if (names.length === 0) return [];
+  // No worker counts as silent for longer than Redis has been up: after a restart, they beat again once reconnected.
+  const uptimeS = Number(/uptime_in_seconds:(\d+)/.exec(await redis.info("server"))?.[1] ?? Infinity);
   const pipe = redis.pipeline();
   for (const n of names) pipe.hgetall(workerKey(n));
   const replies = (await pipe.exec()) ?? [];
@@ -77,7 +79,8 @@ export async function readWorkers(redis: Redis, now = Date.now()): Promise<Worke
     const beat = err ? null : parseBeat(h as Record<string, string>);
     if (!beat) return void forgotten.push(names[i]!);
     const silentS = Math.max(0, (now - beat.lastSeen) / 1000);
-    out.push({ ...beat, silentS, live: beat.state !== "stopped" && silentS <= beat.timeoutS });
+    const judged = Math.min(silentS, uptimeS);
+    out.push({ ...beat, silentS, live: beat.state !== "stopped" && judged <= beat.timeoutS });
   });
   // A hash that expired (gone for a week) leaves its name behind in the set: drop it.
   if (forgotten.length > 0) await redis.srem(WORKERS_KEY, ...forgotten);

@@ -143,7 +143,15 @@ export class PoolWorker {
       for (const [q, w] of this.workers) {
         if (this.draining) break;
         const token = `${this.opts.name}:${++this.tokens}`;
-        const job = await w.getNextJob(token, { block: false });
+        let job: Job | undefined;
+        try {
+          job = await w.getNextJob(token, { block: false });
+        } catch (err) {
+          // Redis restarting or out of reach: wait and look again; running tasks go on meanwhile.
+          this.opts.log(`queue ${q}: ${(err as Error).message}`);
+          await this.nap(1000);
+          break;
+        }
         if (!job) continue;
         got = true;
         await this.begin(q, job, token);
