@@ -186,6 +186,8 @@ function stateOf(
   // Taken by a worker: its lock names it, else (the lock expired) the heartbeat that lists it. A silent worker is lost.
   const name = lock !== null ? lock.slice(0, lock.lastIndexOf(":")) : (workers.find((w) => w.running.includes(bullId))?.name ?? null);
   const w = name === null ? undefined : byName.get(name);
+  // A lock still held means a worker renews it, registered or not (its registration may have been deleted).
+  if (!w && lock !== null) return { kind: "running", reason: `on worker ${name}`, lost: null };
   if (!w) return { kind: "gone", reason: null, lost: name === null ? "worker lost (its lock expired)" : `worker lost: ${name} is not registered` };
   if (!w.live || lock === null) {
     const why = w.state === "stopped" ? "stopped" : w.live ? "lost its lock" : `silent for ${Math.round(w.silentS)} s (timeout ${w.timeoutS} s)`;

@@ -268,6 +268,12 @@ test("corral workers launch starts a worker over ssh (localhost), shows the comm
     assert.equal(p.ok(["logs", String(id)]).trim(), "over ssh");
   } finally {
     p.ok(["workers", "stop", name]);
+    // Gone before the next test empties the database (which would also empty its stop request).
+    for (let i = 0; i < 200; i++) {
+      const w = p.json<{ name: string; state: string }[]>(["workers"]).find((x) => x.name === name);
+      if (w?.state === "stopped") break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
   }
 });
 
