@@ -34,6 +34,9 @@ function requireUrl(projectDir: string): string {
   return url;
 }
 
+/** How often the state of attempts still waiting in their queue is read (see listLive). */
+const WAITING_CHECK_MS = 10_000;
+
 /**
  * Redis workers (`corral worker`) as a scheduler: a submission adds one BullMQ job per task to the queue of its
  * tags; a refresh reads, in one round trip, the state of the project's attempts and the workers' heartbeats,
@@ -48,6 +51,7 @@ class RedisScheduler implements Scheduler {
   readonly pollMinAgeS = 0.5;
   readonly arrayIndexVariable = "";
   readonly handOver = "";
+  private readonly waitingCheckedAt = new Map<string, number>();
   /** Why attempts that left the pool without an end marker did so, from the last listing. */
   private lost = new Map<string, string>();
 
@@ -130,14 +134,22 @@ class RedisScheduler implements Scheduler {
     const url = requireUrl(ctx.projectDir);
     // Attempts still being submitted are looked up by the id they would have, to adopt those that made it.
     const launching = new Map<string, AttemptRow>();
-    const ids = ctx.attempts.map((a) => {
-      if (a.engine_id !== null) return a.engine_id;
-      const id = this.expectedId(ctx, a);
-      launching.set(id, a);
-      return id;
-    });
-    const answer = redisCall<PollAnswer>({ op: "poll", url, tag: ctx.tag, runsDir: ctx.runsDir, engineIds: ids });
+    // Attempts still waiting in a queue change only by starting, which their started marker tells: their state
+    // is read every WAITING_CHECK_MS (for why they wait, or a Redis that forgot them), not on every poll.
+    const now = Date.now();
+    const full = now - (this.waitingCheckedAt.get(ctx.projectDir) ?? 0) >= WAITING_CHECK_MS;
+    if (full) this.waitingCheckedAt.set(ctx.projectDir, now);
     const live = new Map<string, LiveJob>();
+    const ids: string[] = [];
+    for (const a of ctx.attempts) {
+      if (a.engine_id === null) {
+        const id = this.expectedId(ctx, a);
+        launching.set(id, a);
+        ids.push(id);
+      } else if (full || a.started_at !== null || a.state === "running") ids.push(a.engine_id);
+      else live.set(a.engine_id, { state: "waiting", running: false, reason: null });
+    }
+    const answer = redisCall<PollAnswer>({ op: "poll", url, tag: ctx.tag, runsDir: ctx.runsDir, engineIds: ids });
     const comments = new Map<string, string>();
     this.lost = new Map();
     for (const [id, st] of Object.entries(answer.states)) {
