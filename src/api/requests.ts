@@ -70,7 +70,12 @@ function readRequests(attempt: AttemptRow): Pending["files"] {
  */
 export function applyJobRequests(store: Store): number {
   const attempts = store
-    .stmt(`SELECT * FROM attempts INDEXED BY attempts_requests_pending WHERE requests_done = 0`)
+    // An attempt not known to have started yet has made no request worth a look (thousands may sit in a queue);
+    // one that did is looked at from the refresh that sees it start.
+    .stmt(
+      `SELECT * FROM attempts INDEXED BY attempts_requests_pending
+        WHERE requests_done = 0 AND (started_at IS NOT NULL OR state NOT IN ('launching', 'queued'))`,
+    )
     .all() as AttemptRow[];
   if (attempts.length === 0) return 0;
   const pending: Pending[] = attempts.map((attempt) => ({ attempt, files: readRequests(attempt) }));

@@ -83,7 +83,11 @@ export function attemptLaunch(store: Store, job: JobRow, index: number, attempt:
 
 /** Writes a launch into a run directory (its script and wrapper); returns the wrapper's path. */
 export function materializeAttempt(launch: AttemptLaunch, runDir: string): string {
-  fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  try {
+    fs.mkdirSync(runDir, { mode: 0o700 }); // usually its parent exists: one call
+  } catch {
+    fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  }
   let argv = launch.argv;
   if (launch.script !== null) {
     const scriptPath = path.join(runDir, RUN_FILES.script);

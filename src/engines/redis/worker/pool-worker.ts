@@ -178,7 +178,8 @@ export class PoolWorker {
   private async begin(queue: string, job: Job, token: string): Promise<void> {
     const task = job.data as TaskPayload;
     // (A task cancelled while this worker took it is caught by the next tick, which stops it.)
-    const runDir = path.join(this.opts.workDir, task.project, String(task.job), String(task.index), String(task.attempt));
+    // One folder per attempt, directly in the work folder: one mkdir, not four.
+    const runDir = path.join(this.opts.workDir, job.id!);
     const runner = new AttemptRunner(task, runDir, this.opts.name);
     const slot: Slot = { job, token, runner };
     this.slots.set(job.id!, slot);
