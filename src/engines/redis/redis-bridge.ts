@@ -1,4 +1,4 @@
-import { createSyncFn } from "synckit";
+import { createRequire } from "node:module";
 import { SchedulerRejected, SchedulerUnavailable } from "../cluster/run-command.js";
 import type { Answer, Call } from "./redis-calls.js";
 
@@ -13,7 +13,10 @@ let call: ((c: Call) => Answer) | null = null;
 export const redisCalls = { counts: new Map<string, number>(), ms: 0 };
 
 export function redisCall<T>(c: Call, timeoutMs = 60_000): T {
-  call ??= createSyncFn(new URL("./redis-thread.js", import.meta.url).pathname, { timeout: timeoutMs }) as (c: Call) => Answer;
+  if (call === null) {
+    const { createSyncFn } = createRequire(import.meta.url)("synckit") as typeof import("synckit");
+    call = createSyncFn(new URL("./redis-thread.js", import.meta.url).pathname, { timeout: timeoutMs }) as (c: Call) => Answer;
+  }
   redisCalls.counts.set(c.op, (redisCalls.counts.get(c.op) ?? 0) + 1);
   const t0 = performance.now();
   let answer: Answer;
