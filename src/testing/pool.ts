@@ -51,7 +51,12 @@ export function startWorker(url: string, name: string, opts: { tags?: string; co
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("exit", (code) => {
+      fs.rmSync(workDir, { recursive: true, force: true }); // what a killed worker left behind
+      resolve(code);
+    }),
+  );
   return { name, child, log: () => out, exited };
 }
 

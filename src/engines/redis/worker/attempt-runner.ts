@@ -51,6 +51,22 @@ export class AttemptRunner {
     this.done!();
   }
 
+  private endSeenAt: number | null = null;
+
+  /**
+   * A safety net under the launcher's exit reports: an attempt whose ended marker has been complete for a
+   * tick is over (writing it is the wrapper's last act). True when it has just been declared so.
+   */
+  settleIfEnded(now: number): boolean {
+    if (this.endSeenAt === null) {
+      if (this.marker(RUN_FILES.ended) !== null) this.endSeenAt = now;
+      return false;
+    }
+    if (now - this.endSeenAt < 400) return false;
+    this.done!();
+    return true;
+  }
+
   onFailed(why: string): void {
     this.failure = why;
     this.done!();

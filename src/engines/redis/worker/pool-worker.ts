@@ -234,6 +234,10 @@ export class PoolWorker {
       });
       for (const s of slots) {
         if (!this.slots.has(s.job.id!)) continue;
+        if (s.runner.settleIfEnded(now)) {
+          this.opts.log(`${s.job.id}: ended without an exit report from the launcher; settled from its marker`);
+          continue;
+        }
         await this.send(s.runner.task.project, s.runner.collect());
       }
     }
