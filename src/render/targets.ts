@@ -1,4 +1,3 @@
-import { shQuote } from "../protocol/shell-quote.js";
 import { hms, scriptBody, type NativeJob } from "./native-job.js";
 
 export interface RenderedFile {
