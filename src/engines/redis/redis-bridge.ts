@@ -27,6 +27,9 @@ export function redisCall<T>(c: Call, timeoutMs = 60_000): T {
   } finally {
     redisCalls.ms += performance.now() - t0;
   }
+  // A crash test's failpoint (CORRAL_TEST_KILL_AFTER=enqueue): Redis has the attempts, the database does not
+  // know it yet; the next command must adopt them, not run them twice.
+  if (process.env.CORRAL_TEST_KILL_AFTER === c.op) process.kill(process.pid, "SIGKILL");
   if (answer.ok) return answer.value as T;
   if (answer.unavailable) throw new SchedulerUnavailable(`Redis is not reachable: ${answer.message}`);
   throw new SchedulerRejected(answer.message);

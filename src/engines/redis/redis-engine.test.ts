@@ -299,3 +299,18 @@ test("Redis restarting mid-run loses nothing: queued and running tasks all end, 
     assert.equal(fs.readFileSync(`${runDir(p, id, task.index, 1)}/stdout`, "utf8").trim(), String(task.index));
   }
 });
+
+test("corral killed -9 right after Redis took the tasks: the next command adopts them, and each runs exactly once", async (t) => {
+  const p = await pool(t, [{ name: "plain" }]);
+  if (!p) return;
+  const ledger = p.path("ledger.txt");
+  const r = p.run(["submit", "--engine", "redis", "-a", "1-3", "--", "sh", "-c", `echo $CORRAL_TASK_ID >> ${ledger}`], {
+    env: { CORRAL_TEST_KILL_AFTER: "enqueue" },
+  });
+  assert.notEqual(r.code, 0, "corral was killed");
+  await waitAll(p);
+  const [job] = p.json<{ id: number; state: string }[]>(["ls"]);
+  assert.equal(job!.state, "succeeded");
+  for (const task of show(p, job!.id).tasks) assert.equal(task.attempts.length, 1);
+  assert.deepEqual(fs.readFileSync(ledger, "utf8").trim().split("\n").sort(), ["1", "2", "3"]);
+});
