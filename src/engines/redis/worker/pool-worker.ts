@@ -32,6 +32,8 @@ interface Slot {
   readonly job: Job;
   readonly token: string;
   readonly runner: AttemptRunner;
+  /** Its folder in the work folder: slot-N. */
+  readonly folder: string;
 }
 
 /**
@@ -56,6 +58,7 @@ export class PoolWorker {
   private launcher!: Launcher;
   private launches = 0;
   private readonly launched = new Map<number, AttemptRunner>();
+  private readonly freeFolders: string[] = [];
 
   constructor(private readonly opts: PoolWorkerOptions) {
     this.queues = queuesFor(opts.tags);
@@ -84,7 +87,10 @@ export class PoolWorker {
       this.workers.set(q, w);
       void w.startStalledCheckTimer();
     }
-    fs.mkdirSync(this.opts.workDir, { recursive: true, mode: 0o700 });
+    for (let i = 1; i <= this.opts.concurrency; i++) {
+      fs.mkdirSync(path.join(this.opts.workDir, `slot-${i}`), { recursive: true, mode: 0o700 });
+      this.freeFolders.push(`slot-${i}`);
+    }
     this.launcher = createLauncher({
       started: (id, pid) => this.launched.get(id)?.onStarted(pid),
       exited: (id) => {
@@ -178,10 +184,10 @@ export class PoolWorker {
   private async begin(queue: string, job: Job, token: string): Promise<void> {
     const task = job.data as TaskPayload;
     // (A task cancelled while this worker took it is caught by the next tick, which stops it.)
-    // One folder per attempt, directly in the work folder: one mkdir, not four.
-    const runDir = path.join(this.opts.workDir, job.id!);
-    const runner = new AttemptRunner(task, runDir, this.opts.name);
-    const slot: Slot = { job, token, runner };
+    // Each slot has a folder, reused attempt after attempt (see AttemptRunner.clear).
+    const folder = this.freeFolders.pop()!;
+    const runner = new AttemptRunner(task, path.join(this.opts.workDir, folder), this.opts.name);
+    const slot: Slot = { job, token, runner, folder };
     this.slots.set(job.id!, slot);
     const launchId = ++this.launches;
     this.launched.set(launchId, runner);
@@ -201,7 +207,7 @@ export class PoolWorker {
       await this.send(task.project, slot.runner.finish());
       await slot.job.moveToCompleted(null, slot.token, false).catch((err: Error) => this.opts.log(`${slot.job.id}: ${err.message}`));
     } finally {
-      slot.runner.removeRunDir();
+      this.freeFolders.push(slot.folder);
       this.slots.delete(slot.job.id!);
       this.ran++;
       this.wake?.();
