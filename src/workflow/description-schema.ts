@@ -22,6 +22,7 @@ export const sharedKeys = {
   priority: z.int().optional(),
   cwd: z.string().min(1).optional(),
   sched_args: z.array(z.string()).optional(),
+  tags: z.array(z.string()).optional(),
   stderr_fails: z.boolean().optional(),
 };
 
@@ -75,6 +76,7 @@ export const EXPECTED: Readonly<Record<string, string>> = {
   priority: "a whole number",
   cwd: "a directory",
   sched_args: "a list of strings",
+  tags: "a list of worker tags such as [\"gpu\"] (redis engine)",
   stderr_fails: "true or false",
   command: "a string or a list of strings",
   script: "a file name",
@@ -91,6 +93,7 @@ export const EXPECTED: Readonly<Record<string, string>> = {
   "command[]": "a string",
   "args[]": "a string",
   "sched_args[]": "a string",
+  "tags[]": "a tag such as \"gpu\"",
 };
 
 export const SWEEP_VALUE_EXPECTED = 'a list, a range such as "1..20", or { linspace = [start, stop, count] }';

@@ -66,6 +66,8 @@ const CORPUS: { name: string; text: string; at: string; says: RegExp }[] = [
   { name: "job-name", text: `batch = "b"\n[jobs."bad name"]\ncommand = "true"\n`, at: "2:1", says: /'bad name' is not a job name/ },
   { name: "cwd-missing", text: job(`command = "true"\ncwd = "no/such/dir"`), at: "4:1", says: /cwd: .*no\/such\/dir is not a directory/ },
   { name: "sweep-too-large", text: job(`command = "true"\nsweep = { x = "1..2000", y = "1..1000" }`), at: "4:1", says: /2,000,000 points: more than 1,000,000/ },
+  { name: "tags-bad", text: job(`command = "true"\ntags = ["GPU"]`), at: "4:1", says: /tags: 'GPU': a tag is lower-case letters/ },
+  { name: "tags-elsewhere", text: job(`command = "true"\nengine = "slurm"\ntags = ["gpu"]`), at: "5:1", says: /tags: only the redis engine routes tasks by worker tags \(engine here: slurm\)/ },
   { name: "toml-syntax", text: `batch = "b"\n[jobs.a\ncommand = "true"\n`, at: "3:1", says: /TOML syntax/ },
 ];
 

@@ -6,6 +6,7 @@ import { parseArraySpec } from "../domain/array-spec.js";
 import { ENV_NAME_RE } from "../domain/env.js";
 import { UsageError } from "../domain/errors.js";
 import { parseDuration, parseMemory } from "../domain/resources.js";
+import { parseTags } from "../engines/redis/pool.js";
 import { engineNames } from "../engines/registry.js";
 import type { SubmitInput } from "../api/submit.js";
 import { fillPlaceholders, placeholders, splitCommand } from "./command-template.js";
@@ -249,6 +250,14 @@ function checkShared(e: Partial<Defaults>, at: Path, fileDir: string, problems: 
       add("time", (err as Error).message.replace(/^time /, ""));
     }
   }
+  if (Array.isArray(e.tags)) {
+    try {
+      parseTags(e.tags.join(","), "tags");
+      if (e.tags.length > 0 && typeof e.engine === "string" && e.engine !== "redis") add("tags", `only the redis engine routes tasks by worker tags (engine here: ${e.engine})`);
+    } catch (err) {
+      add("tags", (err as Error).message.replace(/^tags /, ""));
+    }
+  }
   if (e.env && typeof e.env === "object") for (const k of Object.keys(e.env)) if (!ENV_NAME_RE.test(k)) add("env", `'${k}' is not a variable name`);
   if (typeof e.cwd === "string") {
     const dir = path.resolve(fileDir, e.cwd);
@@ -345,6 +354,7 @@ function buildPlan(file: string, fileDir: string, doc: DescriptionValue, default
       queue: pick("queue"),
       engine: engine ?? pick("engine"),
       schedArgs: pick("sched_args"),
+      tags: pick("tags"),
       array: j.array,
       retries: pick("retries"),
       retryOn: pick("on"),

@@ -314,3 +314,18 @@ test("corral killed -9 right after Redis took the tasks: the next command adopts
   for (const task of show(p, job!.id).tasks) assert.equal(task.attempts.length, 1);
   assert.deepEqual(fs.readFileSync(ledger, "utf8").trim().split("\n").sort(), ["1", "2", "3"]);
 });
+
+test("a description file runs on the pool, its tags routing its jobs", async (t) => {
+  const p = await pool(t, [{ name: "plain" }, { name: "gpu1", tags: "gpu" }]);
+  if (!p) return;
+  fs.writeFileSync(
+    p.path("flow.toml"),
+    `batch = "flow"\n[defaults]\nengine = "redis"\n[jobs.prep]\ncommand = "echo prep"\n[jobs.train]\ncommand = "echo train"\ntags = ["gpu"]\nafter = ["prep"]\n`,
+  );
+  const r = await p.runAsync(["run", "flow.toml", "--wait"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const jobs = p.json<{ id: number; name: string; state: string }[]>(["ls", "--batch", "flow"]);
+  const train = jobs.find((j) => j.name === "train")!;
+  assert.equal(train.state, "succeeded");
+  assert.equal(workerOf(runDir(p, train.id, 1, 1)), "gpu1");
+});
