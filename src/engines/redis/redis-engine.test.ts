@@ -329,3 +329,21 @@ test("a description file runs on the pool, its tags routing its jobs", async (t)
   assert.equal(train.state, "succeeded");
   assert.equal(workerOf(runDir(p, train.id, 1, 1)), "gpu1");
 });
+
+test("priorities become BullMQ priorities: a busy worker's next task is the most urgent one", async (t) => {
+  const p = await pool(t, [{ name: "plain", concurrency: 1 }]);
+  if (!p) return;
+  const order = p.path("order.txt");
+  const blocker = p.submit(["--engine", "redis"], ["sleep", "3"]);
+  for (let i = 0; i < 100 && workerOf(runDir(p, blocker, 1, 1)) === null; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    p.ok(["refresh"]);
+  }
+  p.submit(["--engine", "redis", "--priority", "-5"], ["sh", "-c", `echo low >> ${order}`]);
+  p.submit(["--engine", "redis"], ["sh", "-c", `echo normal >> ${order}`]);
+  p.submit(["--engine", "redis", "--priority", "50"], ["sh", "-c", `echo urgent >> ${order}`]);
+  p.ok(["refresh"]);
+  assert.equal(show(p, blocker).tasks[0]!.state, "running", "all three were queued while the worker was busy");
+  await waitAll(p);
+  assert.equal(fs.readFileSync(order, "utf8"), "urgent\nnormal\nlow\n");
+});
