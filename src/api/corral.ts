@@ -91,6 +91,12 @@ export class Corral {
     }
   }
 
+  /** Refuses, without recording anything, a job that submit() would refuse (bad input, an engine that cannot run it). */
+  check(input: SubmitInput, cwd: string = process.cwd()): void {
+    const spec = buildJobSpec(input, cwd, defaultEngineName(this.store.dir));
+    getEngine(spec.engine).validate(spec, this.store.dir, this.store);
+  }
+
   /** Submits a job to this project (the library's way to add many jobs over one open database). */
   submit(input: SubmitInput, cwd: string = process.cwd()): number {
     const spec = buildJobSpec(input, cwd, defaultEngineName(this.store.dir));

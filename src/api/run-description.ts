@@ -38,6 +38,12 @@ export function runPlan(corral: Corral, plan: Plan, opts: { force?: boolean; cwd
   const ids = new Map<string, number>();
   const waiting = new Set<string>(); // changed and not forced: nothing new may be built on them
   const latest = store.stmt("SELECT id, def_hash, lifecycle_state FROM jobs WHERE batch = ? AND name = ? AND def_hash IS NOT NULL ORDER BY id DESC LIMIT 1");
+  // Every job this run may create is checked before any is submitted, so a refusal (resources an engine cannot
+  // give, an engine that is down, tags outside the redis engine) leaves the project as it was.
+  for (const job of plan.jobs) {
+    const existing = latest.get(plan.batch, job.name) as Existing | undefined;
+    if (!existing || existing.def_hash !== job.hash) corral.check(job.input, opts.cwd);
+  }
   for (const job of plan.jobs) {
     const parents = [...job.after, ...job.afterAny, ...job.afterGroup];
     const existing = latest.get(plan.batch, job.name) as Existing | undefined;

@@ -157,6 +157,19 @@ test("a description with a problem submits nothing and creates no database", () 
   }
 });
 
+test("a job of a file that its engine refuses at submission (tags on local) means no job of the file is submitted", () => {
+  const q = new TestProject("corral-workflow-refused-");
+  try {
+    fs.writeFileSync(q.path("f.toml"), `batch = "b"\n[jobs.a]\ncommand = "true"\n[jobs.b]\ncommand = "true"\ntags = ["gpu"]\nafter = ["a"]\n`);
+    const r = q.run(["run", "f.toml"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--tags: only the redis engine routes tasks by worker tags \(this job goes to local\)/);
+    assert.deepEqual(JSON.parse(q.ok(["ls", "--json"])), []);
+  } finally {
+    fs.rmSync(q.dir, { recursive: true, force: true });
+  }
+});
+
 test("cancel, resubmit and wait take the same filters", () => {
   const flag = p.path("filters-fixed");
   const id = Number(p.ok(["sweep", "--batch", "filters", "-p", "x=1..4", "--", "sh", "-c", `[ {x} -le 2 ] || [ -e ${flag} ]`]).trim());
