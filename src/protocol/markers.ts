@@ -20,6 +20,8 @@ export interface EndedMarker {
   readonly error: string | null;
   /** Set when the attempt was refused before running (a dependency gate), with the reason. */
   readonly cancelled: string | null;
+  /** Why whatever ran the attempt stopped it (a Redis worker's TIMEOUT), with its words: `verdict=`, `detail=`. */
+  readonly verdict: { readonly keyword: string; readonly detail: string } | null;
   readonly time: number;
 }
 
@@ -81,6 +83,7 @@ export function readEnded(runDir: string): EndedMarker | null {
     warned: values.get("warned") || null,
     error: values.get("error") || null,
     cancelled: values.get("cancelled") || null,
+    verdict: values.get("verdict") ? { keyword: values.get("verdict")!, detail: values.get("detail") || values.get("verdict")! } : null,
     time: timeOf(values, kv.mtimeMs),
   };
 }

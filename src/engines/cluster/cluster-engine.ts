@@ -286,6 +286,8 @@ export class ClusterEngine implements Engine {
         cap: job.array_cap,
         afterOk: deps.afterOk,
         afterAny: deps.afterAny,
+        projectDir: store.dir,
+        tag,
         comment: submissionComment(tag, job.id, n, chunk.offset),
         logDir,
         passThrough,
@@ -345,17 +347,7 @@ export class ClusterEngine implements Engine {
     if (open.length === 0) return;
     const minAge = Math.max(opts.minAgeS ?? 0, this.pollMinAge(store));
     if (minAge === Infinity && !opts.force) return;
-    if (!acquirePoll(store, this.name, minAge, opts.force ?? false)) return;
-    let answered = false;
-    try {
-      this.reconcile(store, open, this.scheduler.listLive(this.listContext(store, attempts)));
-      answered = true;
-    } catch (err) {
-      // A scheduler that does not answer changes nothing: no job is failed or lost because it was down.
-      if (!(err instanceof SchedulerUnavailable)) throw err;
-    } finally {
-      store.write(() => releasePoll(store, this.name, answered));
-    }
+    this.underPoll(store, minAge, opts, () => this.reconcile(store, open, this.scheduler.listLive(this.listContext(store, attempts))));
   }
 
   /**
@@ -365,9 +357,7 @@ export class ClusterEngine implements Engine {
   private refreshRemote(store: Store, attempts: AttemptRow[], opts: RefreshOptions): void {
     const own = this.pollMinAge(store);
     const minAge = opts.minAgeS === undefined || opts.minAgeS === Infinity ? own : Math.max(opts.minAgeS, own);
-    if (!acquirePoll(store, this.name, minAge, opts.force ?? false)) return;
-    let answered = false;
-    try {
+    this.underPoll(store, minAge, opts, () => {
       const listing = this.scheduler.listLive(this.listContext(store, attempts));
       // Markers arrive only with a listing: after the first, only attempts it brought something for, or that
       // left the pool, can have new ones (thousands of queued attempts are not read again on every poll).
@@ -375,8 +365,18 @@ export class ClusterEngine implements Engine {
       this.sweptOnce.add(store.dir);
       const open = this.foldMarkers(store, attempts, touched === null ? null : (a) => touched.has(`${a.job_id}.${a.idx}.${a.n}`) || !listing.live.has(a.engine_id ?? ""));
       if (open.length > 0) this.reconcile(store, open, listing);
+    });
+  }
+
+  /** Asks the scheduler under the project's poll lease (unless another process asked less than minAge ago). */
+  private underPoll(store: Store, minAge: number, opts: RefreshOptions, ask: () => void): void {
+    if (!acquirePoll(store, this.name, minAge, opts.force ?? false)) return;
+    let answered = false;
+    try {
+      ask();
       answered = true;
     } catch (err) {
+      // A scheduler that does not answer changes nothing: no job is failed or lost because it was down.
       if (!(err instanceof SchedulerUnavailable)) throw err;
     } finally {
       store.write(() => releasePoll(store, this.name, answered));

@@ -44,6 +44,9 @@ export interface SubmissionRequest {
   /** Scheduler job ids this one must wait for: after success, and after any end. */
   readonly afterOk: readonly string[];
   readonly afterAny: readonly string[];
+  /** The project's folder (.corral) and tag. */
+  readonly projectDir: string;
+  readonly tag: string;
   /** Project tag, job and attempt, for the scheduler's comment, so the job can be found again. */
   readonly comment: string;
   /** Where the scheduler writes the script's own output (normally empty: the job's is in the run directory). */

@@ -9,23 +9,16 @@ import type { Answer, Call } from "./redis-calls.js";
  */
 let call: ((c: Call) => Answer) | null = null;
 
-/** Per operation: calls made and time spent, for benchmarks. */
-export const redisCalls = { counts: new Map<string, number>(), ms: 0 };
-
 export function redisCall<T>(c: Call, timeoutMs = 60_000): T {
   if (call === null) {
     const { createSyncFn } = createRequire(import.meta.url)("synckit") as typeof import("synckit");
     call = createSyncFn(new URL("./redis-thread.js", import.meta.url).pathname, { timeout: timeoutMs }) as (c: Call) => Answer;
   }
-  redisCalls.counts.set(c.op, (redisCalls.counts.get(c.op) ?? 0) + 1);
-  const t0 = performance.now();
   let answer: Answer;
   try {
     answer = call(c);
   } catch (err) {
     throw new SchedulerUnavailable(`Redis did not answer: ${(err as Error).message.split("\n")[0]}`);
-  } finally {
-    redisCalls.ms += performance.now() - t0;
   }
   // A crash test's failpoint (CORRAL_TEST_KILL_AFTER=enqueue): Redis has the attempts, the database does not
   // know it yet; the next command must adopt them, not run them twice.

@@ -1,5 +1,3 @@
-import fs from "node:fs";
-import path from "node:path";
 import { configSection, configPath } from "../../config/project-config.js";
 import { UsageError } from "../../domain/errors.js";
 import type { JobSpec } from "../../domain/job.js";
@@ -103,8 +101,8 @@ class RedisScheduler implements Scheduler {
   }
 
   submit(_scriptPath: string, req: SubmissionRequest): string {
-    const url = requireUrl(projectDirOfRequest(req));
-    const tag = req.comment.split(":")[1]!;
+    const url = requireUrl(req.projectDir);
+    const tag = req.tag;
     const job = req.job;
     const queue = queueName(JSON.parse(job.tags) as string[]);
     const tasks: TaskToEnqueue[] = req.indices.map((idx) => {
@@ -174,8 +172,7 @@ class RedisScheduler implements Scheduler {
     const out = new Map<number, AccountingVerdict>();
     for (const a of attempts) {
       const ended = readEnded(a.run_dir);
-      const killedBy = ended ? workerVerdict(a.run_dir) : null;
-      if (killedBy) out.set(a.id, killedBy);
+      if (ended?.verdict) out.set(a.id, { kind: "failed", ...ended.verdict });
       else if (!ended && a.engine_id !== null && this.lost.has(a.engine_id)) {
         out.set(a.id, { kind: "lost", keyword: "LOST", detail: this.lost.get(a.engine_id)! });
       }
@@ -193,24 +190,6 @@ class RedisScheduler implements Scheduler {
     if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new UsageError(`${configPath(projectDir)}: [redis] stall_retries must be a whole number`);
     return v;
   }
-}
-
-/** The project folder, from the run directories a submission writes into (<project>/runs/<job>). */
-function projectDirOfRequest(req: SubmissionRequest): string {
-  return path.dirname(path.dirname(req.logDir));
-}
-
-/** A kill the worker made itself (the time limit), as its ended marker records it: verdict= and detail= lines. */
-function workerVerdict(runDir: string): AccountingVerdict | null {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(runDir, "ended"), "utf8");
-  } catch {
-    return null;
-  }
-  const keyword = /^verdict=(.+)$/m.exec(text)?.[1];
-  if (!keyword) return null;
-  return { kind: "failed", keyword, detail: /^detail=(.*)$/m.exec(text)?.[1] ?? keyword };
 }
 
 export const redisScheduler = new RedisScheduler();
