@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { UsageError } from "../../domain/errors.js";
 import { parseTags, redactUrl } from "../../engines/redis/pool.js";
 import { redisUrl } from "../../engines/redis/redis.js";
+import type { StopAnswer } from "../../engines/redis/redis-calls.js";
 import { openOptional } from "../context.js";
 import { ageSeconds, c, printJson, table } from "../output.js";
 
@@ -110,9 +111,10 @@ export function registerWorker(program: Command): void {
       if (names.length > 0 && flags.all) throw new UsageError("give worker names or --all, not both");
       const url = urlFrom(flags.redis, self);
       const { redisCall } = await import("../../engines/redis/redis-bridge.js");
-      const stopped = redisCall<string[]>({ op: "stop", url, names: flags.all ? null : names });
-      const unknown = names.filter((n) => !stopped.includes(n));
-      for (const n of stopped) process.stdout.write(`draining ${n}\n`);
+      const answer = redisCall<StopAnswer>({ op: "stop", url, names: flags.all ? null : names });
+      for (const n of answer.draining) process.stdout.write(`draining ${n}\n`);
+      for (const n of answer.asked) process.stdout.write(`asked ${n} to stop: no answer yet (it drains at its next heartbeat)\n`);
+      const unknown = names.filter((n) => !answer.draining.includes(n) && !answer.asked.includes(n));
       if (unknown.length > 0) throw new UsageError(`no live worker named ${unknown.join(", ")} (see corral workers)`);
     });
   workers

@@ -240,11 +240,32 @@ async function cancel(url: string, engineIds: string[]): Promise<void> {
   }
 }
 
-/** Asks workers to drain: they finish what they run, take nothing new, and exit. */
-async function stopWorkers(url: string, names: string[] | null): Promise<string[]> {
+/** How long `workers stop` waits at most for the workers to say they drain. */
+const STOP_ACK_MAX_S = 30;
+
+export interface StopAnswer {
+  /** Workers that said they drain: from now on they take nothing new. */
+  readonly draining: string[];
+  /** Workers asked but silent so far: they drain at their next heartbeat. */
+  readonly asked: string[];
+}
+
+/**
+ * Asks workers to drain: they finish what they run, take nothing new, and exit. Waits until each says so
+ * (its next heartbeat), so that a task submitted after this returns is never taken by a worker told to stop.
+ */
+async function stopWorkers(url: string, names: string[] | null): Promise<StopAnswer> {
   const c = await client(url);
   const known = (await readWorkers(c)).filter((w) => w.live);
   const chosen = names === null ? known : known.filter((w) => names.includes(w.name));
   for (const w of chosen) await c.hset(workerKey(w.name), "stop", "1");
-  return chosen.map((w) => w.name);
+  const waitS = Math.min(STOP_ACK_MAX_S, Math.max(0, ...chosen.map((w) => w.timeoutS)));
+  const deadline = Date.now() + waitS * 1000;
+  let pending = chosen.map((w) => w.name);
+  while (pending.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = new Map((await readWorkers(c)).map((w) => [w.name, w]));
+    pending = pending.filter((n) => (now.get(n)?.state ?? "running") === "running");
+  }
+  return { draining: chosen.map((w) => w.name).filter((n) => !pending.includes(n)), asked: pending };
 }

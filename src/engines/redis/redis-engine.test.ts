@@ -102,7 +102,9 @@ test("a dependency chain runs in order across workers; a failed parent cancels i
 test("a worker killed -9 mid-task: the task runs again on another worker, the lost attempt stays in the history", async (t) => {
   const p = await pool(t, [{ name: "gpu1", tags: "gpu" }, { name: "gpu2", tags: "gpu" }]);
   if (!p) return;
-  const id = p.submit(["--engine", "redis", "--tags", "gpu"], ["sh", "-c", "sleep 2; echo finished"]);
+  // The task holds on until the test releases it, so the worker is surely killed while it runs.
+  const release = p.path("release");
+  const id = p.submit(["--engine", "redis", "--tags", "gpu"], ["sh", "-c", `while [ ! -e ${release} ]; do sleep 0.1; done; echo finished`]);
   let victim: string | null = null;
   for (let i = 0; i < 100 && victim === null; i++) {
     await new Promise((r) => setTimeout(r, 100));
@@ -111,6 +113,7 @@ test("a worker killed -9 mid-task: the task runs again on another worker, the lo
   }
   assert.ok(victim, "the task started");
   workers.find((w) => w.name === victim)!.child.kill("SIGKILL");
+  fs.writeFileSync(release, "");
   await waitAll(p);
   const j: ShowJson = show(p, id);
   assert.equal(j.state, "succeeded");
@@ -161,6 +164,18 @@ test("corral workers stop drains: the running task finishes, nothing new is take
   const r = p.run(["workers", "stop", "nobody"]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /no live worker named nobody/);
+});
+
+test("corral workers stop waits for the worker's answer; a worker that cannot answer is named, and drains once it can", async (t) => {
+  const p = await pool(t, [{ name: "plain", concurrency: 1 }]);
+  if (!p) return;
+  workers[0]!.child.kill("SIGSTOP");
+  const r = await p.runAsync(["workers", "stop", "plain"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^asked plain to stop: no answer yet/);
+  workers[0]!.child.kill("SIGCONT");
+  assert.equal(await workers[0]!.exited, 0);
+  assert.match(p.ok(["workers"]), /plain\s+stopped/);
 });
 
 test("a sweep runs on the pool, each point with its parameters", async (t) => {
@@ -334,7 +349,9 @@ test("priorities become BullMQ priorities: a busy worker's next task is the most
   const p = await pool(t, [{ name: "plain", concurrency: 1 }]);
   if (!p) return;
   const order = p.path("order.txt");
-  const blocker = p.submit(["--engine", "redis"], ["sleep", "3"]);
+  // The blocker holds the only slot until the test releases it, however slow the machine is.
+  const release = p.path("release");
+  const blocker = p.submit(["--engine", "redis"], ["sh", "-c", `while [ ! -e ${release} ]; do sleep 0.1; done`]);
   for (let i = 0; i < 100 && workerOf(runDir(p, blocker, 1, 1)) === null; i++) {
     await new Promise((r) => setTimeout(r, 100));
     p.ok(["refresh"]);
@@ -344,6 +361,7 @@ test("priorities become BullMQ priorities: a busy worker's next task is the most
   p.submit(["--engine", "redis", "--priority", "50"], ["sh", "-c", `echo urgent >> ${order}`]);
   p.ok(["refresh"]);
   assert.equal(show(p, blocker).tasks[0]!.state, "running", "all three were queued while the worker was busy");
+  fs.writeFileSync(release, "");
   await waitAll(p);
   assert.equal(fs.readFileSync(order, "utf8"), "urgent\nnormal\nlow\n");
 });

@@ -50,6 +50,8 @@ export class PoolWorker {
   private readonly slots = new Map<string, Slot>();
   private draining = false;
   private wake: (() => void) | null = null;
+  /** The fetch in flight, if any: a worker says it drains only once no fetch can take another task. */
+  private fetching: Promise<unknown> = Promise.resolve();
   private tokens = 0;
   private readonly startedAt = Date.now();
   private readonly lockMs: number;
@@ -151,7 +153,9 @@ export class PoolWorker {
         const token = `${this.opts.name}:${++this.tokens}`;
         let job: Job | undefined;
         try {
-          job = await w.getNextJob(token, { block: false });
+          const next = w.getNextJob(token, { block: false });
+          this.fetching = next.catch(() => undefined);
+          job = await next;
         } catch (err) {
           // Redis restarting or out of reach: wait and look again; running tasks go on meanwhile.
           this.opts.log(`queue ${q}: ${(err as Error).message}`);
@@ -258,7 +262,11 @@ export class PoolWorker {
       this.lastExtend = now;
       await Promise.all([...this.slots.values()].map((s) => s.job.extendLock(s.token, this.lockMs).catch(() => 0)));
     }
-    if ((await this.redis.hget(workerKey(this.opts.name), "stop")) === "1" && state === null) this.drain();
+    if ((await this.redis.hget(workerKey(this.opts.name), "stop")) === "1" && state === null) {
+      this.drain();
+      // A task taken by a fetch already under way is this worker's to run; none is taken after this beat.
+      await this.fetching;
+    }
     const beat: WorkerBeat = {
       name: this.opts.name,
       host: os.hostname(),
