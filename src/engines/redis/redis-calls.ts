@@ -264,8 +264,9 @@ async function stopWorkers(url: string, names: string[] | null): Promise<StopAns
   let pending = chosen.map((w) => w.name);
   while (pending.length > 0 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));
-    const now = new Map((await readWorkers(c)).map((w) => [w.name, w]));
-    pending = pending.filter((n) => (now.get(n)?.state ?? "running") === "running");
+    // Only the asked workers' states: the full registry read (uptime, every hash) is not needed here.
+    const states = await Promise.all(pending.map((n) => c.hget(workerKey(n), "state")));
+    pending = pending.filter((_, i) => states[i] === "running");
   }
   return { draining: chosen.map((w) => w.name).filter((n) => !pending.includes(n)), asked: pending };
 }
