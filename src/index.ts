@@ -8,7 +8,7 @@
 export { Corral, type OpenOptions, type StatusReport, type WaitOptions, type WaitResult } from "./api/corral.js";
 export type { SubmitInput } from "./api/submit.js";
 export { logFiles, parseLogRef, tailLines, type LogFile, type LogStream } from "./api/logs.js";
-export type { TaskRef } from "./api/queries.js";
+export type { TaskRef } from "./store/queries.js";
 export { buildSelection, EVERYTHING, type Selection } from "./domain/selection.js";
 export { parseArraySpec, type ArraySpec } from "./domain/array-spec.js";
 export { parseDuration, parseMemory, type Resources } from "./domain/resources.js";
@@ -17,9 +17,10 @@ export type { AttemptView, JobDetail, JobSummary, TaskView } from "./domain/job.
 export { UsageError, StoreError } from "./domain/errors.js";
 export { renderWrapper } from "./protocol/wrapper.js";
 export { runPlan, type RunReport } from "./api/run-description.js";
-export { planDescription, DescriptionError, type Plan, type PlannedJob } from "./workflow/description.js";
+export { DescriptionError, type Plan, type PlannedJob } from "./workflow/description.js";
+export { planDescription } from "./api/plan.js";
 export { sweepPoints, parameterValues, type SweepMode } from "./workflow/sweep.js";
 export type { Point, ParamValue } from "./domain/params.js";
 export { parseFilterTerm, type FilterTerm } from "./domain/filter.js";
 export type { Engine, EngineCapabilities, DoctorLine } from "./engines/engine.js";
-export { getEngine, engineNames } from "./engines/registry.js";
+export { getEngine, engineNames } from "./api/engines.js";

@@ -3,32 +3,24 @@ import path from "node:path";
 import { UsageError } from "../domain/errors.js";
 import type { JobDetail, JobSummary } from "../domain/job.js";
 import { EVERYTHING, isUnnarrowed, type Selection } from "../domain/selection.js";
-import { RERUNNABLE_STATES, TERMINAL_STATES, validateLabel, type LifecycleState } from "../domain/states.js";
+import { isTerminal, RERUNNABLE_STATES, validateLabel, type LifecycleState } from "../domain/states.js";
 import { defaultEngineName } from "../config/project-config.js";
 import type { RefreshOptions } from "../engines/engine.js";
-import { engineNames, getEngine } from "../engines/registry.js";
-import { refreshJobLabel, settleDependencies } from "../lifecycle/transitions.js";
+import { cancelTasks, checkParentsExist, deleteJobs, labelTasks, recordJob, releaseJobs, resubmitTasks, takeBackJob } from "../lifecycle/operations.js";
+import { jobRunsDir } from "../protocol/run-dir.js";
 import { RUN_FILES } from "../protocol/wrapper.js";
+import { jobWithToken, latestDefinedJob } from "../store/jobs.js";
 import { defaultDatabasePath, findDatabase } from "../store/locate.js";
+import { checkIdsExist, resolveTasks, type DisplayRow, type TaskRef } from "../store/queries.js";
+import type { AttemptRow } from "../store/rows.js";
 import { Store } from "../store/store.js";
-import { ACTIVE_ATTEMPT_STATES, type AttemptRow } from "../store/rows.js";
-import { applyJobRequests } from "./requests.js";
-import { buildJobSpec, checkDependencies, insertJob, type SubmitInput } from "./submit.js";
-import { checkIdsExist, countByBatch, listForDisplay, type DisplayRow, jobDetail, jobsNeedingAttention, listJobs, resolveTasks, runningNow, type TaskRef } from "./queries.js";
+import { engineNames, getEngine } from "./engines.js";
+import { applyRequests } from "./spawn.js";
+import { buildJobSpec, commandText, type SubmitInput } from "./submit.js";
+import { ProjectView, type LocateOptions, type StatusReport } from "./view.js";
 
-export interface OpenOptions {
-  /** Database path (`--db`); defaults to CORRAL_DB, then the nearest `.corral/` up from cwd. */
-  readonly db?: string;
-  readonly cwd?: string;
-  readonly env?: NodeJS.ProcessEnv;
-}
-
-export interface StatusReport {
-  readonly batches: { readonly batch: string | null; readonly jobs: number; readonly states: Record<string, number> }[];
-  readonly attention: JobSummary[];
-  /** Jobs running now (at most 20), with their hosts and since when. */
-  readonly running: { id: number; name: string; batch: string | null; running: number; hosts: string; since: string | null }[];
-}
+export type OpenOptions = LocateOptions;
+export type { StatusReport };
 
 export interface WaitOptions {
   /** Give up after this many seconds (the result then says timedOut). */
@@ -47,14 +39,18 @@ export interface WaitResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The library API: one project database and the operations the CLI offers. Every read first folds new
- * markers into the store, and every change makes sure the engines act on it.
+ * The library API: one project database and the operations the CLI offers. Its reads first refresh (fold in
+ * new markers and, rate-limited, the engines' view) and then read the store through a ProjectView; every change
+ * makes sure the engines act on it. A reader that must not write uses ProjectView alone.
  */
 export class Corral {
   readonly store: Store;
+  /** The store as it is, without refreshing: what every read below returns after its refresh. */
+  readonly view: ProjectView;
 
   private constructor(store: Store) {
     this.store = store;
+    this.view = new ProjectView(store);
   }
 
   /** Opens the project's database; with `create`, makes `.corral/` in cwd when none is found. Null when there is none. */
@@ -79,7 +75,7 @@ export class Corral {
       // Everything that can be refused is refused before a database is created.
       const projectDir = path.join(cwd, ".corral");
       const spec = buildJobSpec(input, cwd, defaultEngineName(projectDir, opts.env));
-      checkDependencies(null, spec);
+      checkParentsExist(null, spec);
       getEngine(spec.engine).validate(spec, projectDir, null);
     }
     const corral = existing ?? Corral.open({ ...opts, create: true })!;
@@ -89,6 +85,11 @@ export class Corral {
       corral.close();
       throw err;
     }
+  }
+
+  /** The latest job of a batch with this name that a description file submitted, with its definition hash. */
+  latestDefinedJob(batch: string, name: string): { id: number; def_hash: string; lifecycle_state: LifecycleState } | undefined {
+    return latestDefinedJob(this.store, batch, name);
   }
 
   /** Refuses, without recording anything, a job that submit() would refuse (bad input, an engine that cannot run it). */
@@ -102,7 +103,7 @@ export class Corral {
     const spec = buildJobSpec(input, cwd, defaultEngineName(this.store.dir));
     const engine = getEngine(spec.engine);
     engine.validate(spec, this.store.dir, this.store);
-    const id = insertJob(this.store, spec);
+    const id = recordJob(this.store, spec, commandText(spec.argv, spec.script?.path ?? null));
     if (!engine.submitJob) {
       engine.kick(this.store);
       return id;
@@ -112,8 +113,8 @@ export class Corral {
     } catch (err) {
       // The scheduler refused it (unknown partition...): take the job back, so nothing is recorded as submitted.
       if (err instanceof UsageError) {
-        this.store.write(() => this.store.stmt("DELETE FROM jobs WHERE id = ?").run(id));
-        fs.rmSync(path.join(this.store.runsDir, String(id)), { recursive: true, force: true });
+        takeBackJob(this.store, id);
+        fs.rmSync(jobRunsDir(this.store.runsDir, id), { recursive: true, force: true });
       }
       throw err;
     }
@@ -136,46 +137,40 @@ export class Corral {
   /** Folds in what happened, without starting anything. */
   private observe(opts: RefreshOptions = {}): void {
     // Requests are read while their attempts still run, and once more for the attempts that just ended.
-    applyJobRequests(this.store);
+    applyRequests(this.store);
     for (const name of engineNames()) getEngine(name).refresh(this.store, opts);
-    applyJobRequests(this.store);
+    applyRequests(this.store);
   }
 
   list(sel: Selection = EVERYTHING, opts: RefreshOptions = {}): JobSummary[] {
     this.refresh(opts);
-    return listJobs(this.store, sel);
+    return this.view.list(sel);
   }
 
   /** The rows `corral ls` prints, cheaply (see listForDisplay). */
   listForDisplay(sel: Selection = EVERYTHING): DisplayRow[] {
     this.refresh();
-    return listForDisplay(this.store, sel);
+    return this.view.listForDisplay(sel);
+  }
+
+  /** The newest job of a batch with this name submitted with a drop folder's token, if it was recorded. */
+  jobWithToken(batch: string, name: string, token: string): number | undefined {
+    return jobWithToken(this.store, batch, name, token);
   }
 
   /** One job as the store has it now, without refreshing (no scheduler call). */
   peek(id: number): JobSummary {
-    return listJobs(this.store, { ids: [{ kind: "job", id }], states: [], name: null, batch: null, all: false })[0]!;
+    return this.view.peek(id);
   }
 
   show(id: number): JobDetail {
     this.refresh();
-    return jobDetail(this.store, id);
+    return this.view.show(id);
   }
 
   status(opts: RefreshOptions = {}, sel: Selection = EVERYTHING): StatusReport {
     this.refresh(opts);
-    const byBatch = new Map<string | null, { jobs: number; states: Record<string, number> }>();
-    for (const row of countByBatch(this.store, sel)) {
-      const b = byBatch.get(row.batch) ?? { jobs: 0, states: {} };
-      b.jobs += row.jobs;
-      b.states[row.state] = row.jobs;
-      byBatch.set(row.batch, b);
-    }
-    return {
-      batches: [...byBatch.entries()].map(([batch, v]) => ({ batch, ...v })),
-      attention: jobsNeedingAttention(this.store, sel),
-      running: runningNow(this.store, sel).map((r) => ({ ...r, since: r.since === null ? null : new Date(r.since * 1000).toISOString() })),
-    };
+    return this.view.status(sel);
   }
 
   /**
@@ -199,7 +194,7 @@ export class Corral {
       if (done !== lastDone) pollEveryS = 2;
       lastDone = done;
       opts.onProgress?.(jobs);
-      const over = jobs.every((j) => (TERMINAL_STATES as readonly string[]).includes(j.lifecycleState));
+      const over = jobs.every((j) => isTerminal(j.lifecycleState));
       if (over) return { jobs, succeeded: jobs.every((j) => j.lifecycleState === "succeeded"), timedOut: false };
       if (Date.now() >= deadline || opts.signal?.aborted) return { jobs, succeeded: false, timedOut: true };
       await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
@@ -216,29 +211,8 @@ export class Corral {
   cancel(sel: Selection): TaskRef[] {
     this.requireNarrowed(sel, "cancel");
     this.observe();
-    const tasks = resolveTasks(this.store, sel, ["pending", "queued", "running"]).filter((t) => !(TERMINAL_STATES as readonly string[]).includes(t.state));
-    const now = Date.now() / 1000;
-    const signalled = this.store.write(() => {
-      const attempts: AttemptRow[] = [];
-      for (const t of tasks) {
-        // A task with an attempt under way (running here, or waiting in a scheduler's queue) is stopped through
-        // its engine, and ends when the engine confirms; one that never went anywhere is cancelled at once.
-        const rows = this.store
-          .stmt(`SELECT * FROM attempts WHERE job_id = ? AND idx = ? AND state IN ${ACTIVE_ATTEMPT_STATES}`)
-          .all(t.jobId, t.index) as AttemptRow[];
-        for (const a of rows) {
-          this.store.stmt("UPDATE attempts SET kill_reason = 'cancel', kill_sent_at = NULL WHERE id = ?").run(a.id);
-          attempts.push({ ...a, kill_reason: "cancel", kill_sent_at: null });
-        }
-        if (rows.length === 0) {
-          this.store
-            .stmt("UPDATE tasks SET state = 'cancelled', reason = 'cancelled by user', updated_at = ? WHERE job_id = ? AND idx = ? AND state IN ('pending', 'queued')")
-            .run(now, t.jobId, t.index);
-        }
-      }
-      settleDependencies(this.store);
-      return attempts;
-    });
+    const tasks = resolveTasks(this.store, sel, ["pending", "queued", "running"]).filter((t) => !isTerminal(t.state));
+    const signalled = cancelTasks(this.store, tasks);
     for (const [engine, attempts] of groupByEngine(signalled)) getEngine(engine).cancel(this.store, attempts);
     return tasks;
   }
@@ -251,26 +225,9 @@ export class Corral {
   resubmit(sel: Selection, opts: { clean?: boolean } = {}): TaskRef[] {
     this.requireNarrowed(sel, "resubmit");
     this.observe();
-    const tasks = resolveTasks(this.store, sel, RERUNNABLE_STATES).filter((t) => (TERMINAL_STATES as readonly string[]).includes(t.state));
-    const now = Date.now() / 1000;
-    const oldRunDirs = this.store.write(() => {
-      const dirs: string[] = [];
-      const jobs = new Set<number>();
-      for (const t of tasks) {
-        this.store
-          .stmt(
-            `UPDATE tasks SET state = 'pending', label = NULL, exit_code = NULL, signal = NULL, reason = 'resubmitted', updated_at = ?,
-               retries_left = (SELECT retries FROM jobs WHERE id = ?) WHERE job_id = ? AND idx = ?`,
-          )
-          .run(now, t.jobId, t.jobId, t.index);
-        jobs.add(t.jobId);
-        if (opts.clean) dirs.push(...(this.store.stmt("SELECT run_dir FROM attempts WHERE job_id = ? AND idx = ?").pluck().all(t.jobId, t.index) as string[]));
-      }
-      for (const id of jobs) refreshJobLabel(this.store, id);
-      reviveDependents(this.store, [...jobs], now);
-      settleDependencies(this.store);
-      return dirs;
-    });
+    const tasks = resolveTasks(this.store, sel, RERUNNABLE_STATES).filter((t) => isTerminal(t.state));
+    const earlier = resubmitTasks(this.store, tasks);
+    const oldRunDirs = opts.clean ? earlier : [];
     for (const dir of oldRunDirs) {
       fs.rmSync(path.join(dir, RUN_FILES.stdout), { force: true });
       fs.rmSync(path.join(dir, RUN_FILES.stderr), { force: true });
@@ -282,11 +239,8 @@ export class Corral {
   /** Takes jobs out of hold (`--hold`), letting them run once their dependencies allow. */
   release(sel: Selection): number[] {
     this.requireNarrowed(sel, "release");
-    const jobs = listJobs(this.store, sel).map((j) => j.id);
-    this.store.write(() => {
-      for (const id of jobs) this.store.stmt("UPDATE jobs SET held = 0 WHERE id = ?").run(id);
-      settleDependencies(this.store);
-    });
+    const jobs = this.view.list(sel).map((j) => j.id);
+    releaseJobs(this.store, jobs);
     this.refresh();
     return jobs;
   }
@@ -299,10 +253,7 @@ export class Corral {
     }
     this.requireNarrowed(sel, "mark");
     const tasks = resolveTasks(this.store, sel);
-    this.store.write(() => {
-      for (const t of tasks) this.store.stmt("UPDATE tasks SET label = ? WHERE job_id = ? AND idx = ?").run(label, t.jobId, t.index);
-      for (const id of new Set(tasks.map((t) => t.jobId))) refreshJobLabel(this.store, id);
-    });
+    labelTasks(this.store, tasks, label);
     return tasks;
   }
 
@@ -313,25 +264,10 @@ export class Corral {
   async delete(sel: Selection, opts: { keepLogs?: boolean } = {}): Promise<number[]> {
     this.requireNarrowed(sel, "delete");
     this.observe();
-    const ids = listJobs(this.store, sel).map((j) => j.id);
-    const running = this.store.write(() => {
-      const attempts: AttemptRow[] = [];
-      const now = Date.now() / 1000;
-      for (const id of ids) {
-        attempts.push(...(this.store.stmt("SELECT * FROM attempts WHERE job_id = ? AND state IN ('launching', 'queued', 'running')").all(id) as AttemptRow[]));
-        this.store
-          .stmt(
-            `UPDATE tasks SET state = 'cancelled', reason = ?, updated_at = ?
-             WHERE state = 'pending' AND job_id IN (SELECT job_id FROM dependencies WHERE parent_id = ? AND kind <> 'any')`,
-          )
-          .run(`dependency ${id} was deleted`, now, id);
-        this.store.stmt("DELETE FROM jobs WHERE id = ?").run(id);
-      }
-      settleDependencies(this.store);
-      return attempts;
-    });
+    const ids = this.view.list(sel).map((j) => j.id);
+    const running = deleteJobs(this.store, ids);
     for (const [engine, attempts] of groupByEngine(running)) await getEngine(engine).abandon(attempts);
-    if (!opts.keepLogs) for (const id of ids) fs.rmSync(path.join(this.store.runsDir, String(id)), { recursive: true, force: true });
+    if (!opts.keepLogs) for (const id of ids) fs.rmSync(jobRunsDir(this.store.runsDir, id), { recursive: true, force: true });
     return ids;
   }
 }
@@ -340,25 +276,6 @@ function groupByEngine(attempts: readonly AttemptRow[]): Map<string, AttemptRow[
   const out = new Map<string, AttemptRow[]>();
   for (const a of attempts) out.set(a.engine, [...(out.get(a.engine) ?? []), a]);
   return out;
-}
-
-/** Jobs cancelled because a parent failed get another chance when that parent is resubmitted (transitively). */
-function reviveDependents(store: Store, parents: number[], now: number): void {
-  const seen = new Set(parents);
-  const queue = [...parents];
-  while (queue.length > 0) {
-    const parent = queue.shift()!;
-    const children = store.stmt("SELECT job_id FROM dependencies WHERE parent_id = ?").pluck().all(parent) as number[];
-    for (const child of children) {
-      const revived = store
-        .stmt("UPDATE tasks SET state = 'pending', reason = 'waiting for a resubmitted dependency', updated_at = ? WHERE job_id = ? AND state = 'cancelled' AND reason LIKE 'dependency %'")
-        .run(now, child).changes;
-      if (revived > 0 && !seen.has(child)) {
-        seen.add(child);
-        queue.push(child);
-      }
-    }
-  }
 }
 
 export type { LifecycleState };

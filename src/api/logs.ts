@@ -2,7 +2,7 @@ import fs from "node:fs";
 import { UsageError } from "../domain/errors.js";
 import type { AttemptView } from "../domain/job.js";
 import type { Store } from "../store/store.js";
-import { getJobRow, taskViews } from "./queries.js";
+import { getJobRow, taskViews } from "../store/queries.js";
 
 export type LogStream = "stdout" | "stderr";
 

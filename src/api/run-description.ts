@@ -1,4 +1,3 @@
-import type { LifecycleState } from "../domain/states.js";
 import type { Plan } from "../workflow/description.js";
 import type { Corral } from "./corral.js";
 
@@ -18,11 +17,6 @@ export interface RunReport {
   readonly changed: RunEntry[];
 }
 
-interface Existing {
-  id: number;
-  def_hash: string;
-  lifecycle_state: LifecycleState;
-}
 
 const selectJob = (id: number) => ({ ids: [{ kind: "job" as const, id }], states: [], name: null, batch: null, all: false });
 
@@ -33,20 +27,18 @@ const selectJob = (id: number) => ({ ids: [{ kind: "job" as const, id }], states
  * twice submits nothing the second time.
  */
 export function runPlan(corral: Corral, plan: Plan, opts: { force?: boolean; cwd?: string } = {}): RunReport {
-  const store = corral.store;
   const report: RunReport = { batch: plan.batch, created: [], kept: [], rerun: [], changed: [] };
   const ids = new Map<string, number>();
   const waiting = new Set<string>(); // changed and not forced: nothing new may be built on them
-  const latest = store.stmt("SELECT id, def_hash, lifecycle_state FROM jobs WHERE batch = ? AND name = ? AND def_hash IS NOT NULL ORDER BY id DESC LIMIT 1");
   // Every job this run may create is checked before any is submitted, so a refusal (resources an engine cannot
   // give, an engine that is down, tags outside the redis engine) leaves the project as it was.
   for (const job of plan.jobs) {
-    const existing = latest.get(plan.batch, job.name) as Existing | undefined;
+    const existing = corral.latestDefinedJob(plan.batch, job.name);
     if (!existing || existing.def_hash !== job.hash) corral.check(job.input, opts.cwd);
   }
   for (const job of plan.jobs) {
     const parents = [...job.after, ...job.afterAny, ...job.afterGroup];
-    const existing = latest.get(plan.batch, job.name) as Existing | undefined;
+    const existing = corral.latestDefinedJob(plan.batch, job.name);
     if (existing && existing.def_hash === job.hash) {
       ids.set(job.name, existing.id);
       if (["failed", "cancelled", "lost"].includes(existing.lifecycle_state)) {

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { Corral } from "../api/corral.js";
 import { schedulerCalls } from "../engines/cluster/run-command.js";
-import { getEngine } from "../engines/registry.js";
+import { getEngine } from "../api/engines.js";
 
 const ARRAY = Number(process.env.CORRAL_BENCH_SLURM_ARRAY ?? 5000);
 const ACTIVE = Number(process.env.CORRAL_BENCH_SLURM_ACTIVE ?? 1000);

@@ -67,7 +67,8 @@ async function main(): Promise<void> {
       const db = (self.optsWithGlobals() as { db?: string }).db;
       if (!db) throw new UsageError("supervisor needs --db");
       const { runSupervisor } = await import("../engines/local/run-supervisor.js");
-      await runSupervisor(db);
+      const { applyRequests } = await import("../api/spawn.js");
+      await runSupervisor(db, applyRequests);
     });
   for (const cmd of program.commands) cmd.exitOverride();
 

@@ -73,3 +73,15 @@ export function clusterDurationS(projectDir: string, key: string, envName: strin
   if (v === undefined) return dfltS;
   return typeof v === "number" ? v : parseDuration(String(v), `[cluster] ${key}`);
 }
+
+/** The one default for how long a launch may take before corral recovers it: 120 s (CORRAL_LAUNCH_GRACE_MS overrides). */
+export const DEFAULT_LAUNCH_GRACE_MS = 120_000;
+
+/**
+ * How long an attempt may sit between being recorded and showing a sign of life (a scheduler id, a `started`
+ * marker after its claim) before corral recovers it: another process may still be submitting or starting it.
+ */
+export function launchGraceMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.CORRAL_LAUNCH_GRACE_MS;
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : DEFAULT_LAUNCH_GRACE_MS;
+}

@@ -6,8 +6,8 @@ import { isLifecycleState, validateLabel } from "./states.js";
  *
  *   state=failed name~'map*' batch=genome param.lr>0.01 created>2026-01-01 exit!=0
  *
- * Each term is FIELD OP VALUE; terms are ANDed. Terms become parameterised SQL: field names come from a fixed
- * table and values are always bound, never pasted into the query.
+ * Each term is FIELD OP VALUE; terms are ANDed. The store compiles terms into parameterised SQL (store/filter-sql.ts):
+ * field names come from a fixed table and values are always bound, never pasted into the query.
  */
 export type FilterOp = "=" | "!=" | "~" | "!~" | ">" | ">=" | "<" | "<=";
 
@@ -20,23 +20,24 @@ export interface FilterTerm {
   readonly text: string;
 }
 
-type Kind = "text" | "number" | "time" | "state";
+export type FilterKind = "text" | "number" | "time" | "state";
 
-/** The fields, what they compare, and the job column they read. */
-const FIELDS: Readonly<Record<string, { kind: Kind; column: string }>> = {
-  id: { kind: "number", column: "j.id" },
-  name: { kind: "text", column: "j.name" },
-  batch: { kind: "text", column: "j.batch" },
-  engine: { kind: "text", column: "j.engine" },
-  state: { kind: "state", column: "j.lifecycle_state" },
-  label: { kind: "text", column: "j.label" },
-  exit: { kind: "number", column: "j.exit_code" },
-  created: { kind: "time", column: "j.created_at" },
-  priority: { kind: "number", column: "j.priority" },
-  tasks: { kind: "number", column: "j.n_tasks" },
-};
+/** The fields and what they compare (the store maps each to a column). */
+export const FILTER_FIELDS = {
+  id: "number",
+  name: "text",
+  batch: "text",
+  engine: "text",
+  state: "state",
+  label: "text",
+  exit: "number",
+  created: "time",
+  priority: "number",
+  tasks: "number",
+} as const satisfies Readonly<Record<string, FilterKind>>;
+export type FilterField = keyof typeof FILTER_FIELDS;
 
-const OPS_BY_KIND: Readonly<Record<Kind, readonly FilterOp[]>> = {
+const OPS_BY_KIND: Readonly<Record<FilterKind, readonly FilterOp[]>> = {
   text: ["=", "!=", "~", "!~"],
   number: ["=", "!=", ">", ">=", "<", "<="],
   time: ["=", "!=", ">", ">=", "<", "<="],
@@ -57,7 +58,7 @@ function unquote(v: string): string {
 
 export function parseFilterTerm(text: string): FilterTerm {
   const m = TERM_RE.exec(text);
-  const fields = [...Object.keys(FIELDS), "param.NAME"];
+  const fields = [...Object.keys(FILTER_FIELDS), "param.NAME"];
   if (!m) throw new UsageError(`filter '${text}': expected FIELD OP VALUE such as state=failed or param.lr>0.01 (fields: ${fields.join(", ")})`);
   const [, field, param, op, raw] = m as unknown as [string, string, string | undefined, FilterOp, string];
   const value = unquote(raw);
@@ -66,42 +67,11 @@ export function parseFilterTerm(text: string): FilterTerm {
     if (op === "~" || op === "!~") throw new UsageError(`filter '${text}': parameters compare with = != > >= < <=`);
     return { field, param, op, value, text };
   }
-  const def = FIELDS[field];
-  if (!def || param !== undefined) throw new UsageError(`filter '${text}': unknown field '${field}${param ? `.${param}` : ""}' (fields: ${fields.join(", ")})`);
-  if (!OPS_BY_KIND[def.kind].includes(op)) throw new UsageError(`filter '${text}': ${field} compares with ${OPS_BY_KIND[def.kind].join(" ")}`);
-  if (def.kind === "number" && !/^-?\d+$/.test(value)) throw new UsageError(`filter '${text}': ${field} needs a whole number`);
-  if (def.kind === "time" && Number.isNaN(Date.parse(value))) throw new UsageError(`filter '${text}': ${field} needs a date such as 2026-01-01 or 2026-01-01T12:00`);
-  if (def.kind === "state" && !isLifecycleState(value) && validateLabel(value) !== null) throw new UsageError(`filter '${text}': '${value}' is neither a state nor a label`);
+  const kind = (FILTER_FIELDS as Readonly<Record<string, FilterKind>>)[field];
+  if (!kind || param !== undefined) throw new UsageError(`filter '${text}': unknown field '${field}${param ? `.${param}` : ""}' (fields: ${fields.join(", ")})`);
+  if (!OPS_BY_KIND[kind].includes(op)) throw new UsageError(`filter '${text}': ${field} compares with ${OPS_BY_KIND[kind].join(" ")}`);
+  if (kind === "number" && !/^-?\d+$/.test(value)) throw new UsageError(`filter '${text}': ${field} needs a whole number`);
+  if (kind === "time" && Number.isNaN(Date.parse(value))) throw new UsageError(`filter '${text}': ${field} needs a date such as 2026-01-01 or 2026-01-01T12:00`);
+  if (kind === "state" && !isLifecycleState(value) && validateLabel(value) !== null) throw new UsageError(`filter '${text}': '${value}' is neither a state nor a label`);
   return { field, param: null, op, value, text };
-}
-
-/** SQL (on jobs aliased `j`) for the terms, with its parameters. */
-export function filterSql(terms: readonly FilterTerm[]): { where: string; params: unknown[] } {
-  const clauses: string[] = [];
-  const params: unknown[] = [];
-  for (const t of terms) {
-    if (t.param !== null) {
-      // A job matches when any of its tasks' points does; numbers compare as numbers.
-      const numeric = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(t.value);
-      const cmp = t.op === "!=" ? "<>" : t.op;
-      clauses.push(`EXISTS (SELECT 1 FROM tasks ft WHERE ft.job_id = j.id AND json_extract(ft.params, ?) ${cmp} ?)`);
-      params.push(`$.${t.param}`, numeric ? Number(t.value) : t.value);
-      continue;
-    }
-    const def = FIELDS[t.field]!;
-    const col = def.column;
-    if (def.kind === "state") {
-      // A state or a label, as --state does.
-      clauses.push(t.op === "=" ? `(coalesce(j.label, ${col}) = ? OR ${col} = ?)` : `(coalesce(j.label, ${col}) <> ? AND ${col} <> ?)`);
-      params.push(t.value, t.value);
-    } else if (t.op === "~" || t.op === "!~") {
-      clauses.push(`${t.op === "~" ? "" : "NOT "}coalesce(${col}, '') GLOB ?`);
-      params.push(t.value);
-    } else {
-      const cmp = t.op === "!=" ? "IS NOT" : t.op === "=" ? "IS" : t.op;
-      clauses.push(`${col} ${cmp} ?`);
-      params.push(def.kind === "number" ? Number(t.value) : def.kind === "time" ? Date.parse(t.value) / 1000 : t.value);
-    }
-  }
-  return { where: clauses.length > 0 ? clauses.join(" AND ") : "1", params };
 }

@@ -105,3 +105,11 @@ export interface JobDetail extends JobSummary {
   readonly dependencies: readonly { readonly id: number; readonly kind: "ok" | "any" | "group" }[];
   readonly taskList: TaskView[];
 }
+
+/** One task a selection names, with its state now. */
+export interface TaskRef {
+  readonly jobId: number;
+  readonly index: number;
+  readonly state: LifecycleState;
+  readonly label: string | null;
+}

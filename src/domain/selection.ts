@@ -75,3 +75,9 @@ export function buildSelection(input: {
 export function isUnnarrowed(sel: Selection): boolean {
   return sel.ids.length === 0 && sel.states.length === 0 && sel.name === null && sel.batch === null && (sel.where?.length ?? 0) === 0;
 }
+
+/** Whether a job or task matches a --state filter (lifecycle states and labels alike). */
+export function matchesStates(states: readonly string[], lifecycle: string, label: string | null): boolean {
+  if (states.length === 0) return true;
+  return states.some((s) => (isLifecycleState(s) ? s === lifecycle : s === label));
+}

@@ -6,6 +6,21 @@ export const TERMINAL_STATES: readonly LifecycleState[] = ["succeeded", "failed"
 /** What `resubmit` re-runs when no --state is given. */
 export const RERUNNABLE_STATES: readonly LifecycleState[] = ["failed", "cancelled", "lost"];
 
+/** Task states that wait for something before running (a dependency or a hold; then a slot). */
+export const WAITING_STATES: readonly LifecycleState[] = ["pending", "queued"];
+
+export function isTerminal(s: string): boolean {
+  return (TERMINAL_STATES as readonly string[]).includes(s);
+}
+
+/** An attempt's states: the three active ones, then how it ended (a task's terminal states). */
+export const ACTIVE_ATTEMPT_STATES = ["launching", "queued", "running"] as const;
+export type AttemptState = (typeof ACTIVE_ATTEMPT_STATES)[number] | "succeeded" | "failed" | "cancelled" | "lost";
+
+export function isActiveAttempt(s: string): boolean {
+  return (ACTIVE_ATTEMPT_STATES as readonly string[]).includes(s);
+}
+
 export function isLifecycleState(s: string): s is LifecycleState {
   return (LIFECYCLE_STATES as readonly string[]).includes(s);
 }

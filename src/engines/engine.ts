@@ -1,22 +1,9 @@
+import type { EngineCapabilities } from "../domain/engine-catalog.js";
 import type { JobSpec } from "../domain/job.js";
 import type { Store } from "../store/store.js";
 import type { AttemptRow } from "../store/rows.js";
 
-/** What an engine does natively; declared by each engine, never guessed from its name. */
-export interface EngineCapabilities {
-  /** A whole array job goes to the engine in one call. */
-  readonly nativeArrays: boolean;
-  /**
-   * Dependencies the engine enforces without corral running: "ok+any" (Slurm's afterok/afterany), "any"
-   * (Grid Engine's hold_jid releases a job however its parent ended; corral adds a check for "ok"), or
-   * "none" (corral releases dependents itself when it sees their parents end).
-   */
-  readonly nativeDependencies: "ok+any" | "any" | "none";
-  /** One array task can be cancelled on its own. */
-  readonly cancelTask: boolean;
-  /** The engine keeps records of finished jobs that tell why they ended (sacct, qacct). */
-  readonly accounting: boolean;
-}
+export type { EngineCapabilities };
 
 /** One line of `corral doctor`: whether an engine is usable here, and if not, what to do. */
 export interface DoctorLine {

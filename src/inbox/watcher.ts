@@ -161,10 +161,7 @@ export class InboxWatcher {
     const ahead = readJson<{ token: string }>(path.join(dir, HELPERS.submitting));
     if (ahead) {
       // A predecessor was killed after writing its marker: the database says whether the job was recorded.
-      const id = this.corral.store
-        .stmt("SELECT id FROM jobs WHERE batch = ? AND name = ? AND json_extract(metadata, '$.token') = ? ORDER BY id DESC LIMIT 1")
-        .pluck()
-        .get(this.batch, name, ahead.token) as number | undefined;
+      const id = this.corral.jobWithToken(this.batch, name, ahead.token);
       if (id !== undefined) return this.recorded(name, id, "found");
     }
     const token = ahead?.token ?? randomBytes(8).toString("hex");

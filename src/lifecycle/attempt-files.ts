@@ -1,28 +1,13 @@
 import fs from "node:fs";
 import path from "node:path";
-import type { Point } from "../domain/params.js";
 import { renderWrapper, RUN_FILES } from "../protocol/wrapper.js";
-import { fillPlaceholders } from "../workflow/command-template.js";
+import { fillPlaceholders } from "../protocol/command-template.js";
+import { runDirFor } from "../protocol/run-dir.js";
+import { environmentOf } from "../store/environments.js";
+import { taskParams } from "../store/tasks.js";
 import type { Store } from "../store/store.js";
 import type { JobRow } from "../store/rows.js";
 
-export function runDirFor(store: Store, jobId: number, index: number, attempt: number): string {
-  return path.join(store.runsDir, String(jobId), String(index), String(attempt));
-}
-
-/** Parsed environments by id: many jobs share one, and a supervisor launches thousands of attempts. */
-const envCache = new WeakMap<Store, Map<number, Record<string, string>>>();
-
-export function environmentOf(store: Store, envId: number): Record<string, string> {
-  let cache = envCache.get(store);
-  if (!cache) envCache.set(store, (cache = new Map()));
-  let env = cache.get(envId);
-  if (!env) {
-    env = JSON.parse(store.stmt("SELECT vars FROM environments WHERE id = ?").pluck().get(envId) as string) as Record<string, string>;
-    cache.set(envId, env);
-  }
-  return env;
-}
 
 /** The variables every attempt sees on every engine, on top of the job's environment. */
 export function corralVariables(job: JobRow, index: number, attempt: number, runDir: string): Record<string, string> {
@@ -59,8 +44,7 @@ export interface AttemptLaunch {
 
 /** What an attempt runs: command (sweep placeholders filled), script, environment. `engineEnv` is added last. */
 export function attemptLaunch(store: Store, job: JobRow, index: number, attempt: number, engineEnv: Record<string, string> = {}): AttemptLaunch {
-  const paramsText = store.stmt("SELECT params FROM tasks WHERE job_id = ? AND idx = ?").pluck().get(job.id, index) as string | null | undefined;
-  const params = paramsText ? (JSON.parse(paramsText) as Point) : null;
+  const params = taskParams(store, job.id, index);
   let argv = JSON.parse(job.argv) as string[];
   if (params) argv = fillPlaceholders(argv, params);
   const info = {
@@ -111,7 +95,7 @@ export function materializeAttempt(launch: AttemptLaunch, runDir: string): strin
  * Returns the wrapper's path. `engineEnv` is what the engine adds last (e.g. CUDA_VISIBLE_DEVICES).
  */
 export function writeAttemptFiles(store: Store, job: JobRow, index: number, attempt: number, engineEnv: Record<string, string> = {}): string {
-  return materializeAttempt(attemptLaunch(store, job, index, attempt, engineEnv), runDirFor(store, job.id, index, attempt));
+  return materializeAttempt(attemptLaunch(store, job, index, attempt, engineEnv), runDirFor(store.runsDir, job.id, index, attempt));
 }
 
 /**

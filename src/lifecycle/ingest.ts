@@ -4,8 +4,11 @@ import { fateOf, readEnded, readStarted, type EndedMarker, type StartedMarker } 
 import { RUN_FILES } from "../protocol/wrapper.js";
 import { formatDuration } from "../domain/resources.js";
 import type { Store } from "../store/store.js";
-import { ACTIVE_ATTEMPT_STATES, type AttemptRow } from "../store/rows.js";
-import { finishAttempt, settleDependencies, type Outcome } from "./transitions.js";
+import { activeAttempts } from "../store/attempts.js";
+import { jobStderrFails } from "../store/jobs.js";
+import type { AttemptRow } from "../store/rows.js";
+import { taskTimeLimit } from "../store/tasks.js";
+import { finishAttempt, markStarted, settleDependencies, type Outcome } from "./transitions.js";
 
 /** What the markers of an ended attempt mean, given why (if at all) corral was killing it. */
 export function outcomeFromMarkers(store: Store, attempt: AttemptRow, ended: EndedMarker, started: StartedMarker | null): Outcome {
@@ -15,14 +18,11 @@ export function outcomeFromMarkers(store: Store, attempt: AttemptRow, ended: End
   if (attempt.kill_reason === "cancel") return { ...base, state: "cancelled", reason: "cancelled by user" };
   if (attempt.kill_reason === "dependency") return { ...base, state: "cancelled", reason: "a dependency did not succeed" };
   if (attempt.kill_reason === "timeout") {
-    const limit = store
-      .stmt("SELECT coalesce(t.time_limit_s, j.time_limit_s) FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.job_id = ? AND t.idx = ?")
-      .pluck()
-      .get(attempt.job_id, attempt.idx) as number | null;
+    const limit = taskTimeLimit(store, attempt.job_id, attempt.idx);
     return { ...base, state: "failed", reason: `TIMEOUT: exceeded the time limit${limit ? ` of ${formatDuration(limit)}` : ""}` };
   }
   if (fate.failed) return { ...base, state: "failed", reason: fate.reason };
-  const stderrFails = store.stmt("SELECT stderr_fails FROM jobs WHERE id = ?").pluck().get(attempt.job_id) === 1;
+  const stderrFails = jobStderrFails(store, attempt.job_id);
   if (stderrFails && stderrSize(attempt.run_dir) > 0) {
     return { ...base, state: "failed", reason: "wrote to stderr (--stderr-fails)" };
   }
@@ -35,11 +35,6 @@ function stderrSize(runDir: string): number {
   } catch {
     return 0;
   }
-}
-
-export function activeAttempts(store: Store, engine?: string): AttemptRow[] {
-  const sql = `SELECT * FROM attempts WHERE state IN ${ACTIVE_ATTEMPT_STATES}${engine ? " AND engine = ?" : ""} ORDER BY id`;
-  return (engine ? store.stmt(sql).all(engine) : store.stmt(sql).all()) as AttemptRow[];
 }
 
 /**
@@ -68,14 +63,4 @@ export function ingestMarkers(store: Store, attempts: readonly AttemptRow[] = ac
     if (finished > 0) settleDependencies(store);
     return finished;
   });
-}
-
-export function markStarted(store: Store, attempt: AttemptRow, started: StartedMarker): void {
-  store
-    .stmt(
-      `UPDATE attempts SET state = 'running', started_at = ?, host = ?, pid = coalesce(pid, ?), pid_start = coalesce(pid_start, ?)
-       WHERE id = ? AND state IN ('launching', 'queued', 'running')`,
-    )
-    .run(started.time / 1000, started.host, started.pid, started.pidStart, attempt.id);
-  store.stmt("UPDATE tasks SET state = 'running', updated_at = ? WHERE job_id = ? AND idx = ? AND state IN ('pending', 'queued')").run(Date.now() / 1000, attempt.job_id, attempt.idx);
 }

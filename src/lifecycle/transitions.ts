@@ -5,7 +5,11 @@ import { RUN_FILES } from "../protocol/wrapper.js";
 import type { Store } from "../store/store.js";
 import type { RetryCause } from "../domain/job.js";
 import { formatDuration, formatMemory } from "../domain/resources.js";
-import { ACTIVE_ATTEMPT_STATES, type AttemptRow, type JobRow, type TaskRow } from "../store/rows.js";
+import { attemptById, lostAttemptsBefore } from "../store/attempts.js";
+import { dependenciesOf, jobLifecycleState, jobName } from "../store/jobs.js";
+import { ACTIVE_ATTEMPTS_SQL, WAITING_STATES_SQL, type AttemptRow, type JobRow, type TaskRow } from "../store/rows.js";
+import { runDirFor } from "../protocol/run-dir.js";
+import type { StartedMarker } from "../protocol/markers.js";
 
 export interface Outcome {
   readonly state: "succeeded" | "failed" | "cancelled" | "lost";
@@ -30,7 +34,7 @@ export function finishAttempt(store: Store, attempt: AttemptRow, out: Outcome): 
     .stmt(
       `UPDATE attempts SET state = ?, exit_code = ?, signal = ?, reason = ?, ended_at = ?,
          started_at = coalesce(started_at, ?), host = coalesce(host, ?), requests_done = max(requests_done, ?)
-       WHERE id = ? AND state IN ('launching', 'queued', 'running')`,
+       WHERE id = ? AND state IN ${ACTIVE_ATTEMPTS_SQL}`,
     )
     .run(out.state, out.exitCode, out.signal, out.reason, out.endedAt / 1000, out.startedAt ? out.startedAt / 1000 : null, out.host ?? null, noRequests ? 1 : 0, attempt.id);
   if (res.changes === 0) return false;
@@ -80,7 +84,7 @@ export function causeOf(out: Outcome): RetryCause | null {
 /** An attempt that provably never ran its command (fenced before the wrapper claimed it): the task simply goes back to the queue. */
 export function abandonUnstartedAttempt(store: Store, attempt: AttemptRow, reason: string): void {
   const res = store
-    .stmt("UPDATE attempts SET state = 'lost', reason = ?, ended_at = ? WHERE id = ? AND state IN ('launching', 'queued', 'running')")
+    .stmt(`UPDATE attempts SET state = 'lost', reason = ?, ended_at = ? WHERE id = ? AND state IN ${ACTIVE_ATTEMPTS_SQL}`)
     .run(reason, Date.now() / 1000, attempt.id);
   if (res.changes === 0) return;
   store
@@ -88,12 +92,98 @@ export function abandonUnstartedAttempt(store: Store, attempt: AttemptRow, reaso
     .run(`re-queued: ${reason}`, Date.now() / 1000, attempt.job_id, attempt.idx);
 }
 
-function jobName(store: Store, jobId: number): string {
-  return (store.stmt("SELECT name FROM jobs WHERE id = ?").pluck().get(jobId) as string | undefined) ?? "?";
+/**
+ * An attempt whose runner vanished (a pool worker killed mid-task): kept in the history as lost, and its task
+ * runs again elsewhere, as a new attempt, while fewer than `budget` earlier attempts of the task were lost this
+ * way (BullMQ's stalled-job count); beyond it, the loss is the attempt's outcome, and the job's own retries
+ * (--retry-on lost) decide.
+ */
+export function loseAttempt(store: Store, a: AttemptRow, base: Omit<Outcome, "state" | "reason">, why: string, budget: number): void {
+  if (lostAttemptsBefore(store, a) >= budget || a.kill_reason !== null) return void finishAttempt(store, a, { ...base, state: "lost", reason: why });
+  const res = store
+    .stmt(
+      `UPDATE attempts SET state = 'lost', reason = ?, ended_at = ?, started_at = coalesce(started_at, ?), host = coalesce(host, ?)
+       WHERE id = ? AND state IN ${ACTIVE_ATTEMPTS_SQL}`,
+    )
+    .run(why, base.endedAt / 1000, base.startedAt ? base.startedAt / 1000 : null, base.host ?? null, a.id);
+  if (res.changes === 0) return;
+  store
+    .stmt("UPDATE tasks SET state = 'queued', reason = ?, updated_at = ? WHERE job_id = ? AND idx = ? AND state IN ('queued', 'running')")
+    .run(`re-queued after attempt ${a.n}: ${why}`, Date.now() / 1000, a.job_id, a.idx);
 }
 
-export function jobLifecycleState(store: Store, jobId: number): LifecycleState | null {
-  return (store.stmt("SELECT lifecycle_state FROM jobs WHERE id = ?").pluck().get(jobId) as LifecycleState | undefined) ?? null;
+/** An attempt's `started` marker arrived: it runs, on that host, with that pid. */
+export function markStarted(store: Store, attempt: AttemptRow, started: StartedMarker): void {
+  store
+    .stmt(
+      `UPDATE attempts SET state = 'running', started_at = ?, host = ?, pid = coalesce(pid, ?), pid_start = coalesce(pid_start, ?)
+       WHERE id = ? AND state IN ${ACTIVE_ATTEMPTS_SQL}`,
+    )
+    .run(started.time / 1000, started.host, started.pid, started.pidStart, attempt.id);
+  taskRunning(store, attempt.job_id, attempt.idx, Date.now() / 1000);
+}
+
+function taskRunning(store: Store, jobId: number, idx: number, now: number): void {
+  store.stmt(`UPDATE tasks SET state = 'running', reason = NULL, updated_at = ? WHERE job_id = ? AND idx = ? AND state IN ${WAITING_STATES_SQL}`).run(now, jobId, idx);
+}
+
+/** A scheduler lists a queued attempt as executing (its `started` marker may not be visible here yet). */
+export function markExecuting(store: Store, attempt: AttemptRow, now: number): void {
+  const res = store.stmt("UPDATE attempts SET state = 'running' WHERE id = ? AND state = 'queued'").run(attempt.id);
+  if (res.changes > 0) taskRunning(store, attempt.job_id, attempt.idx, now);
+}
+
+/** Why a task still waits, in its scheduler's words (Resources, Priority, DependencyNeverSatisfied...). */
+export function noteWaitingReason(store: Store, attempt: AttemptRow, reason: string): void {
+  store.stmt(`UPDATE tasks SET reason = ? WHERE job_id = ? AND idx = ? AND state IN ${WAITING_STATES_SQL} AND reason IS NOT ?`).run(reason, attempt.job_id, attempt.idx, reason);
+}
+
+/**
+ * Records new attempts `n` of some tasks of a job as `launching`, before anything is handed to an engine
+ * (write-ahead: a crash can never hide a started job). Only tasks still waiting at attempt n-1 with nothing
+ * under way are taken: another process may have dispatched some meanwhile. `running`: the task runs from now
+ * (the local engine starts it at once); otherwise it waits in the scheduler's queue. Inside a transaction.
+ * Returns the new attempts by task index.
+ */
+export function recordLaunches(
+  store: Store,
+  launch: { jobId: number; n: number; engine: string; indices: readonly number[]; running: boolean; devices?: (idx: number) => string | null },
+): Map<number, AttemptRow> {
+  const now = Date.now() / 1000;
+  const out = new Map<number, AttemptRow>();
+  const stillWaiting = store.stmt(
+    `SELECT 1 FROM tasks t WHERE t.job_id = ? AND t.idx = ? AND t.state IN ${WAITING_STATES_SQL} AND t.attempts = ?
+       AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = t.job_id AND a.idx = t.idx AND a.n = t.attempts AND a.state IN ${ACTIVE_ATTEMPTS_SQL})`,
+  );
+  const insert = store.stmt(`INSERT INTO attempts (job_id, idx, n, engine, state, run_dir, submitted_at, devices) VALUES (?, ?, ?, ?, 'launching', ?, ?, ?)`);
+  const task = launch.running
+    ? store.stmt("UPDATE tasks SET state = 'running', attempts = ?, reason = NULL, updated_at = ? WHERE job_id = ? AND idx = ?")
+    : store.stmt("UPDATE tasks SET attempts = ?, reason = NULL, updated_at = ? WHERE job_id = ? AND idx = ?");
+  for (const idx of launch.indices) {
+    if (!stillWaiting.get(launch.jobId, idx, launch.n - 1)) continue;
+    const runDir = runDirFor(store.runsDir, launch.jobId, idx, launch.n);
+    const id = Number(insert.run(launch.jobId, idx, launch.n, launch.engine, runDir, now, launch.devices?.(idx) ?? null).lastInsertRowid);
+    task.run(launch.n, now, launch.jobId, idx);
+    out.set(idx, attemptById(store, id)!);
+  }
+  return out;
+}
+
+/** The engine accepted a launching attempt under this id: it waits in its queue. */
+export function recordSubmitted(store: Store, attemptId: number, engineId: string): void {
+  store.stmt("UPDATE attempts SET engine_id = ?, state = 'queued' WHERE id = ? AND state = 'launching'").run(engineId, attemptId);
+}
+
+/** A launch interrupted before its id was recorded turned out to have reached the engine: adopt that job. */
+export function adoptSubmitted(store: Store, attemptId: number, engineId: string): void {
+  store.stmt("UPDATE attempts SET engine_id = ?, state = 'queued' WHERE id = ? AND engine_id IS NULL").run(engineId, attemptId);
+}
+
+/** The local engine started an attempt's wrapper: its process, which is also its engine id. */
+export function recordProcessStart(store: Store, s: { id: number; pid: number; pidStart: string | null; at: number; host: string }): void {
+  store
+    .stmt("UPDATE attempts SET state = 'running', pid = ?, pid_start = ?, started_at = ?, host = ?, engine_id = ? WHERE id = ? AND state = 'launching'")
+    .run(s.pid, s.pidStart, s.at, s.host, String(s.pid), s.id);
 }
 
 /** A job's label is the one all its tasks share, if they share one; call after changing task labels. */
@@ -113,7 +203,7 @@ export function refreshJobLabel(store: Store, jobId: number): void {
 function hasUnappliedRequests(store: Store, jobId: number): boolean {
   return (
     store
-      .stmt(`SELECT 1 FROM attempts INDEXED BY attempts_requests_pending WHERE requests_done = 0 AND job_id = ? AND state NOT IN ${ACTIVE_ATTEMPT_STATES} LIMIT 1`)
+      .stmt(`SELECT 1 FROM attempts INDEXED BY attempts_requests_pending WHERE requests_done = 0 AND job_id = ? AND state NOT IN ${ACTIVE_ATTEMPTS_SQL} LIMIT 1`)
       .get(jobId) !== undefined
   );
 }
@@ -140,10 +230,7 @@ export function settleDependencies(store: Store): number {
     for (const jobId of pendingJobs) {
       const job = store.stmt("SELECT held FROM jobs WHERE id = ?").get(jobId) as { held: number } | undefined;
       if (!job) continue;
-      const deps = store.stmt("SELECT parent_id, kind FROM dependencies WHERE job_id = ? ORDER BY parent_id").all(jobId) as {
-        parent_id: number;
-        kind: "ok" | "any" | "group";
-      }[];
+      const deps = dependenciesOf(store, jobId);
       let ready = true;
       let blocker: string | null = null;
       for (const dep of deps) {
@@ -157,7 +244,7 @@ export function settleDependencies(store: Store): number {
         else if (dep.kind !== "any" && parentState !== "succeeded") {
           blocker =
             dep.kind === "group"
-              ? `the priority group before it did not succeed: job ${dep.parent_id} (${jobName(store, dep.parent_id)}) ${parentState}`
+              ? `the priority group before it did not succeed: job ${dep.parent_id} (${jobName(store, dep.parent_id) ?? "?"}) ${parentState}`
               : `dependency ${dep.parent_id} ${parentState}`;
           break;
         }
@@ -169,7 +256,7 @@ export function settleDependencies(store: Store): number {
           .run(blocker, now, jobId).changes;
         // Tasks already handed to a scheduler with a native dependency: their engine withdraws them.
         store
-          .stmt(`UPDATE attempts SET kill_reason = 'dependency' WHERE job_id = ? AND state IN ${ACTIVE_ATTEMPT_STATES} AND kill_reason IS NULL`)
+          .stmt(`UPDATE attempts SET kill_reason = 'dependency' WHERE job_id = ? AND state IN ${ACTIVE_ATTEMPTS_SQL} AND kill_reason IS NULL`)
           .run(jobId);
       } else if (ready && job.held === 0) {
         passChanged += store

@@ -2,7 +2,7 @@ import { parseArraySpec } from "../domain/array-spec.js";
 import { parseDuration, parseMemory } from "../domain/resources.js";
 import { shQuote } from "../protocol/shell-quote.js";
 import type { Plan, PlannedJob } from "../workflow/description.js";
-import { fillPlaceholders } from "../workflow/command-template.js";
+import { fillPlaceholders } from "../protocol/command-template.js";
 
 /** A job of a plan as every native form needs it: resources, tasks, and what each task runs. */
 export interface NativeJob {

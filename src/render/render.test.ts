@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { planDescription } from "../workflow/description.js";
+import { planDescription } from "../api/plan.js";
 import { nativeJobs } from "./native-job.js";
 import { RENDER_TARGETS } from "./targets.js";
 

@@ -209,6 +209,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE jobs ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
   `,
+  // 5: engines that learn fates from an event log (HTCondor's user log) keep where they read it up to.
+  `
+  ALTER TABLE engine_polls ADD COLUMN cursor TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,4 +1,4 @@
-import type { LifecycleState } from "../domain/states.js";
+import { ACTIVE_ATTEMPT_STATES, TERMINAL_STATES, WAITING_STATES, type AttemptState, type LifecycleState } from "../domain/states.js";
 
 /** Rows as SQLite returns them (snake_case, JSON as text, booleans as 0/1). */
 export interface JobRow {
@@ -67,8 +67,13 @@ export interface TaskRow {
   mem_mb: number | null;
 }
 
-export type AttemptState = "launching" | "queued" | "running" | "succeeded" | "failed" | "cancelled" | "lost";
-export const ACTIVE_ATTEMPT_STATES = "('launching', 'queued', 'running')";
+export type { AttemptState };
+
+/** The domain's state sets as SQL lists, for queries: one source for each set. */
+const sqlList = (states: readonly string[]) => `(${states.map((s) => `'${s}'`).join(", ")})`;
+export const ACTIVE_ATTEMPTS_SQL = sqlList(ACTIVE_ATTEMPT_STATES);
+export const TERMINAL_STATES_SQL = sqlList(TERMINAL_STATES);
+export const WAITING_STATES_SQL = sqlList(WAITING_STATES);
 
 export interface AttemptRow {
   id: number;

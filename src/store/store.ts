@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { StoreError } from "../domain/errors.js";
+import { runsDirOf } from "../protocol/run-dir.js";
 import { networkFilesystem } from "./filesystem.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.js";
 
@@ -39,7 +40,7 @@ export class Store {
   }
 
   get runsDir(): string {
-    return path.join(this.dir, "runs");
+    return runsDirOf(this.dir);
   }
 
   /** A prepared statement, cached for the life of the connection. */

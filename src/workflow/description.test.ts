@@ -3,7 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { DescriptionError, planDescription } from "./description.js";
+import { planDescription } from "../api/plan.js";
+import { DescriptionError } from "./description.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-descriptions-"));
 fs.writeFileSync(path.join(dir, "report.sh"), "#!/bin/sh\necho report\n");

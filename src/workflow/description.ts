@@ -6,10 +6,10 @@ import { parseArraySpec } from "../domain/array-spec.js";
 import { ENV_NAME_RE } from "../domain/env.js";
 import { UsageError } from "../domain/errors.js";
 import { parseDuration, parseMemory } from "../domain/resources.js";
-import { parseTags } from "../engines/redis/pool.js";
-import { engineNames } from "../engines/registry.js";
-import type { SubmitInput } from "../api/submit.js";
-import { fillPlaceholders, placeholders, splitCommand } from "./command-template.js";
+import { parseTags } from "../domain/tags.js";
+import type { EngineCatalog } from "../domain/engine-catalog.js";
+import type { SubmitInput } from "../domain/submit-input.js";
+import { fillPlaceholders, placeholders, splitCommand } from "../protocol/command-template.js";
 import { descriptionSchema, EXPECTED, SWEEP_VALUE_EXPECTED, type Defaults, type DescriptionValue, type JobEntry } from "./description-schema.js";
 import { parseTomlSource, parseYamlSource, SyntaxProblem, type Path, type Position, type SourceDocument } from "./source-map.js";
 import { MAX_SWEEP_POINTS, PARAM_NAME_RE, parameterValues, pointCount, sweepPoints, type ParamValue, type Point, type SweepMode } from "./sweep.js";
@@ -147,7 +147,7 @@ interface Resolved {
  * Validates a description file completely and returns its plan, or throws a DescriptionError listing
  * every problem with its line and column. Nothing is submitted from a file with a problem.
  */
-export function planDescription(file: string, opts: { engine?: string } = {}): Plan {
+export function planDescription(file: string, engines: EngineCatalog, opts: { engine?: string } = {}): Plan {
   const src = loadSource(file);
   const fileDir = path.dirname(path.resolve(file));
   const problems: Problem[] = [];
@@ -160,13 +160,13 @@ export function planDescription(file: string, opts: { engine?: string } = {}): P
   if (doc.jobs !== undefined && typeof doc.jobs === "object" && Object.keys(jobs).length === 0) problems.push({ path: ["jobs"], message: "no jobs: add at least one [jobs.NAME]" });
   const names = Object.keys(jobs);
   const resolved = new Map<string, Resolved>();
-  checkShared(defaults, ["defaults"], fileDir, problems);
+  checkShared(defaults, ["defaults"], fileDir, problems, engines);
   for (const name of names) {
     const j = jobs[name];
     if (!j || typeof j !== "object") continue;
     const at = (k: string): Path => ["jobs", name, k];
     if (!JOB_NAME_RE.test(name)) problems.push({ path: ["jobs", name], message: `'${name}' is not a job name: letters, digits and _ . + - only` });
-    checkShared(j, ["jobs", name], fileDir, problems);
+    checkShared(j, ["jobs", name], fileDir, problems, engines);
     if (j.command !== undefined && j.script !== undefined) problems.push({ path: at("script"), message: "'command' and 'script' are mutually exclusive: give one" });
     if (j.command === undefined && j.script === undefined) problems.push({ path: ["jobs", name], message: "needs 'command' or 'script'" });
     if (j.array !== undefined && j.sweep !== undefined) problems.push({ path: at("sweep"), message: "'array' and 'sweep' are mutually exclusive: a sweep is already an array of its points" });
@@ -217,7 +217,7 @@ export function planDescription(file: string, opts: { engine?: string } = {}): P
     if (both.length > 0) problems.push({ path: at("after_any"), message: `'${both[0]}' is in both 'after' and 'after_any'` });
     resolved.set(name, { entry: j, argv, points });
   }
-  if (opts.engine !== undefined && !engineNames().includes(opts.engine)) throw new UsageError(`--engine '${opts.engine}': unknown engine (known: ${engineNames().join(", ")})`);
+  if (opts.engine !== undefined && !engines.names.includes(opts.engine)) throw new UsageError(`--engine '${opts.engine}': unknown engine (known: ${engines.names.join(", ")})`);
   const namesKnown = names.every((n) => [...(jobs[n]?.after ?? []), ...(jobs[n]?.after_any ?? [])].every((p) => typeof p === "string" && names.includes(p)));
   const order = namesKnown ? topologicalOrder(names, jobs, problems) : [];
   if (problems.length > 0) {
@@ -232,10 +232,10 @@ export function planDescription(file: string, opts: { engine?: string } = {}): P
   return buildPlan(file, fileDir, doc as DescriptionValue, defaults, order, resolved, opts.engine);
 }
 
-function checkShared(e: Partial<Defaults>, at: Path, fileDir: string, problems: Problem[]): void {
+function checkShared(e: Partial<Defaults>, at: Path, fileDir: string, problems: Problem[], engines: EngineCatalog): void {
   if (!e || typeof e !== "object") return;
   const add = (k: string, message: string) => problems.push({ path: [...at, k], message });
-  if (typeof e.engine === "string" && !engineNames().includes(e.engine)) add("engine", `unknown engine '${e.engine}'${didYouMean(e.engine, engineNames())} (known: ${engineNames().join(", ")})`);
+  if (typeof e.engine === "string" && !engines.names.includes(e.engine)) add("engine", `unknown engine '${e.engine}'${didYouMean(e.engine, engines.names)} (known: ${engines.names.join(", ")})`);
   if (typeof e.mem === "string") {
     try {
       parseMemory(e.mem, "mem");
@@ -253,7 +253,9 @@ function checkShared(e: Partial<Defaults>, at: Path, fileDir: string, problems: 
   if (Array.isArray(e.tags)) {
     try {
       parseTags(e.tags.join(","), "tags");
-      if (e.tags.length > 0 && typeof e.engine === "string" && e.engine !== "redis") add("tags", `only the redis engine routes tasks by worker tags (engine here: ${e.engine})`);
+      if (e.tags.length > 0 && typeof e.engine === "string" && engines.capabilities(e.engine)?.tagRouting === false) {
+        add("tags", `only ${tagRoutersOf(engines)} routes tasks by worker tags (engine here: ${e.engine})`);
+      }
     } catch (err) {
       add("tags", (err as Error).message.replace(/^tags /, ""));
     }
@@ -385,3 +387,9 @@ function hashPoints(points: readonly Point[]): string {
 }
 
 export type { Position };
+
+/** "the redis engine": the engines that route tasks by tags, as a refusal names them. */
+function tagRoutersOf(engines: EngineCatalog): string {
+  const names = engines.names.filter((n) => engines.capabilities(n)?.tagRouting);
+  return `the ${names.join(" or ")} engine${names.length === 1 ? "" : "s"}`;
+}

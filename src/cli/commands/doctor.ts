@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { defaultEngineName } from "../../config/project-config.js";
-import { engineNames, getEngine } from "../../engines/registry.js";
+import { engineNames, getEngine } from "../../api/engines.js";
 import { ExitCode, openOptional } from "../context.js";
 import { c, printJson } from "../output.js";
 

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { requestProblem, type JobRequest } from "../../api/requests.js";
+import { requestProblem, type JobRequest } from "../../protocol/request-file.js";
 import { parseEnvAssignments } from "../../domain/env.js";
 import { UsageError } from "../../domain/errors.js";
 import { writeRequest } from "../../protocol/request-file.js";

@@ -7,10 +7,9 @@ export function formatParams(p: Point): string {
     .map(([k, v]) => `${k}=${String(v)}`)
     .join(" ");
 }
-import { taskViews } from "../../api/queries.js";
 import { addSelectionOptions, openOptional, selectionFrom, type SelectionFlags } from "../context.js";
 import { ageSeconds, elapsed, paintState, printJson, table } from "../output.js";
-import { matchesStates } from "../../api/queries.js";
+import { matchesStates } from "../../domain/selection.js";
 
 export function registerList(program: Command): void {
   const cmd = program
@@ -33,7 +32,7 @@ export function registerList(program: Command): void {
         const rows: Record<string, unknown>[] = [];
         const lines: string[][] = [];
         for (const job of jobs) {
-          for (const t of taskViews(corral.store, job.id)) {
+          for (const t of corral.view.tasks(job.id)) {
             if (!matchesStates(sel.states, t.lifecycleState, t.label)) continue;
             const last = t.attempts[t.attempts.length - 1];
             rows.push({ id: `${job.id}.${t.index}`, job: job.id, index: t.index, name: job.name, state: t.state, exitCode: t.exitCode, signal: t.signal, reason: t.reason, attempts: t.attempts.length, host: last?.host ?? null, params: t.params });

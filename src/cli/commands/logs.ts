@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import type { Command } from "commander";
-import { logFiles, parseLogRef, tailLines, type LogFile, type LogStream } from "../../api/logs.js";
-import { taskViews } from "../../api/queries.js";
+import { parseLogRef, tailLines, type LogFile, type LogStream } from "../../api/logs.js";
+import { isActiveAttempt } from "../../domain/states.js";
 import { UsageError } from "../../domain/errors.js";
 import { parseCount } from "../../domain/resources.js";
 import type { Corral } from "../../api/corral.js";
@@ -57,13 +57,13 @@ export function registerLogs(program: Command): void {
       try {
         corral.refresh();
         if (flags.follow) {
-          const tasks = taskViews(corral.store, ref.jobId, ref.index ?? undefined);
+          const tasks = corral.view.tasks(ref.jobId, ref.index ?? undefined);
           if (tasks.length !== 1) throw new UsageError(`--follow needs one task: give ${ref.jobId}.N for an array job`);
           const files = await firstAttemptFiles(corral, ref, streams, attempt);
           if (files.length > 0) await follow(corral, files, grep);
           return;
         }
-        const files = logFiles(corral.store, ref, streams, attempt);
+        const files = corral.view.logFiles(ref, streams, attempt);
         const headers = files.length > 1;
         for (const f of files) {
           if (headers) process.stdout.write(`${c.dim(`==> ${f.jobId}.${f.index} attempt ${f.attempt.n} ${f.stream} (${f.path}) <==`)}\n`);
@@ -91,9 +91,9 @@ export function registerLogs(program: Command): void {
 /** Waits until the task has an attempt to follow; none if it ends without ever starting (e.g. cancelled). */
 async function firstAttemptFiles(corral: Corral, ref: { jobId: number; index: number | null }, streams: LogStream[], attempt?: number): Promise<LogFile[]> {
   for (;;) {
-    const files = logFiles(corral.store, ref, streams, attempt);
+    const files = corral.view.logFiles(ref, streams, attempt);
     if (files.length > 0) return files;
-    const [task] = taskViews(corral.store, ref.jobId, ref.index ?? undefined);
+    const [task] = corral.view.tasks(ref.jobId, ref.index ?? undefined);
     if (!task || ["succeeded", "failed", "cancelled", "lost"].includes(task.lifecycleState)) return [];
     await new Promise((r) => setTimeout(r, 100));
     corral.refresh();
@@ -134,8 +134,8 @@ async function follow(corral: Corral, files: LogFile[], grep: RegExp | null): Pr
   for (;;) {
     pump();
     corral.refresh();
-    const state = corral.store.stmt("SELECT state FROM attempts WHERE job_id = ? AND idx = ? AND n = ?").pluck().get(file.jobId, file.index, file.attempt.n);
-    if (state !== "launching" && state !== "running" && state !== "queued") break;
+    const state = corral.view.attemptState(file.jobId, file.index, file.attempt.n);
+    if (state === null || !isActiveAttempt(state)) break;
     await new Promise((r) => setTimeout(r, 250));
   }
   pump();

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { TaskRef } from "../../api/queries.js";
+import type { TaskRef } from "../../domain/job.js";
 import { UsageError } from "../../domain/errors.js";
 import { parseIdItem } from "../../domain/selection.js";
 import { addSelectionOptions, openRequired, selectionFrom, type SelectionFlags } from "../context.js";

@@ -5,7 +5,7 @@ import { Corral } from "../../api/corral.js";
 import type { RunReport } from "../../api/run-description.js";
 import { UsageError } from "../../domain/errors.js";
 import { MAX_SWEEP_POINTS, parameterValues, parseParamFlag, pointCount, sweepPoints, type ParamValue, type SweepMode } from "../../workflow/sweep.js";
-import { placeholders } from "../../workflow/command-template.js";
+import { placeholders } from "../../protocol/command-template.js";
 import { collect, ExitCode, globalDb, type CliContext } from "../context.js";
 import { printJson } from "../output.js";
 
@@ -40,7 +40,7 @@ export function registerWorkflow(program: Command, ctx: CliContext): void {
     .action(async (file: string, flags: { engine?: string; force?: boolean; wait?: boolean; json?: boolean }, self: Command) => {
       // Everything is checked before the database is opened: a file with a problem changes nothing.
       // (The schema and file parsers load only here: they would slow down every other command.)
-      const { planDescription } = await import("../../workflow/description.js");
+      const { planDescription } = await import("../../api/plan.js");
       const { runPlan } = await import("../../api/run-description.js");
       const plan = planDescription(file, { engine: flags.engine });
       const corral = Corral.open({ db: globalDb(self), create: true })!;
@@ -61,7 +61,7 @@ export function registerWorkflow(program: Command, ctx: CliContext): void {
     .requiredOption("--engine <name>", "one of slurm, sge, pbs, lsf, htcondor")
     .option("--out <dir>", "write the files into DIR instead of printing them")
     .action(async (file: string, flags: { engine: string; out?: string }) => {
-      const { planDescription } = await import("../../workflow/description.js");
+      const { planDescription } = await import("../../api/plan.js");
       const { nativeJobs } = await import("../../render/native-job.js");
       const { RENDER_TARGETS } = await import("../../render/targets.js");
       const target = RENDER_TARGETS.get(flags.engine);

@@ -1,22 +1,13 @@
 import os from "node:os";
 import { settleDependencies } from "../../lifecycle/transitions.js";
+import { beatLease, dropLease, engineHasWork, readLease, writeLease, type LeaseRow } from "../../store/supervisor-lease.js";
 import type { Store } from "../../store/store.js";
 import { isSameProcessAlive, processStartTime } from "./processes.js";
 
-export interface LeaseRow {
-  pid: number;
-  pid_start: string;
-  host: string;
-  started_at: number;
-  heartbeat_at: number;
-}
+export { readLease, type LeaseRow };
 
 /** A lease held on another host cannot be checked by pid; it is trusted while its heartbeat is this fresh. */
 const REMOTE_LEASE_TTL_S = 60;
-
-export function readLease(store: Store): LeaseRow | null {
-  return (store.stmt("SELECT * FROM supervisor WHERE id = 1").get() as LeaseRow | undefined) ?? null;
-}
 
 export function leaseIsLive(lease: LeaseRow | null): boolean {
   if (!lease) return false;
@@ -29,27 +20,18 @@ export function acquireLease(store: Store): boolean {
   return store.write(() => {
     const current = readLease(store);
     if (current && current.pid !== process.pid && leaseIsLive(current)) return false;
-    const now = Date.now() / 1000;
-    store
-      .stmt("INSERT OR REPLACE INTO supervisor (id, pid, pid_start, host, started_at, heartbeat_at) VALUES (1, ?, ?, ?, ?, ?)")
-      .run(process.pid, processStartTime(process.pid) ?? "", os.hostname(), now, now);
+    writeLease(store, { pid: process.pid, pid_start: processStartTime(process.pid) ?? "", host: os.hostname() }, Date.now() / 1000);
     return true;
   });
 }
 
 export function heartbeat(store: Store): void {
-  store.write(() => store.stmt("UPDATE supervisor SET heartbeat_at = ? WHERE id = 1 AND pid = ?").run(Date.now() / 1000, process.pid));
+  store.write(() => beatLease(store, process.pid, Date.now() / 1000));
 }
 
 /** Whether the local engine has anything to run or watch: active local attempts or queued local tasks. */
 export function hasLocalWork(store: Store): boolean {
-  const row = store
-    .stmt(
-      `SELECT EXISTS (SELECT 1 FROM attempts WHERE state IN ('launching', 'queued', 'running') AND engine = 'local')
-           OR EXISTS (SELECT 1 FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.state = 'queued' AND j.engine = 'local') AS busy`,
-    )
-    .get() as { busy: number };
-  return row.busy === 1;
+  return engineHasWork(store, "local");
 }
 
 /**
@@ -62,7 +44,7 @@ export function releaseLeaseIfIdle(store: Store, force = false): boolean {
       settleDependencies(store); // a dependency that became ready is work too
       if (hasLocalWork(store)) return false;
     }
-    store.stmt("DELETE FROM supervisor WHERE id = 1 AND pid = ?").run(process.pid);
+    dropLease(store, process.pid);
     return true;
   });
 }

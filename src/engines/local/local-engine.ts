@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
 import { formatMemory } from "../../domain/resources.js";
 import type { JobSpec } from "../../domain/job.js";
-import { activeAttempts, ingestMarkers } from "../../lifecycle/ingest.js";
+import { ingestMarkers } from "../../lifecycle/ingest.js";
+import { activeAttempts, markKillSent } from "../../store/attempts.js";
 import type { Store } from "../../store/store.js";
 import type { AttemptRow } from "../../store/rows.js";
 import type { DoctorLine, Engine } from "../engine.js";
@@ -9,46 +10,50 @@ import { checkFits, loadLocalBudget } from "./budget.js";
 import { ensureSupervisor } from "./start-supervisor.js";
 import { isSameProcessAlive, signalGroup } from "./processes.js";
 
-/** The embedded default: runs jobs on this machine under a resource budget, through a background supervisor. */
-export const localEngine: Engine = {
-  name: "local",
-  capabilities: { nativeArrays: true, nativeDependencies: "none", cancelTask: true, accounting: false },
-  validate(spec: JobSpec, projectDir: string): void {
-    checkFits(spec.resources, loadLocalBudget(projectDir));
-  },
-  kick(store: Store): void {
-    ensureSupervisor(store);
-  },
-  refresh(store: Store): void {
-    // Markers are the whole story here: the supervisor watches the processes themselves.
-    ingestMarkers(store, activeAttempts(store, "local"));
-  },
-  cancel(store: Store, attempts: readonly AttemptRow[]): void {
-    // TERM at once, from here, for a prompt stop; the supervisor sends KILL if the job ignores it (and TERM
-    // to attempts not started yet, whose kill_sent_at stays empty).
-    const sent = attempts.filter((a) => a.pid !== null && isSameProcessAlive(a.pid, a.pid_start));
-    for (const a of sent) signalGroup(a.pid!, "SIGTERM");
-    const now = Date.now() / 1000;
-    if (sent.length > 0) store.write(() => {
-      for (const a of sent) store.stmt("UPDATE attempts SET kill_sent_at = ? WHERE id = ? AND kill_sent_at IS NULL").run(now, a.id);
-    });
-    ensureSupervisor(store);
-  },
-  async abandon(attempts: readonly AttemptRow[]): Promise<void> {
-    const alive = () => attempts.filter((a) => a.pid !== null && isSameProcessAlive(a.pid, a.pid_start));
-    for (const a of alive()) signalGroup(a.pid!, "SIGTERM");
-    for (let i = 0; i < 20 && alive().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-    for (const a of alive()) signalGroup(a.pid!, "SIGKILL");
-  },
-  doctor(projectDir: string): DoctorLine[] {
-    const b = loadLocalBudget(projectDir);
-    const perl = process.env.CORRAL_LAUNCHER !== "node" && spawnSync("perl", ["-e", "use POSIX; exit 0"]).status === 0;
-    return [
-      {
-        engine: "local",
-        usable: true,
-        text: `usable: ${b.cpus} cpus, ${formatMemory(b.memMb)}, ${b.gpus.length} gpus (set [local] in .corral/config.toml or CORRAL_LOCAL_*); launcher: ${perl ? "perl" : "node (slower: install perl)"}`,
-      },
-    ];
-  },
-};
+/**
+ * The embedded default: runs jobs on this machine under a resource budget, through a background supervisor.
+ * `supervisorEntry` is the script that runs one (its caller decides what the supervisor can do, such as
+ * applying the requests jobs make).
+ */
+export function createLocalEngine(supervisorEntry: string): Engine {
+  return {
+    name: "local",
+    capabilities: { nativeArrays: true, nativeDependencies: "none", cancelTask: true, accounting: false, tagRouting: false, remoteRunDirs: false },
+    validate(spec: JobSpec, projectDir: string): void {
+      checkFits(spec.resources, loadLocalBudget(projectDir));
+    },
+    kick(store: Store): void {
+      ensureSupervisor(store, supervisorEntry);
+    },
+    refresh(store: Store): void {
+      // Markers are the whole story here: the supervisor watches the processes themselves.
+      ingestMarkers(store, activeAttempts(store, "local"));
+    },
+    cancel(store: Store, attempts: readonly AttemptRow[]): void {
+      // TERM at once, from here, for a prompt stop; the supervisor sends KILL if the job ignores it (and TERM
+      // to attempts not started yet, whose kill_sent_at stays empty).
+      const sent = attempts.filter((a) => a.pid !== null && isSameProcessAlive(a.pid, a.pid_start));
+      for (const a of sent) signalGroup(a.pid!, "SIGTERM");
+      const now = Date.now() / 1000;
+      if (sent.length > 0) store.write(() => markKillSent(store, sent.map((a) => a.id), now));
+      ensureSupervisor(store, supervisorEntry);
+    },
+    async abandon(attempts: readonly AttemptRow[]): Promise<void> {
+      const alive = () => attempts.filter((a) => a.pid !== null && isSameProcessAlive(a.pid, a.pid_start));
+      for (const a of alive()) signalGroup(a.pid!, "SIGTERM");
+      for (let i = 0; i < 20 && alive().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      for (const a of alive()) signalGroup(a.pid!, "SIGKILL");
+    },
+    doctor(projectDir: string): DoctorLine[] {
+      const b = loadLocalBudget(projectDir);
+      const perl = process.env.CORRAL_LAUNCHER !== "node" && spawnSync("perl", ["-e", "use POSIX; exit 0"]).status === 0;
+      return [
+        {
+          engine: "local",
+          usable: true,
+          text: `usable: ${b.cpus} cpus, ${formatMemory(b.memMb)}, ${b.gpus.length} gpus (set [local] in .corral/config.toml or CORRAL_LOCAL_*); launcher: ${perl ? "perl" : "node (slower: install perl)"}`,
+        },
+      ];
+    },
+  };
+}

@@ -5,7 +5,7 @@ import { loadLocalBudget } from "./budget.js";
 import { LocalSupervisor, supervisorOptionsFromEnv } from "./supervisor.js";
 
 /** The `corral supervisor` process: runs the local queue of one database until idle. Exit 0 also when another one already runs. */
-export async function runSupervisor(dbPath: string): Promise<void> {
+export async function runSupervisor(dbPath: string, applyRequests: (store: Store) => void): Promise<void> {
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   let supervisor: LocalSupervisor | null = null;
   // Handlers first: a submitter's wake-up signal must never kill a supervisor that is still starting.
@@ -15,7 +15,7 @@ export async function runSupervisor(dbPath: string): Promise<void> {
   const store = Store.open({ path: dbPath });
   const pidFile = path.join(store.dir, "supervisor.pid");
   try {
-    supervisor = new LocalSupervisor(supervisorOptionsFromEnv(store, loadLocalBudget(store.dir), log));
+    supervisor = new LocalSupervisor(supervisorOptionsFromEnv(store, loadLocalBudget(store.dir), log, applyRequests));
     const ran = await supervisor.run();
     if (ran) fs.rmSync(pidFile, { force: true });
   } finally {

@@ -3,10 +3,13 @@ import os from "node:os";
 import path from "node:path";
 import { readEnded, readStarted, type EndedMarker, type StartedMarker } from "../../protocol/markers.js";
 import { RUN_FILES } from "../../protocol/wrapper.js";
-import { fenceAttempt, runDirFor, writeAttemptFiles } from "../../lifecycle/attempt-files.js";
-import { activeAttempts, ingestMarkers, outcomeFromMarkers } from "../../lifecycle/ingest.js";
-import { abandonUnstartedAttempt, finishAttempt, settleDependencies } from "../../lifecycle/transitions.js";
-import { applyJobRequests } from "../../api/requests.js";
+import { launchGraceMs } from "../../config/project-config.js";
+import { fenceAttempt, writeAttemptFiles } from "../../lifecycle/attempt-files.js";
+import { ingestMarkers, outcomeFromMarkers } from "../../lifecycle/ingest.js";
+import { abandonUnstartedAttempt, finishAttempt, recordLaunches, recordProcessStart, settleDependencies } from "../../lifecycle/transitions.js";
+import { activeAttempts, attemptById, markKilling } from "../../store/attempts.js";
+import { getJob } from "../../store/jobs.js";
+import { attemptsToStop, jobsWithQueuedTasks, queuedTasks, resourcesInUse, runningTaskCount } from "../../store/local-queue.js";
 import type { Store } from "../../store/store.js";
 import type { AttemptRow, JobRow } from "../../store/rows.js";
 import type { LocalBudget } from "./budget.js";
@@ -26,9 +29,11 @@ export interface SupervisorOptions {
   /** How long a claimed attempt may take to publish its `started` marker before it counts as lost. */
   readonly launchGraceMs: number;
   readonly log: (line: string) => void;
+  /** Applies the requests running jobs made (corral job spawn/set/mark); handed in by whoever starts the supervisor. */
+  readonly applyRequests: (store: Store) => void;
 }
 
-export function supervisorOptionsFromEnv(store: Store, budget: LocalBudget, log: (line: string) => void): SupervisorOptions {
+export function supervisorOptionsFromEnv(store: Store, budget: LocalBudget, log: (line: string) => void, applyRequests: (store: Store) => void): SupervisorOptions {
   const num = (name: string, dflt: number) => {
     const v = process.env[name];
     return v !== undefined && /^\d+$/.test(v) ? Number(v) : dflt;
@@ -39,8 +44,9 @@ export function supervisorOptionsFromEnv(store: Store, budget: LocalBudget, log:
     idleMs: num("CORRAL_SUPERVISOR_IDLE_MS", 3000),
     pollMs: num("CORRAL_SUPERVISOR_POLL_MS", 500),
     killGraceMs: num("CORRAL_KILL_GRACE_MS", 10_000),
-    launchGraceMs: num("CORRAL_LAUNCH_GRACE_MS", 30_000),
+    launchGraceMs: launchGraceMs(),
     log,
+    applyRequests,
   };
 }
 
@@ -134,7 +140,7 @@ export class LocalSupervisor {
     const exits = this.readExited();
     // Jobs may ask for more jobs (corral job spawn): read while they run and as they end, so what they
     // spawn runs without waiting for a corral command.
-    if (exits.length > 0 || now - this.lastPoll >= this.o.pollMs) applyJobRequests(store);
+    if (exits.length > 0 || now - this.lastPoll >= this.o.pollMs) this.o.applyRequests(store);
     const launches = store.write(() => {
       const changed = this.applyStarts(starts, failures) + this.applyExited(exits);
       if (changed > 0) settleDependencies(store);
@@ -169,7 +175,7 @@ export class LocalSupervisor {
     const ids = [...this.exited];
     this.exited.clear();
     return ids
-      .map((id) => store.stmt("SELECT * FROM attempts WHERE id = ?").get(id) as AttemptRow | undefined)
+      .map((id) => attemptById(store, id))
       .filter((a): a is AttemptRow => a !== undefined && (a.state === "running" || a.state === "launching"))
       // The started marker only adds what the launcher already reported, unless the start was never recorded.
       .map((a) => ({ a, ended: readEnded(a.run_dir), started: a.started_at === null ? readStarted(a.run_dir) : null }));
@@ -189,7 +195,7 @@ export class LocalSupervisor {
    */
   private reconcile(): void {
     const { store } = this.o;
-    const foreign = () => activeAttempts(store, "local").filter((a) => !this.children.has(a.id));
+    const foreign = () => activeAttempts(store, ENGINE).filter((a) => !this.children.has(a.id));
     const first = foreign();
     if (first.length === 0) return;
     // Markers first, through the same ingestion every command uses; what is left has no end marker.
@@ -238,19 +244,11 @@ export class LocalSupervisor {
   private enforceLimits(): void {
     const { store } = this.o;
     const now = Date.now() / 1000;
-    const rows = store
-      .stmt(
-        `SELECT a.*, coalesce(t.time_limit_s, j.time_limit_s) AS time_limit_s FROM attempts a JOIN jobs j ON j.id = a.job_id
-           JOIN tasks t ON t.job_id = a.job_id AND t.idx = a.idx
-         WHERE a.state IN ('launching', 'running') AND a.engine = 'local' AND a.pid IS NOT NULL
-           AND (a.kill_reason IS NOT NULL OR (coalesce(t.time_limit_s, j.time_limit_s) IS NOT NULL AND a.started_at + coalesce(t.time_limit_s, j.time_limit_s) < ?))`,
-      )
-      .all(now) as (AttemptRow & { time_limit_s: number | null })[];
-    for (const a of rows) {
+    for (const a of attemptsToStop(store, ENGINE, now)) {
       if (!isSameProcessAlive(a.pid!, a.pid_start)) continue;
       if (a.kill_reason === null || a.kill_sent_at === null) {
         const reason = a.kill_reason ?? "timeout";
-        store.write(() => store.stmt("UPDATE attempts SET kill_reason = ?, kill_sent_at = ? WHERE id = ?").run(reason, now, a.id));
+        store.write(() => markKilling(store, a.id, reason, now));
         signalGroup(a.pid!, "SIGTERM");
       } else if ((now - a.kill_sent_at) * 1000 >= this.o.killGraceMs) {
         signalGroup(a.pid!, "SIGKILL");
@@ -266,62 +264,48 @@ export class LocalSupervisor {
     const { store, budget } = this.o;
     // No settleDependencies here: dependencies only change when an attempt ends or a job is released, and
     // every one of those paths settles them itself. Runs inside the tick's transaction.
-    {
-      const used = store
-        .stmt(
-          `SELECT coalesce(sum(j.cpus), 0) AS cpus, coalesce(sum(coalesce(j.mem_mb, 0)), 0) AS mem,
-                  coalesce(group_concat(a.devices), '') AS devices
-           FROM attempts a JOIN jobs j ON j.id = a.job_id
-           WHERE a.state IN ('launching', 'running') AND a.engine = 'local'`,
-        )
-        .get() as { cpus: number; mem: number; devices: string };
-      let freeCpus = budget.cpus - used.cpus;
-      let freeMem = budget.memMb - used.mem;
-      const busyGpus = new Set(used.devices.split(",").filter(Boolean));
-      const freeGpus = budget.gpus.filter((g) => !busyGpus.has(g));
-      const launches: Launch[] = [];
-      if (freeCpus <= 0) return launches;
-      const jobIds = queuedLocalJobs(store);
-      const now = Date.now() / 1000;
-      scan: for (const jobId of jobIds) {
-        const job = store.stmt("SELECT * FROM jobs WHERE id = ?").get(jobId) as JobRow;
-        let slots = Number.MAX_SAFE_INTEGER;
-        if (job.array_cap !== null) {
-          const running = store.stmt("SELECT count(*) FROM tasks WHERE job_id = ? AND state = 'running'").pluck().get(jobId) as number;
-          slots = job.array_cap - running;
-          if (slots <= 0) continue;
-        }
-        const fitCount = Math.min(
-          slots,
-          Math.floor(freeCpus / Math.max(1, job.cpus)),
-          job.mem_mb ? Math.floor(freeMem / job.mem_mb) : Number.MAX_SAFE_INTEGER,
-          job.gpus > 0 ? Math.floor(freeGpus.length / job.gpus) : Number.MAX_SAFE_INTEGER,
-        );
-        // Strict submission order: a job that does not fit now blocks later ones, so big jobs are not starved.
-        if (fitCount <= 0) break;
-        const tasks = store
-          .stmt("SELECT idx, attempts FROM tasks INDEXED BY tasks_by_state WHERE state = 'queued' AND job_id = ? ORDER BY idx LIMIT ?")
-          .all(jobId, fitCount) as { idx: number; attempts: number }[];
-        for (const t of tasks) {
-          const n = t.attempts + 1;
-          const devices = freeGpus.splice(0, job.gpus);
-          const runDir = runDirFor(store, jobId, t.idx, n);
-          const res = store
-            .stmt(
-              `INSERT INTO attempts (job_id, idx, n, engine, state, run_dir, submitted_at, devices)
-               VALUES (?, ?, ?, 'local', 'launching', ?, ?, ?)`,
-            )
-            .run(jobId, t.idx, n, runDir, now, devices.length > 0 ? devices.join(",") : null);
-          store.stmt("UPDATE tasks SET state = 'running', attempts = ?, reason = NULL, updated_at = ? WHERE job_id = ? AND idx = ?").run(n, now, jobId, t.idx);
-          const attempt = store.stmt("SELECT * FROM attempts WHERE id = ?").get(res.lastInsertRowid) as AttemptRow;
-          launches.push({ attempt, job, devices });
-          freeCpus -= Math.max(1, job.cpus);
-          freeMem -= job.mem_mb ?? 0;
-          if (freeCpus <= 0) break scan;
-        }
+    const used = resourcesInUse(store, ENGINE);
+    let freeCpus = budget.cpus - used.cpus;
+    let freeMem = budget.memMb - used.mem;
+    const busyGpus = new Set(used.devices);
+    const freeGpus = budget.gpus.filter((g) => !busyGpus.has(g));
+    const launches: Launch[] = [];
+    if (freeCpus <= 0) return launches;
+    scan: for (const jobId of jobsInTurn(store)) {
+      const job = getJob(store, jobId);
+      if (!job) continue;
+      let slots = Number.MAX_SAFE_INTEGER;
+      if (job.array_cap !== null) {
+        slots = job.array_cap - runningTaskCount(store, jobId);
+        if (slots <= 0) continue;
       }
-      return launches;
+      const fitCount = Math.min(
+        slots,
+        Math.floor(freeCpus / Math.max(1, job.cpus)),
+        job.mem_mb ? Math.floor(freeMem / job.mem_mb) : Number.MAX_SAFE_INTEGER,
+        job.gpus > 0 ? Math.floor(freeGpus.length / job.gpus) : Number.MAX_SAFE_INTEGER,
+      );
+      // Strict submission order: a job that does not fit now blocks later ones, so big jobs are not starved.
+      if (fitCount <= 0) break;
+      const tasks = queuedTasks(store, jobId, fitCount);
+      for (const t of tasks) {
+        const devices = freeGpus.splice(0, job.gpus);
+        const attempt = recordLaunches(store, {
+          jobId,
+          n: t.attempts + 1,
+          engine: ENGINE,
+          indices: [t.idx],
+          running: true,
+          devices: () => (devices.length > 0 ? devices.join(",") : null),
+        }).get(t.idx);
+        if (!attempt) continue;
+        launches.push({ attempt, job, devices });
+        freeCpus -= Math.max(1, job.cpus);
+        freeMem -= job.mem_mb ?? 0;
+        if (freeCpus <= 0) break scan;
+      }
     }
+    return launches;
   }
 
   private newLauncher(): Launcher {
@@ -371,13 +355,9 @@ export class LocalSupervisor {
   private applyStarts(starts: LocalSupervisor["starts"], failures: LocalSupervisor["launchFailures"]): number {
     const { store } = this.o;
     const host = os.hostname();
-    for (const s of starts) {
-      store
-        .stmt("UPDATE attempts SET state = 'running', pid = ?, pid_start = ?, started_at = ?, host = ?, engine_id = ? WHERE id = ? AND state = 'launching'")
-        .run(s.pid, s.pidStart, s.at, host, String(s.pid), s.id);
-    }
+    for (const s of starts) recordProcessStart(store, { ...s, host });
     for (const f of failures) {
-      const attempt = store.stmt("SELECT * FROM attempts WHERE id = ?").get(f.id) as AttemptRow | undefined;
+      const attempt = attemptById(store, f.id);
       if (!attempt) continue;
       fenceAttempt(attempt.run_dir);
       finishAttempt(store, attempt, { state: "failed", exitCode: null, signal: null, reason: `could not start: ${f.why}`, endedAt: Date.now() });
@@ -400,24 +380,19 @@ export class LocalSupervisor {
   }
 }
 
-/**
- * Jobs with queued local tasks, in id order, found by skipping through the (state, job_id) index one job at a
- * time: a plain DISTINCT would visit every queued task of a large array on every tick.
- */
+/** The local engine's name in the store. */
+const ENGINE = "local";
+
 /**
  * Jobs with queued local tasks, in the order they get the machine: jobs with a global priority (above 100)
  * first, highest first; then submission order.
  */
-function queuedLocalJobs(store: Store): number[] {
-  const next = store.stmt("SELECT job_id FROM tasks WHERE state = 'queued' AND job_id > ? ORDER BY job_id LIMIT 1").pluck();
-  const jobOf = store.stmt("SELECT engine, priority FROM jobs WHERE id = ?");
+function jobsInTurn(store: Store): number[] {
   const urgent: { id: number; priority: number }[] = [];
   const ids: number[] = [];
-  for (let id = next.get(0) as number | undefined; id !== undefined; id = next.get(id) as number | undefined) {
-    const job = jobOf.get(id) as { engine: string; priority: number } | undefined;
-    if (job?.engine !== "local") continue;
-    if (job.priority > GLOBAL_PRIORITY) urgent.push({ id, priority: job.priority });
-    else ids.push(id);
+  for (const job of jobsWithQueuedTasks(store, ENGINE)) {
+    if (job.priority > GLOBAL_PRIORITY) urgent.push(job);
+    else ids.push(job.id);
   }
   return [...urgent.sort((a, b) => b.priority - a.priority || a.id - b.id).map((u) => u.id), ...ids];
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { bullPriority, parseTags, queueName, queuesFor, redactUrl } from "./pool.js";
+import { parseTags } from "../../domain/tags.js";
+import { bullPriority, queueName, queuesFor, redactUrl } from "./pool.js";
 
 test("a worker takes from the queue of every subset of its tags, the most specific first", () => {
   assert.deepEqual(queuesFor([]), ["tasks"]);

@@ -12,17 +12,6 @@ export const BULL_PREFIX = "corral";
 /** A worker declares at most this many tags: it listens to one queue per subset of them. */
 export const MAX_WORKER_TAGS = 6;
 
-const TAG_RE = /^[a-z0-9][a-z0-9_-]{0,31}$/;
-
-/** Parses `gpu,bigmem`: lower-case letters, digits, '-' and '_'; sorted, without repeats. */
-export function parseTags(text: string, flag: string): string[] {
-  const tags = text.split(",").map((t) => t.trim()).filter((t) => t !== "");
-  for (const t of tags) {
-    if (!TAG_RE.test(t)) throw new UsageError(`${flag} '${t}': a tag is lower-case letters, digits, '-' and '_' (up to 32)`);
-  }
-  return [...new Set(tags)].sort();
-}
-
 /** The BullMQ queue of tasks that need exactly these tags (sorted). */
 export function queueName(tags: readonly string[]): string {
   return tags.length === 0 ? "tasks" : `tasks.${tags.join(".")}`;

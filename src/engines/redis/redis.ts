@@ -1,12 +1,13 @@
 import { configSection, configPath } from "../../config/project-config.js";
 import { UsageError } from "../../domain/errors.js";
 import type { JobSpec } from "../../domain/job.js";
-import { readEnded } from "../../protocol/markers.js";
+import type { AttemptLaunch } from "../../lifecycle/attempt-files.js";
 import type { AttemptRow } from "../../store/rows.js";
 import type { DoctorLine } from "../engine.js";
-import { ClusterEngine, submissionComment } from "../cluster/cluster-engine.js";
+import type { AccountingVerdict, LiveJob, Observation, ObserveContext, ProbeResult, SubmissionRequest, WorkerPool } from "../cluster/backend.js";
+import { PoolEngine } from "../cluster/pool-engine.js";
 import { SchedulerUnavailable } from "../cluster/run-command.js";
-import type { AccountingVerdict, ListContext, Listing, LiveJob, ProbeResult, Scheduler, SubmissionRequest } from "../cluster/scheduler.js";
+import { submissionComment } from "../cluster/tracked-engine.js";
 import { bullJobId, bullPriority, engineId, queueName, redactUrl, splitEngineId } from "./pool.js";
 import { redisCall } from "./redis-bridge.js";
 import type { PollAnswer, TaskToEnqueue } from "./redis-calls.js";
@@ -36,25 +37,20 @@ function requireUrl(projectDir: string): string {
 const WAITING_CHECK_MS = 10_000;
 
 /**
- * Redis workers (`corral worker`) as a scheduler: a submission adds one BullMQ job per task to the queue of its
- * tags; a refresh reads, in one round trip, the state of the project's attempts and the workers' heartbeats,
- * then drains the results the workers sent (markers, output, requests) into the run directories.
+ * Redis workers (`corral worker`) as a worker pool: a submission adds one BullMQ job per task to the queue of its
+ * tags; an observation reads, in one round trip, the state of the project's attempts and the workers'
+ * heartbeats, then drains the results the workers sent (markers, output, requests) into the run directories.
  */
-class RedisScheduler implements Scheduler {
+class RedisPool implements WorkerPool {
   readonly name = "redis";
-  readonly capabilities = { nativeArrays: true, nativeDependencies: "none", cancelTask: true, accounting: true } as const;
+  readonly capabilities = { nativeArrays: true, nativeDependencies: "none", cancelTask: true, accounting: false, tagRouting: true, remoteRunDirs: true } as const;
   readonly minArrayIndex = 0;
   readonly singleRangeArrays = false;
-  readonly remoteRunDirs = true;
   readonly pollMinAgeS = 0.5;
-  readonly arrayIndexVariable = "";
-  readonly handOver = "";
   private readonly waitingCheckedAt = new Map<string, number>();
-  /** Why attempts that left the pool without an end marker did so, from the last listing. */
-  private lost = new Map<string, string>();
 
   probe(projectDir: string, thorough: boolean): ProbeResult {
-    const fail = (text: string): ProbeResult => ({ usable: false, lines: [{ engine: this.name, usable: false, text }], maxArrayIndex: null, accounting: true });
+    const fail = (text: string): ProbeResult => ({ usable: false, lines: [{ engine: this.name, usable: false, text }], maxArrayIndex: null, accounting: false });
     let url: string;
     try {
       url = requireUrl(projectDir);
@@ -79,7 +75,7 @@ class RedisScheduler implements Scheduler {
       const list = live.map((w) => `${w.name}${w.tags.length ? ` [${w.tags.join(",")}]` : ""}`).join(", ");
       lines.push({ engine: this.name, usable: true, text: `redis: ${live.length} live worker${live.length === 1 ? "" : "s"}${list ? `: ${list}` : " (start one with: corral worker)"}` });
     }
-    return { usable: true, lines, maxArrayIndex: null, accounting: true };
+    return { usable: true, lines, maxArrayIndex: null, accounting: false };
   }
 
   checkResources(spec: JobSpec): void {
@@ -92,21 +88,13 @@ class RedisScheduler implements Scheduler {
     if (spec.schedArgs.length > 0) throw new UsageError("--sched-arg: the redis engine takes no scheduler arguments");
   }
 
-  configArgs(): string[] {
-    return [];
-  }
-
-  directives(): string[] {
-    return [];
-  }
-
-  submit(_scriptPath: string, req: SubmissionRequest): string {
+  enqueue(req: SubmissionRequest, launches: ReadonlyMap<number, AttemptLaunch>): string {
     const url = requireUrl(req.projectDir);
     const tag = req.tag;
     const job = req.job;
     const queue = queueName(JSON.parse(job.tags) as string[]);
     const tasks: TaskToEnqueue[] = req.indices.map((idx) => {
-      const data: TaskPayload = { project: tag, job: job.id, index: idx, attempt: req.attemptN, name: job.name, timeLimitS: job.time_limit_s, launch: req.launches!.get(idx)! };
+      const data: TaskPayload = { project: tag, job: job.id, index: idx, attempt: req.attemptN, name: job.name, timeLimitS: job.time_limit_s, launch: launches.get(idx)! };
       return { queue, id: bullJobId(tag, job.id, idx, req.attemptN), priority: bullPriority(job.priority), data };
     });
     redisCall({ op: "enqueue", url, tasks });
@@ -120,6 +108,7 @@ class RedisScheduler implements Scheduler {
   }
 
   indexOfTask(taskId: string): number | null {
+    // The BullMQ id names the corral index itself (see bullJobId), whatever the submission's offset.
     const parts = splitEngineId(taskId).bullId.split("-");
     return Number(parts[parts.length - 2]);
   }
@@ -128,7 +117,7 @@ class RedisScheduler implements Scheduler {
     return taskId;
   }
 
-  listLive(ctx: ListContext): Listing {
+  observe(ctx: ObserveContext): Observation {
     const url = requireUrl(ctx.projectDir);
     // Attempts still being submitted are looked up by the id they would have, to adopt those that made it.
     const launching = new Map<string, AttemptRow>();
@@ -149,7 +138,7 @@ class RedisScheduler implements Scheduler {
     }
     const answer = redisCall<PollAnswer>({ op: "poll", url, tag: ctx.tag, runsDir: ctx.runsDir, engineIds: ids });
     const comments = new Map<string, string>();
-    this.lost = new Map();
+    const fates = new Map<string, AccountingVerdict>();
     for (const [id, st] of Object.entries(answer.states)) {
       const a = launching.get(id);
       if (a) {
@@ -157,27 +146,14 @@ class RedisScheduler implements Scheduler {
         continue;
       }
       if (st.kind === "gone") {
-        if (st.lost !== null) this.lost.set(id, st.lost);
+        if (st.lost !== null) fates.set(id, { kind: "lost", keyword: "LOST", detail: st.lost });
       } else live.set(id, { state: st.kind, running: st.kind === "running", reason: st.kind === "waiting" ? st.reason : null });
     }
-    return { live, comments, touched: new Set(answer.touched) };
+    return { live, comments, fates, touched: new Set(answer.touched) };
   }
 
-  private expectedId(ctx: ListContext, a: AttemptRow): string {
-    const tags = (ctx.store.stmt("SELECT tags FROM jobs WHERE id = ?").pluck().get(a.job_id) as string | undefined) ?? "[]";
-    return engineId(queueName(JSON.parse(tags) as string[]), bullJobId(ctx.tag, a.job_id, a.idx, a.n));
-  }
-
-  account(attempts: readonly AttemptRow[]): Map<number, AccountingVerdict> {
-    const out = new Map<number, AccountingVerdict>();
-    for (const a of attempts) {
-      const ended = readEnded(a.run_dir);
-      if (ended?.verdict) out.set(a.id, { kind: "failed", ...ended.verdict });
-      else if (!ended && a.engine_id !== null && this.lost.has(a.engine_id)) {
-        out.set(a.id, { kind: "lost", keyword: "LOST", detail: this.lost.get(a.engine_id)! });
-      }
-    }
-    return out;
+  private expectedId(ctx: ObserveContext, a: AttemptRow): string {
+    return engineId(queueName(ctx.jobTags(a.job_id)), bullJobId(ctx.tag, a.job_id, a.idx, a.n));
   }
 
   cancel(taskIds: readonly string[], projectDir: string): void {
@@ -192,5 +168,5 @@ class RedisScheduler implements Scheduler {
   }
 }
 
-export const redisScheduler = new RedisScheduler();
-export const redisEngine = new ClusterEngine(redisScheduler);
+export const redisPool = new RedisPool();
+export const redisEngine = new PoolEngine(redisPool);

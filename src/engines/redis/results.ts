@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { jobRunsDir, runDirFor } from "../../protocol/run-dir.js";
 import { RUN_FILES } from "../../protocol/wrapper.js";
 
 /**
@@ -57,9 +58,9 @@ export function applyResults(runsDir: string, entries: readonly ResultEntry[]): 
       // Run directories are made here, on the first result: a job's own folder (made at submission) is the
       // sign the job still exists; results for a removed job are dropped.
       const [job, index, attempt] = e.attempt.split(".") as [string, string, string];
-      const runDir = path.join(runsDir, job, index, attempt);
+      const runDir = runDirFor(runsDir, job, index, attempt);
       if (!made.has(runDir)) {
-        if (!fs.existsSync(path.join(runsDir, job))) continue;
+        if (!fs.existsSync(jobRunsDir(runsDir, job))) continue;
         fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
         made.add(runDir);
       }

@@ -8,7 +8,7 @@ import type { DoctorLine } from "../engine.js";
 import { expandRanges, formatRanges } from "../cluster/chunks.js";
 import { passThroughArgs, schedulerJobName } from "../cluster/pass-through.js";
 import { oneLine, runScheduler, SchedulerRejected } from "../cluster/run-command.js";
-import type { AccountingVerdict, LiveJob, ProbeResult, Scheduler, SubmissionRequest } from "../cluster/scheduler.js";
+import type { AccountingVerdict, BatchScheduler, LiveJob, ProbeResult, SubmissionRequest } from "../cluster/backend.js";
 
 /** `[sge]` keys corral interprets itself rather than passing to qsub. */
 const OWN_KEYS = ["pe", "gpu_resource"] as const;
@@ -94,12 +94,11 @@ function groupTasks(taskIds: readonly string[]): Map<string, number[] | null> {
   return out;
 }
 
-export const sge: Scheduler = {
+export const sge: BatchScheduler = {
   name: "sge",
-  capabilities: { nativeArrays: true, nativeDependencies: "any", cancelTask: true, accounting: true },
+  capabilities: { nativeArrays: true, nativeDependencies: "any", cancelTask: true, accounting: true, tagRouting: false, remoteRunDirs: false },
   minArrayIndex: 1,
   singleRangeArrays: true,
-  remoteRunDirs: false,
   pollMinAgeS: 5,
   arrayIndexVariable: "SGE_TASK_ID",
   // Not exec: to Grid Engine, exit 99 means "reschedule" and 100 "put the job in error state"; the marker keeps the real status.
@@ -168,8 +167,8 @@ exit $corral_status`,
     return d.map((x) => `#$ ${x}`);
   },
 
-  submit(scriptPath: string, req: SubmissionRequest): string {
-    const out = runScheduler("qsub", ["-terse", ...req.passThrough, scriptPath]).stdout.trim();
+  submit(scriptPath: string, passThrough: readonly string[]): string {
+    const out = runScheduler("qsub", ["-terse", ...passThrough, scriptPath]).stdout.trim();
     const id = out.split("\n").pop()!.split(".")[0]!.trim();
     if (!/^\d+$/.test(id)) throw new SchedulerRejected(`qsub: unexpected answer '${oneLine(out)}'`);
     return id;
@@ -179,13 +178,19 @@ exit $corral_status`,
     return arrayIndex === null ? jobId : `${jobId}.${arrayIndex}`;
   },
 
+  indexOfTask(taskId: string, offset: number): number | null {
+    const m = /^\d+\.(\d+)$/.exec(taskId);
+    return m ? Number(m[1]) + offset : null;
+  },
+
   jobIdOf(taskId: string): string {
     return taskId.split(".")[0]!;
   },
 
-  listLive() {
+  observe() {
     const user = os.userInfo().username;
-    return { live: parseQstatXml(runScheduler("qstat", ["-xml", "-u", user]).stdout), comments: new Map<string, string>() };
+    // Grid Engine lists no comments: an interrupted launch is recovered by fencing, not adopted.
+    return { live: parseQstatXml(runScheduler("qstat", ["-xml", "-u", user]).stdout), comments: new Map<string, string>(), fates: new Map() };
   },
 
   account(attempts: readonly AttemptRow[]): Map<number, AccountingVerdict> {

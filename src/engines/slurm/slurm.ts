@@ -6,7 +6,7 @@ import type { AttemptRow } from "../../store/rows.js";
 import type { DoctorLine } from "../engine.js";
 import { expandRanges } from "../cluster/chunks.js";
 import { oneLine, runScheduler, SchedulerRejected } from "../cluster/run-command.js";
-import type { AccountingVerdict, ListContext, LiveJob, ProbeResult, Scheduler, SubmissionRequest } from "../cluster/scheduler.js";
+import type { AccountingVerdict, BatchScheduler, LiveJob, ObserveContext, Observation, ProbeResult, SubmissionRequest } from "../cluster/backend.js";
 import { passThroughArgs, schedulerJobName } from "../cluster/pass-through.js";
 
 /** Job states after which Slurm still lists a job but it is not waiting to run (it is leaving). */
@@ -16,7 +16,7 @@ const RUNNING_STATES = new Set(["RUNNING", "COMPLETING", "SIGNALING", "STAGE_OUT
 const FAILED_BY_SLURM = new Set(["TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE"]);
 
 /** Parses `squeue -h -r -o '%F|%K|%T|%r|%k'`: array master, task index (N/A for plain jobs), state, reason, comment. */
-export function parseSqueue(text: string, tag: string): { live: Map<string, LiveJob>; comments: Map<string, string> } {
+export function parseSqueue(text: string, tag: string): Observation {
   const live = new Map<string, LiveJob>();
   const comments = new Map<string, string>();
   for (const line of text.split("\n")) {
@@ -31,7 +31,7 @@ export function parseSqueue(text: string, tag: string): { live: Map<string, Live
       comments.set(id, comment);
     }
   }
-  return { live, comments };
+  return { live, comments, fates: new Map() };
 }
 
 /** Slurm prints times as local time without a zone (2026-11-23T01:51:57). */
@@ -72,12 +72,11 @@ function slurmTime(seconds: number): string {
   return `${d}-${two(h)}:${two(m)}:${two(s)}`;
 }
 
-export const slurm: Scheduler = {
+export const slurm: BatchScheduler = {
   name: "slurm",
-  capabilities: { nativeArrays: true, nativeDependencies: "ok+any", cancelTask: true, accounting: true },
+  capabilities: { nativeArrays: true, nativeDependencies: "ok+any", cancelTask: true, accounting: true, tagRouting: false, remoteRunDirs: false },
   minArrayIndex: 0,
   singleRangeArrays: false,
-  remoteRunDirs: false,
   pollMinAgeS: 5,
   arrayIndexVariable: "SLURM_ARRAY_TASK_ID",
   handOver: 'exec /bin/sh "$corral_dir/wrapper.sh"',
@@ -135,9 +134,9 @@ export const slurm: Scheduler = {
     return d.map((x) => `#SBATCH ${x}`);
   },
 
-  submit(scriptPath: string, req: SubmissionRequest): string {
+  submit(scriptPath: string, passThrough: readonly string[]): string {
     // Pass-through arguments on the command line: they override the script's directives, byte for byte.
-    const out = runScheduler("sbatch", ["--parsable", ...req.passThrough, scriptPath]).stdout.trim();
+    const out = runScheduler("sbatch", ["--parsable", ...passThrough, scriptPath]).stdout.trim();
     const id = out.split(";")[0]!.split("\n").pop()!.trim();
     if (!/^\d+$/.test(id)) throw new SchedulerRejected(`sbatch: unexpected answer '${oneLine(out)}'`);
     return id;
@@ -147,11 +146,16 @@ export const slurm: Scheduler = {
     return arrayIndex === null ? jobId : `${jobId}_${arrayIndex}`;
   },
 
+  indexOfTask(taskId: string, offset: number): number | null {
+    const m = /^\d+_(\d+)$/.exec(taskId);
+    return m ? Number(m[1]) + offset : null;
+  },
+
   jobIdOf(taskId: string): string {
     return taskId.split("_")[0]!;
   },
 
-  listLive({ tag }: ListContext) {
+  observe({ tag }: ObserveContext) {
     const user = os.userInfo().username;
     return parseSqueue(runScheduler("squeue", ["-h", "-r", "-u", user, "-o", "%F|%K|%T|%r|%k"]).stdout, tag);
   },

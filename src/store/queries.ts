@@ -1,14 +1,16 @@
 import path from "node:path";
 import { UsageError } from "../domain/errors.js";
-import type { AttemptView, JobDetail, JobSummary, TaskView } from "../domain/job.js";
+import type { AttemptView, JobDetail, JobSummary, TaskRef, TaskView } from "../domain/job.js";
+
+export type { TaskRef };
 import type { Point } from "../domain/params.js";
-import { filterSql } from "../domain/filter.js";
-import { EVERYTHING, type Selection } from "../domain/selection.js";
+import { EVERYTHING, matchesStates, type Selection } from "../domain/selection.js";
 import { isLifecycleState, type LifecycleState } from "../domain/states.js";
 import { RUN_FILES } from "../protocol/wrapper.js";
-import { environmentOf } from "../lifecycle/attempt-files.js";
-import type { Store } from "../store/store.js";
-import type { AttemptRow, JobRow, TaskRow } from "../store/rows.js";
+import { environmentOf } from "./environments.js";
+import { filterSql } from "./filter-sql.js";
+import type { Store } from "./store.js";
+import type { AttemptRow, JobRow, TaskRow } from "./rows.js";
 
 const iso = (s: number | null): string | null => (s === null ? null : new Date(s * 1000).toISOString());
 
@@ -105,11 +107,6 @@ function stateFilter(states: readonly string[], alias = "j"): { where: string; p
   return { where: `(${ors.join(" OR ")})`, params: [...lifecycle, ...labels] };
 }
 
-/** Whether a job or task matches a --state filter (lifecycle states and labels alike). */
-export function matchesStates(states: readonly string[], lifecycle: string, label: string | null): boolean {
-  if (states.length === 0) return true;
-  return states.some((s) => (isLifecycleState(s) ? s === lifecycle : s === label));
-}
 
 export function listJobs(store: Store, sel: Selection): JobSummary[] {
   const f = jobFilter(sel);
@@ -165,12 +162,6 @@ export function runningNow(store: Store, sel: Selection = EVERYTHING, limit = 20
     .all(...f.params, limit) as { id: number; name: string; batch: string | null; running: number; hosts: string; since: number | null }[];
 }
 
-export interface TaskRef {
-  readonly jobId: number;
-  readonly index: number;
-  readonly state: LifecycleState;
-  readonly label: string | null;
-}
 
 /**
  * The tasks a selection names. `12.4` picks one task; job ids pick all their tasks; `--state` is matched per

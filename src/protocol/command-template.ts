@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import type { Point } from "./sweep.js";
+import type { Point } from "../domain/params.js";
 
 /**
  * A `command = "..."` string is split into arguments as a POSIX shell would (quotes, escapes), without

@@ -1,4 +1,9 @@
-import type { Store } from "../../store/store.js";
+import type { Store } from "./store.js";
+
+/**
+ * One row per engine: the poll lease (one process at a time asks a scheduler about the whole project), when
+ * it last answered, what its last probe found, and where its event log was read up to.
+ */
 
 /** A holder that has not finished after this long is presumed dead (killed mid-poll); its lease lapses. */
 const STALE_HOLD_S = 120;
@@ -45,4 +50,28 @@ export function releasePoll(store: Store, engine: string, answered: boolean): vo
   store
     .stmt(`UPDATE engine_polls SET holder_pid = NULL, holder_since = NULL${answered ? ", polled_at = ?" : ""} WHERE engine = ? AND holder_pid = ?`)
     .run(...(answered ? [now, engine, process.pid] : [engine, process.pid]));
+}
+
+/** The last probe's result (JSON) and when it was taken, if any. */
+export function cachedProbe(store: Store, engine: string): { probe: string; probedAt: number } | null {
+  const row = store.stmt("SELECT probe, probed_at FROM engine_polls WHERE engine = ?").get(engine) as { probe: string | null; probed_at: number | null } | undefined;
+  return row?.probe && row.probed_at !== null ? { probe: row.probe, probedAt: row.probed_at } : null;
+}
+
+/** Keeps a probe's result (JSON), or forgets it (null) so the next caller asks again. */
+export function saveProbe(store: Store, engine: string, probe: string | null, at: number): void {
+  store.write(() => {
+    store.stmt("INSERT OR IGNORE INTO engine_polls (engine) VALUES (?)").run(engine);
+    store.stmt("UPDATE engine_polls SET probe = ?, probed_at = ? WHERE engine = ?").run(probe, probe === null ? null : at, engine);
+  });
+}
+
+/** Where an engine's event log was read up to (an opaque cursor the engine gave), or null from the start. */
+export function eventCursor(store: Store, engine: string): string | null {
+  return (store.stmt("SELECT cursor FROM engine_polls WHERE engine = ?").pluck().get(engine) as string | null | undefined) ?? null;
+}
+
+export function saveEventCursor(store: Store, engine: string, cursor: string | null): void {
+  store.stmt("INSERT OR IGNORE INTO engine_polls (engine) VALUES (?)").run(engine);
+  store.stmt("UPDATE engine_polls SET cursor = ? WHERE engine = ?").run(cursor, engine);
 }

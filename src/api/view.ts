@@ -1,0 +1,99 @@
+import fs from "node:fs";
+import type { JobDetail, JobSummary, TaskView } from "../domain/job.js";
+import { EVERYTHING, type Selection } from "../domain/selection.js";
+import { attemptState } from "../store/attempts.js";
+import { findDatabase } from "../store/locate.js";
+import {
+  countByBatch,
+  jobDetail,
+  jobsNeedingAttention,
+  listForDisplay,
+  listJobs,
+  runningNow,
+  taskViews,
+  type DisplayRow,
+} from "../store/queries.js";
+import { Store } from "../store/store.js";
+import { logFiles, type LogFile, type LogStream } from "./logs.js";
+
+export interface StatusReport {
+  readonly batches: { readonly batch: string | null; readonly jobs: number; readonly states: Record<string, number> }[];
+  readonly attention: JobSummary[];
+  /** Jobs running now (at most 20), with their hosts and since when. */
+  readonly running: { id: number; name: string; batch: string | null; running: number; hosts: string; since: string | null }[];
+}
+
+export interface LocateOptions {
+  /** Database path (`--db`); defaults to CORRAL_DB, then the nearest `.corral/` up from cwd. */
+  readonly db?: string;
+  readonly cwd?: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Everything `ls`, `status`, `show` and `logs` print, read from the store as it is: a view never refreshes an
+ * engine, never starts anything and never writes. What it shows is as fresh as the last refresh (by any
+ * process); `Corral.refresh()` is the explicit step that folds in what happened. A long-running reader (a
+ * dashboard) opens one with `ProjectView.open` and refreshes off its event loop (see background-refresh.ts).
+ */
+export class ProjectView {
+  constructor(readonly store: Store) {}
+
+  /** Opens a project's database read-only. Null when there is none. */
+  static open(opts: LocateOptions = {}): ProjectView | null {
+    const found = findDatabase({ db: opts.db, cwd: opts.cwd ?? process.cwd(), env: opts.env ?? process.env });
+    if (found === null || !fs.existsSync(found)) return null;
+    return new ProjectView(Store.open({ path: found, readonly: true }));
+  }
+
+  close(): void {
+    this.store.close();
+  }
+
+  list(sel: Selection = EVERYTHING): JobSummary[] {
+    return listJobs(this.store, sel);
+  }
+
+  /** The rows `corral ls` prints, cheaply: plain arrays, no objects per job. */
+  listForDisplay(sel: Selection = EVERYTHING): DisplayRow[] {
+    return listForDisplay(this.store, sel);
+  }
+
+  /** One job's summary. */
+  peek(id: number): JobSummary {
+    return listJobs(this.store, { ids: [{ kind: "job", id }], states: [], name: null, batch: null, all: false })[0]!;
+  }
+
+  show(id: number): JobDetail {
+    return jobDetail(this.store, id);
+  }
+
+  tasks(jobId: number, onlyIndex?: number): TaskView[] {
+    return taskViews(this.store, jobId, onlyIndex);
+  }
+
+  status(sel: Selection = EVERYTHING): StatusReport {
+    const byBatch = new Map<string | null, { jobs: number; states: Record<string, number> }>();
+    for (const row of countByBatch(this.store, sel)) {
+      const b = byBatch.get(row.batch) ?? { jobs: 0, states: {} };
+      b.jobs += row.jobs;
+      b.states[row.state] = row.jobs;
+      byBatch.set(row.batch, b);
+    }
+    return {
+      batches: [...byBatch.entries()].map(([batch, v]) => ({ batch, ...v })),
+      attention: jobsNeedingAttention(this.store, sel),
+      running: runningNow(this.store, sel).map((r) => ({ ...r, since: r.since === null ? null : new Date(r.since * 1000).toISOString() })),
+    };
+  }
+
+  /** The log files of a job's tasks (all of them, or one), of the latest attempt or of attempt `attempt`. */
+  logFiles(ref: { jobId: number; index: number | null }, streams: readonly LogStream[], attempt?: number): LogFile[] {
+    return logFiles(this.store, ref, streams, attempt);
+  }
+
+  /** The state of one attempt now (a follower stops once it has ended). */
+  attemptState(jobId: number, index: number, n: number): string | null {
+    return attemptState(this.store, jobId, index, n);
+  }
+}

@@ -1,0 +1,38 @@
+import { ACTIVE_ATTEMPTS_SQL, WAITING_STATES_SQL } from "./rows.js";
+import type { Store } from "./store.js";
+
+/** What a scheduler engine reads to decide what to hand its scheduler next. */
+
+export interface ReadyTask {
+  job_id: number;
+  idx: number;
+  state: "pending" | "queued";
+  attempts: number;
+  time_limit_s: number | null;
+  mem_mb: number | null;
+}
+
+/** Waiting tasks of an engine's jobs (not held) with no attempt under way, by job and index; or of one job. */
+export function tasksToDispatch(store: Store, engine: string, onlyJob: number | null): ReadyTask[] {
+  const sql = `SELECT t.job_id, t.idx, t.state, t.attempts, t.time_limit_s, t.mem_mb FROM tasks t
+       JOIN jobs j ON j.id = t.job_id
+       LEFT JOIN attempts a ON a.job_id = t.job_id AND a.idx = t.idx AND a.n = t.attempts
+     WHERE t.state IN ${WAITING_STATES_SQL} AND j.engine = ? AND j.held = 0
+       AND (a.id IS NULL OR a.state NOT IN ${ACTIVE_ATTEMPTS_SQL}) ${onlyJob === null ? "" : "AND t.job_id = ?"}
+     ORDER BY t.job_id, t.idx`;
+  return store.stmt(sql).all(...(onlyJob === null ? [engine] : [engine, onlyJob])) as ReadyTask[];
+}
+
+/** The unfinished tasks of a job with their latest attempt (a parent whose scheduler ids a dependent can wait on). */
+export function unfinishedTasksWithAttempt(
+  store: Store,
+  jobId: number,
+): { state: string; engine_id: string | null; run_dir: string | null; attempt_state: string | null }[] {
+  return store
+    .stmt(
+      `SELECT t.state, a.engine_id, a.run_dir, a.state AS attempt_state FROM tasks t
+         LEFT JOIN attempts a ON a.job_id = t.job_id AND a.idx = t.idx AND a.n = t.attempts
+       WHERE t.job_id = ? AND t.state <> 'succeeded'`,
+    )
+    .all(jobId) as { state: string; engine_id: string | null; run_dir: string | null; attempt_state: string | null }[];
+}

@@ -1,0 +1,55 @@
+import type { AttemptRow } from "./rows.js";
+import type { Store } from "./store.js";
+
+/** What the local engine's supervisor reads to share out the machine and to enforce limits. */
+
+/** Cpus, memory and GPU devices held by an engine's launching and running attempts. */
+export function resourcesInUse(store: Store, engine: string): { cpus: number; mem: number; devices: string[] } {
+  const used = store
+    .stmt(
+      `SELECT coalesce(sum(j.cpus), 0) AS cpus, coalesce(sum(coalesce(j.mem_mb, 0)), 0) AS mem,
+              coalesce(group_concat(a.devices), '') AS devices
+       FROM attempts a JOIN jobs j ON j.id = a.job_id
+       WHERE a.state IN ('launching', 'running') AND a.engine = ?`,
+    )
+    .get(engine) as { cpus: number; mem: number; devices: string };
+  return { cpus: used.cpus, mem: used.mem, devices: used.devices.split(",").filter(Boolean) };
+}
+
+/**
+ * Jobs of an engine with queued tasks, in id order, with their priorities: found by skipping through the
+ * (state, job_id) index one job at a time, since a plain DISTINCT would visit every queued task of a large array.
+ */
+export function jobsWithQueuedTasks(store: Store, engine: string): { id: number; priority: number }[] {
+  const next = store.stmt("SELECT job_id FROM tasks WHERE state = 'queued' AND job_id > ? ORDER BY job_id LIMIT 1").pluck();
+  const jobOf = store.stmt("SELECT engine, priority FROM jobs WHERE id = ?");
+  const out: { id: number; priority: number }[] = [];
+  for (let id = next.get(0) as number | undefined; id !== undefined; id = next.get(id) as number | undefined) {
+    const job = jobOf.get(id) as { engine: string; priority: number } | undefined;
+    if (job?.engine === engine) out.push({ id, priority: job.priority });
+  }
+  return out;
+}
+
+export function runningTaskCount(store: Store, jobId: number): number {
+  return store.stmt("SELECT count(*) FROM tasks WHERE job_id = ? AND state = 'running'").pluck().get(jobId) as number;
+}
+
+/** The first `limit` queued tasks of a job, in index order. */
+export function queuedTasks(store: Store, jobId: number, limit: number): { idx: number; attempts: number }[] {
+  return store
+    .stmt("SELECT idx, attempts FROM tasks INDEXED BY tasks_by_state WHERE state = 'queued' AND job_id = ? ORDER BY idx LIMIT ?")
+    .all(jobId, limit) as { idx: number; attempts: number }[];
+}
+
+/** Started attempts of an engine that corral must stop: asked to (kill_reason), or past their time limit at `now`. */
+export function attemptsToStop(store: Store, engine: string, now: number): (AttemptRow & { time_limit_s: number | null })[] {
+  return store
+    .stmt(
+      `SELECT a.*, coalesce(t.time_limit_s, j.time_limit_s) AS time_limit_s FROM attempts a JOIN jobs j ON j.id = a.job_id
+         JOIN tasks t ON t.job_id = a.job_id AND t.idx = a.idx
+       WHERE a.state IN ('launching', 'running') AND a.engine = ? AND a.pid IS NOT NULL
+         AND (a.kill_reason IS NOT NULL OR (coalesce(t.time_limit_s, j.time_limit_s) IS NOT NULL AND a.started_at + coalesce(t.time_limit_s, j.time_limit_s) < ?))`,
+    )
+    .all(engine, now) as (AttemptRow & { time_limit_s: number | null })[];
+}
