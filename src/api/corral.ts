@@ -36,6 +36,13 @@ export interface WaitResult {
   readonly timedOut: boolean;
 }
 
+/** The project's `.corral/` folder: the one holding the database found from here, else the one a submission would make. */
+export function projectDirFor(opts: OpenOptions = {}): string {
+  const cwd = opts.cwd ?? process.cwd();
+  const found = findDatabase({ db: opts.db, cwd, env: opts.env ?? process.env });
+  return path.dirname(found ?? defaultDatabasePath(cwd));
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**

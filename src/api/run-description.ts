@@ -17,7 +17,6 @@ export interface RunReport {
   readonly changed: RunEntry[];
 }
 
-
 const selectJob = (id: number) => ({ ids: [{ kind: "job" as const, id }], states: [], name: null, batch: null, all: false });
 
 /**

@@ -60,7 +60,9 @@ export function buildJobSpec(input: SubmitInput, baseCwd: string, defaultEngine 
   } catch (err) {
     throw new UsageError(`--cwd '${input.cwd ?? cwd}': not a readable directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  const env = Array.isArray(input.env) ? parseEnvAssignments(input.env as readonly string[]) : parseEnvAssignments(Object.entries(input.env ?? {}).map(([k, v]) => `${k}=${v}`));
+  const env = Array.isArray(input.env)
+    ? parseEnvAssignments(input.env as readonly string[])
+    : parseEnvAssignments(Object.entries(input.env ?? {}).map(([k, v]) => `${k}=${v}`));
   const mem = input.mem === undefined ? null : typeof input.mem === "number" ? input.mem : parseMemory(input.mem);
   const time = input.time === undefined ? null : typeof input.time === "number" ? input.time : parseDuration(input.time);
   const engine = input.engine ?? defaultEngine;
@@ -124,7 +126,8 @@ function currentUmask(): number {
 function tagsOf(input: string | readonly string[] | undefined, engine: string, capabilities: EngineCapabilities): string[] {
   if (input === undefined) return [];
   const tags = parseTags(typeof input === "string" ? input : input.join(","), "--tags");
-  if (tags.length > 0 && !capabilities.tagRouting) throw new UsageError(`--tags: only ${tagRoutingEngines()} routes tasks by worker tags (this job goes to ${engine})`);
+  if (tags.length > 0 && !capabilities.tagRouting)
+    throw new UsageError(`--tags: only ${tagRoutingEngines()} routes tasks by worker tags (this job goes to ${engine})`);
   return tags;
 }
 

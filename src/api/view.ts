@@ -3,16 +3,7 @@ import type { JobDetail, JobSummary, TaskView } from "../domain/job.js";
 import { EVERYTHING, type Selection } from "../domain/selection.js";
 import { attemptState } from "../store/attempts.js";
 import { findDatabase } from "../store/locate.js";
-import {
-  countByBatch,
-  jobDetail,
-  jobsNeedingAttention,
-  listForDisplay,
-  listJobs,
-  runningNow,
-  taskViews,
-  type DisplayRow,
-} from "../store/queries.js";
+import { countByBatch, jobDetail, jobsNeedingAttention, listForDisplay, listJobs, runningNow, taskViews, type DisplayRow } from "../store/queries.js";
 import { Store } from "../store/store.js";
 import { logFiles, type LogFile, type LogStream } from "./logs.js";
 

@@ -18,4 +18,11 @@ const worker = new Worker(
     }),
   { connection, prefix: "bench", concurrency: Number(concurrency), removeOnComplete: { count: 0 } },
 );
-process.on("SIGTERM", () => void worker.close().then(() => connection.quit()).then(() => process.exit(0)));
+process.on(
+  "SIGTERM",
+  () =>
+    void worker
+      .close()
+      .then(() => connection.quit())
+      .then(() => process.exit(0)),
+);

@@ -50,7 +50,12 @@ function watchSupervisorMemory(dir: string): { stop: () => number } {
       /* not running at this instant */
     }
   }, 50);
-  return { stop: () => (clearInterval(timer), peakKb) };
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return peakKb;
+    },
+  };
 }
 
 /** One array job of N tasks through the CLI: `corral submit -a 1-N -- true`, then `corral wait`. */
@@ -154,7 +159,9 @@ async function main(): Promise<void> {
       continue;
     }
     const vsParallel = hasParallel ? `  ${fmt(rate(xs) / parallelRate, 2)}× parallel` : "";
-    line(`  ${name.padEnd(44)} ${fmt(median(xs), 2).padStart(7)} s  ${fmt(rate(xs)).padStart(6)} jobs/s${vsParallel}  ${fmt(rate(xs) / rate(runs.xargs), 2)}× xargs`);
+    line(
+      `  ${name.padEnd(44)} ${fmt(median(xs), 2).padStart(7)} s  ${fmt(rate(xs)).padStart(6)} jobs/s${vsParallel}  ${fmt(rate(xs) / rate(runs.xargs), 2)}× xargs`,
+    );
   }
   if (hasParallel) {
     const ratio = rate(runs.array) / parallelRate;
@@ -187,4 +194,3 @@ main().catch((err: unknown) => {
   process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 });
-

@@ -48,7 +48,10 @@ async function corralPool(url: string): Promise<number> {
   };
   const workers = Array.from({ length: WORKERS }, (_, i) => startWorker(url, `bench${i + 1}`, { concurrency: CONCURRENCY }));
   try {
-    await waitForWorkers(run, workers.map((w) => w.name));
+    await waitForWorkers(
+      run,
+      workers.map((w) => w.name),
+    );
     const t0 = performance.now();
     run(["submit", "--engine", "redis", "-a", `1-${N}`, "--", "true"]);
     const wait = spawnSync(process.execPath, [CLI, "wait"], { cwd: dir, env, encoding: "utf8" });

@@ -33,7 +33,9 @@ function rawSeconds(cmd: string, args: string[]): number {
  */
 export function benchSlurm(line: (s?: string) => void): void {
   line();
-  const problem = getEngine("slurm").doctor(os.tmpdir()).find((l) => !l.usable);
+  const problem = getEngine("slurm")
+    .doctor(os.tmpdir())
+    .find((l) => !l.usable);
   if (problem) {
     line(`Slurm: not measured (${problem.text}; start it with: sudo bash scripts/clusters-up.sh slurm)`);
     return;
@@ -55,7 +57,9 @@ export function benchSlurm(line: (s?: string) => void): void {
     const rawS = rawSeconds("sbatch", ["--parsable", "--hold", `--array=1-${maxIndex}`, `--output=/dev/null`, script]) * Math.ceil(ARRAY / maxIndex);
     spawnSync("scancel", ["-u", os.userInfo().username, "--name", "raw.sh"]);
     line(`  corral submit: ${fmt(submitS, 2)} s with ${sbatchCalls} sbatch calls (${fmt(ARRAY / submitS)} tasks/s; scheduler calls: ${callsText()})`);
-    line(`  raw sbatch --array (same number of calls, no wrappers): ${fmt(rawS, 2)} s → corral takes ${fmt(submitS / rawS, 1)}× (it writes ${fmt(ARRAY)} run directories and wrappers)`);
+    line(
+      `  raw sbatch --array (same number of calls, no wrappers): ${fmt(rawS, 2)} s → corral takes ${fmt(submitS / rawS, 1)}× (it writes ${fmt(ARRAY)} run directories and wrappers)`,
+    );
     // The floor for that: plain Node creating as many run directories and wrapper-sized files, same disk, same run.
     const fsDir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-bench-fs-"));
     t0 = performance.now();
@@ -85,10 +89,15 @@ export function benchSlurm(line: (s?: string) => void): void {
       own.push(ms - schedulerCalls.ms);
       calls = callsText();
     }
-    const rawSqueue = median(Array.from({ length: REPEATS }, () => rawSeconds("squeue", ["-h", "-r", "-u", os.userInfo().username, "-o", "%F|%K|%T|%r|%k"]))) * 1000;
+    const rawSqueue =
+      median(Array.from({ length: REPEATS }, () => rawSeconds("squeue", ["-h", "-r", "-u", os.userInfo().username, "-o", "%F|%K|%T|%r|%k"]))) * 1000;
     const ownMs = median(own);
-    line(`  corral refresh: ${fmt(median(totals))} ms in all, scheduler calls: ${calls} (goal 1 + ≤1: ${/^1 squeue$/.test(calls) || /^1 squeue, 1 sacct$/.test(calls) ? "met" : "NOT met"})`);
-    line(`  corral's own time, without the scheduler's: ${fmt(ownMs)} ms (goal < 300 ms: ${ownMs < 300 ? "met" : "NOT met"}); the same squeue alone: ${fmt(rawSqueue)} ms`);
+    line(
+      `  corral refresh: ${fmt(median(totals))} ms in all, scheduler calls: ${calls} (goal 1 + ≤1: ${/^1 squeue$/.test(calls) || /^1 squeue, 1 sacct$/.test(calls) ? "met" : "NOT met"})`,
+    );
+    line(
+      `  corral's own time, without the scheduler's: ${fmt(ownMs)} ms (goal < 300 ms: ${ownMs < 300 ? "met" : "NOT met"}); the same squeue alone: ${fmt(rawSqueue)} ms`,
+    );
     corral.cancel({ ids: [], states: [], name: null, batch: null, all: true });
     corral.close();
     corral = null;

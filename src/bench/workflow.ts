@@ -24,7 +24,10 @@ export function benchSweep(line: (s?: string) => void): void {
   line(`Workflow: a description file with a sweep of ${fmt(n)} points (${POINTS_A} × ${POINTS_B}), local engine`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-bench-sweep-"));
   try {
-    fs.writeFileSync(path.join(dir, "sweep.toml"), `batch = "big"\n[jobs.point]\ncommand = ["true", "{a}", "{b}"]\nsweep = { a = "1..${POINTS_A}", b = "1..${POINTS_B}" }\n`);
+    fs.writeFileSync(
+      path.join(dir, "sweep.toml"),
+      `batch = "big"\n[jobs.point]\ncommand = ["true", "{a}", "{b}"]\nsweep = { a = "1..${POINTS_A}", b = "1..${POINTS_B}" }\n`,
+    );
     const run = cli(dir, ["run", "sweep.toml"]);
     line(`  corral run: ${fmt(run.seconds, 2)} s until all ${fmt(n)} tasks are recorded and queued (goal < 5 s: ${run.seconds < 5 ? "met" : "NOT met"})`);
     cli(dir, ["cancel", "--all"]);

@@ -15,14 +15,20 @@ test("each array task sees its own index, with a step", () => {
   const id = p.submit(["-a", "1-9:2"], ["sh", "-c", 'echo "$CORRAL_TASK_ID $SGE_TASK_ID"']);
   p.ok(["wait", String(id)]);
   const tasks = p.json<{ tasks: Task[] }>(["show", String(id)]).tasks;
-  assert.deepEqual(tasks.map((t) => t.index), [1, 3, 5, 7, 9]);
+  assert.deepEqual(
+    tasks.map((t) => t.index),
+    [1, 3, 5, 7, 9],
+  );
   for (const t of tasks) assert.equal(p.ok(["logs", `${id}.${t.index}`]), `${t.index} ${t.index}\n`);
 });
 
 test("-t is accepted as SGE's spelling of --array, and lists work", () => {
   const id = p.submit(["-t", "2,4,7"], ["true"]);
   p.ok(["wait", String(id)]);
-  assert.deepEqual(p.json<{ tasks: Task[] }>(["show", String(id)]).tasks.map((t) => t.index), [2, 4, 7]);
+  assert.deepEqual(
+    p.json<{ tasks: Task[] }>(["show", String(id)]).tasks.map((t) => t.index),
+    [2, 4, 7],
+  );
 });
 
 test("an array's %N cap is never exceeded, even with free cpus", () => {
@@ -51,7 +57,10 @@ test("a failed array task makes the job failed while the others succeed", () => 
   assert.equal(p.run(["wait", String(id)]).code, 1);
   const job = p.json<{ state: string; tasks: Task[] }>(["show", String(id)]);
   assert.equal(job.state, "failed");
-  assert.deepEqual(job.tasks.map((t) => t.state), ["succeeded", "succeeded", "failed", "succeeded"]);
+  assert.deepEqual(
+    job.tasks.map((t) => t.state),
+    ["succeeded", "succeeded", "failed", "succeeded"],
+  );
   assert.match(p.ok(["ls", "--tasks", String(id)]), new RegExp(`${id}\\.3\\s+sh\\s+failed`));
 });
 
@@ -63,7 +72,10 @@ test("resubmit of one array task (12.4) re-runs only that task", () => {
   p.ok(["resubmit", `${id}.2`]);
   p.ok(["wait", String(id)]);
   const tasks = p.json<{ tasks: { index: number; attempts: unknown[] }[] }>(["show", String(id)]).tasks;
-  assert.deepEqual(tasks.map((t) => t.attempts.length), [1, 2, 1]);
+  assert.deepEqual(
+    tasks.map((t) => t.attempts.length),
+    [1, 2, 1],
+  );
 });
 
 test("cancel of one array task leaves the others running to completion", () => {
@@ -75,6 +87,9 @@ test("cancel of one array task leaves the others running to completion", () => {
   p.ok(["cancel", `${id}.2`]);
   p.run(["wait", String(id)]);
   const tasks = p.json<{ state: string; tasks: Task[] }>(["show", String(id)]);
-  assert.deepEqual(tasks.tasks.map((t) => t.state), ["succeeded", "cancelled", "succeeded"]);
+  assert.deepEqual(
+    tasks.tasks.map((t) => t.state),
+    ["succeeded", "cancelled", "succeeded"],
+  );
   assert.equal(tasks.state, "cancelled");
 });

@@ -20,7 +20,10 @@ after(() => p.cleanup());
 function rejected(args: string[], pattern: RegExp, opts: { cwd?: string } = {}): void {
   const r = p.run(args, opts);
   assert.equal(r.code, 2, `exit code of corral ${args.join(" ")}: ${r.stderr}`);
-  const lines = r.stderr.trim().split("\n").filter((l) => !l.startsWith("(run with --help"));
+  const lines = r.stderr
+    .trim()
+    .split("\n")
+    .filter((l) => !l.startsWith("(run with --help"));
   assert.equal(lines.length, 1, `one line: ${r.stderr}`);
   assert.match(lines[0]!, pattern);
   assert.deepEqual(fs.readFileSync(p.dbPath), snapshot, `database changed by corral ${args.join(" ")}`);

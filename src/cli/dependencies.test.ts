@@ -48,15 +48,21 @@ test("--after-any runs the dependent however its parent ended", () => {
 
 test("--retries 2 re-runs a job that fails twice and then succeeds, keeping every attempt", () => {
   const counter = p.path("count");
-  const id = p.submit(["--retries", "2"], ["sh", "-c", `n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}; echo try$n; [ $n -ge 3 ]`]);
+  const id = p.submit(
+    ["--retries", "2"],
+    ["sh", "-c", `n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}; echo try$n; [ $n -ge 3 ]`],
+  );
   p.ok(["wait", String(id)]);
   const job = show(id);
   assert.equal(job.state, "succeeded");
-  assert.deepEqual(job.tasks[0]!.attempts.map((a) => [a.n, a.state, a.exitCode]), [
-    [1, "failed", 1],
-    [2, "failed", 1],
-    [3, "succeeded", 0],
-  ]);
+  assert.deepEqual(
+    job.tasks[0]!.attempts.map((a) => [a.n, a.state, a.exitCode]),
+    [
+      [1, "failed", 1],
+      [2, "failed", 1],
+      [3, "succeeded", 0],
+    ],
+  );
   assert.equal(p.ok(["logs", String(id), "--attempt", "1"]), "try1\n");
 });
 
@@ -77,7 +83,10 @@ test("resubmit runs a failed job again as a new attempt and keeps the old one; d
   assert.match(p.ok(["resubmit", String(a)]), /resubmitted 1 task/);
   p.ok(["wait", String(a), String(b)]);
   const job = show(a);
-  assert.deepEqual(job.tasks[0]!.attempts.map((x) => x.state), ["failed", "succeeded"]);
+  assert.deepEqual(
+    job.tasks[0]!.attempts.map((x) => x.state),
+    ["failed", "succeeded"],
+  );
   assert.equal(show(b).state, "succeeded", "the dependent cancelled by the failure ran after the resubmission");
   assert.ok(fs.existsSync(job.tasks[0]!.attempts[0]!.stdout), "without --clean old logs stay");
 });

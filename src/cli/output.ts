@@ -60,10 +60,10 @@ export function table(header: string[], rows: string[][], paint: Record<number, 
     let line = "";
     for (let i = 0; i < n - 1; i++) {
       const cell = cells[i]!.padEnd(widths[i]!);
-      line += (colour && paint[i] ? paint[i]!(cell) : cell) + "  ";
+      line += `${colour && paint[i] ? paint[i]!(cell) : cell}  `;
     }
     let last = cells[n - 1] ?? "";
-    if (prefix + last.length > termWidth) last = last.slice(0, Math.max(10, termWidth - prefix - 1)) + "…";
+    if (prefix + last.length > termWidth) last = `${last.slice(0, Math.max(10, termWidth - prefix - 1))}…`;
     return line + last;
   };
   out[0] = c.bold(fmt(header, false));

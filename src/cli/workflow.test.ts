@@ -43,7 +43,10 @@ test("the issue's map(20) → reduce → report file runs as written; running it
   fs.writeFileSync(p.path("genome", "genome.toml"), GENOME);
   fs.writeFileSync(p.path("genome", "report.sh"), '#!/bin/sh\necho "report on $REF: $(wc -l < all.txt) lines"\n');
   const first = p.json<Report>(["run", "genome/genome.toml", "--wait"]);
-  assert.deepEqual(first.created.map((j) => j.name), ["map", "reduce", "report"]);
+  assert.deepEqual(
+    first.created.map((j) => j.name),
+    ["map", "reduce", "report"],
+  );
   assert.equal(fs.readFileSync(p.path("genome", "all.txt"), "utf8").split("\n").filter(Boolean).length, 20);
   const report = first.created[2]!.id;
   assert.equal(p.ok(["logs", String(report)]), "report on hg38: 20 lines\n");
@@ -52,7 +55,10 @@ test("the issue's map(20) → reduce → report file runs as written; running it
   assert.deepEqual(map.tasks[6]!.params, { chunk: 7 });
   const again = p.json<Report>(["run", "genome/genome.toml"]);
   assert.deepEqual(again.created, []);
-  assert.deepEqual(again.kept.map((j) => j.id), first.created.map((j) => j.id));
+  assert.deepEqual(
+    again.kept.map((j) => j.id),
+    first.created.map((j) => j.id),
+  );
   assert.match(p.ok(["run", "genome/genome.toml"]), /0 submitted, 0 re-run, 3 kept/);
 });
 
@@ -67,7 +73,10 @@ test("running a file again re-runs only what failed, and what was cancelled beca
   fs.writeFileSync(p.path("rescue", "fixed"), "");
   const second = p.json<Report>(["run", "rescue/flow.toml"]);
   assert.deepEqual(second.kept.map((j) => j.name).sort(), ["a", "c"]);
-  assert.deepEqual(second.rerun.map((j) => j.name), ["b"]);
+  assert.deepEqual(
+    second.rerun.map((j) => j.name),
+    ["b"],
+  );
   p.ok(["wait", "--batch", "rescue"]);
   assert.equal(fs.readFileSync(p.path("rescue", "ran"), "utf8"), "a\nb\nb\nc\n");
 });
@@ -82,7 +91,10 @@ test("a changed job is reported and left alone; --force replaces it and what dep
   assert.equal(r.code, 0);
   assert.match(r.stderr, /changed since the last run, not re-run: a \(job \d+, definition changed\), b \(job \d+, definition changed\); run with --force/);
   const forced = p.json<Report>(["run", file, "--force", "--wait"]);
-  assert.deepEqual(forced.created.map((j) => j.name), ["a", "b"]);
+  assert.deepEqual(
+    forced.created.map((j) => j.name),
+    ["a", "b"],
+  );
   assert.ok(forced.created[0]!.id > first.created[1]!.id);
   assert.equal(p.ok(["logs", String(forced.created[0]!.id)]), "two\n");
 });
@@ -116,13 +128,16 @@ test("a 3×4 sweep: every task sees its own parameters in the command and as var
     const { lr, seed } = t.params as { lr: number; seed: number };
     assert.equal(p.ok(["logs", `${id}.${t.index}`]), `lr=${lr} seed=${seed} env=${lr}/${seed}\n`);
   }
-  assert.deepEqual(job.tasks.slice(0, 5).map((t) => t.params), [
-    { lr: 0.1, seed: 1 },
-    { lr: 0.1, seed: 2 },
-    { lr: 0.1, seed: 3 },
-    { lr: 0.1, seed: 4 },
-    { lr: 0.01, seed: 1 },
-  ]);
+  assert.deepEqual(
+    job.tasks.slice(0, 5).map((t) => t.params),
+    [
+      { lr: 0.1, seed: 1 },
+      { lr: 0.1, seed: 2 },
+      { lr: 0.1, seed: 3 },
+      { lr: 0.1, seed: 4 },
+      { lr: 0.01, seed: 1 },
+    ],
+  );
   assert.match(p.ok(["ls", "--tasks", String(id)]), /train lr=0\.01 seed=3/);
   // The filter language: parameters, names, batches, states, combined.
   const ids = (...terms: string[]) => p.json<{ id: number }[]>(["ls", ...terms]).map((j) => j.id);
@@ -138,7 +153,10 @@ test("a 3×4 sweep: every task sees its own parameters in the command and as var
 test("corral sweep from the command line, with --zip pairing values one to one", () => {
   const id = Number(p.ok(["sweep", "-p", "x=1..3", "-p", "name=a,b,c", "--zip", "--", "echo", "{name}{x}"]).trim());
   p.ok(["wait", String(id)]);
-  assert.deepEqual([1, 2, 3].map((i) => p.ok(["logs", `${id}.${i}`])), ["a1\n", "b2\n", "c3\n"]);
+  assert.deepEqual(
+    [1, 2, 3].map((i) => p.ok(["logs", `${id}.${i}`])),
+    ["a1\n", "b2\n", "c3\n"],
+  );
   const bad = p.run(["sweep", "-p", "x=1..3", "--", "echo", "{y}"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /\{y\} in the command is not a parameter \(parameters: x\)/);
@@ -174,13 +192,19 @@ test("cancel, resubmit and wait take the same filters", () => {
   const flag = p.path("filters-fixed");
   const id = Number(p.ok(["sweep", "--batch", "filters", "-p", "x=1..4", "--", "sh", "-c", `[ {x} -le 2 ] || [ -e ${flag} ]`]).trim());
   assert.equal(p.run(["wait", "batch=filters"]).code, 1);
-  assert.deepEqual(p.json<{ id: number }[]>(["ls", "batch=filters", "state=failed"]).map((j) => j.id), [id]);
+  assert.deepEqual(
+    p.json<{ id: number }[]>(["ls", "batch=filters", "state=failed"]).map((j) => j.id),
+    [id],
+  );
   fs.writeFileSync(flag, "");
   // Only the failed points of the job come back; the filter names the job, resubmit's default picks the tasks.
   p.ok(["resubmit", "batch=filters", "param.x>2"]);
   p.ok(["wait", "batch=filters"]);
   const tasks = p.json<Show>(["show", String(id)]).tasks;
-  assert.deepEqual(tasks.map((t) => t.attempts.length), [1, 1, 2, 2]);
+  assert.deepEqual(
+    tasks.map((t) => t.attempts.length),
+    [1, 1, 2, 2],
+  );
   const sleeper = Number(p.ok(["submit", "--batch", "filters-cancel", "--", "sleep", "30"]).trim());
   p.ok(["cancel", "batch=filters-cancel", "name~sl*"]);
   assert.equal(p.run(["wait", "batch=filters-cancel"]).code, 1, "a cancelled job is not a success");

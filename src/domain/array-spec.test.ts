@@ -23,6 +23,10 @@ test("a %N suffix caps how many tasks run at once", () => {
 
 test("malformed arrays are usage errors naming the flag", () => {
   for (const bad of ["5-1", "0", "1-x", "", "1-10:0", "1-3%0", "1,1", "-3", "1-3%x", "a"]) {
-    assert.throws(() => parseArraySpec(bad), (err: unknown) => err instanceof UsageError && err.message.startsWith("--array"), bad);
+    assert.throws(
+      () => parseArraySpec(bad),
+      (err: unknown) => err instanceof UsageError && err.message.startsWith("--array"),
+      bad,
+    );
   }
 });

@@ -68,10 +68,13 @@ export function parseFilterTerm(text: string): FilterTerm {
     return { field, param, op, value, text };
   }
   const kind = (FILTER_FIELDS as Readonly<Record<string, FilterKind>>)[field];
-  if (!kind || param !== undefined) throw new UsageError(`filter '${text}': unknown field '${field}${param ? `.${param}` : ""}' (fields: ${fields.join(", ")})`);
+  if (!kind || param !== undefined)
+    throw new UsageError(`filter '${text}': unknown field '${field}${param ? `.${param}` : ""}' (fields: ${fields.join(", ")})`);
   if (!OPS_BY_KIND[kind].includes(op)) throw new UsageError(`filter '${text}': ${field} compares with ${OPS_BY_KIND[kind].join(" ")}`);
   if (kind === "number" && !/^-?\d+$/.test(value)) throw new UsageError(`filter '${text}': ${field} needs a whole number`);
-  if (kind === "time" && Number.isNaN(Date.parse(value))) throw new UsageError(`filter '${text}': ${field} needs a date such as 2026-01-01 or 2026-01-01T12:00`);
-  if (kind === "state" && !isLifecycleState(value) && validateLabel(value) !== null) throw new UsageError(`filter '${text}': '${value}' is neither a state nor a label`);
+  if (kind === "time" && Number.isNaN(Date.parse(value)))
+    throw new UsageError(`filter '${text}': ${field} needs a date such as 2026-01-01 or 2026-01-01T12:00`);
+  if (kind === "state" && !isLifecycleState(value) && validateLabel(value) !== null)
+    throw new UsageError(`filter '${text}': '${value}' is neither a state nor a label`);
   return { field, param: null, op, value, text };
 }

@@ -29,7 +29,11 @@ test("time limits accept Slurm's formats and unit suffixes", () => {
 
 test("time limits with out-of-range minutes or seconds are refused, not normalised", () => {
   for (const bad of ["99:99", "1:60:00", "1:00:60", "abc", "0", "1-25", ""]) {
-    assert.throws(() => parseDuration(bad), (e: unknown) => e instanceof UsageError && e.message.includes("--time"), bad);
+    assert.throws(
+      () => parseDuration(bad),
+      (e: unknown) => e instanceof UsageError && e.message.includes("--time"),
+      bad,
+    );
   }
 });
 

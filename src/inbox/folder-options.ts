@@ -18,7 +18,7 @@ const KEYS = Object.keys(optionsSchema.shape);
 export function readFolderOptions(folder: string): FolderOptions | string {
   const file = path.join(folder, "job.toml");
   if (!fs.existsSync(file)) return {};
-  let src;
+  let src: ReturnType<typeof parseTomlSource>;
   try {
     src = parseTomlSource(fs.readFileSync(file, "utf8"));
   } catch (err) {
@@ -29,8 +29,11 @@ export function readFolderOptions(folder: string): FolderOptions | string {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = issue.code === "unrecognized_keys" ? issue.keys[0]! : String(issue.path[0] ?? "");
-    const pos = src.locate(issue.code === "unrecognized_keys" ? [key] : issue.path as (string | number)[]);
-    const what = issue.code === "unrecognized_keys" ? `unknown key${didYouMean(key, KEYS)} (known: ${KEYS.join(", ")})` : `wrong value (${issue.message.replace(/^Invalid input: /, "")})`;
+    const pos = src.locate(issue.code === "unrecognized_keys" ? [key] : (issue.path as (string | number)[]));
+    const what =
+      issue.code === "unrecognized_keys"
+        ? `unknown key${didYouMean(key, KEYS)} (known: ${KEYS.join(", ")})`
+        : `wrong value (${issue.message.replace(/^Invalid input: /, "")})`;
     return `job.toml:${pos.line}:${pos.column}: ${key}: ${what}`;
   }
   const o = parsed.data;

@@ -19,7 +19,8 @@ for (const engine of ["local", "slurm"] as const) {
   const problem = engine === "local" ? null : schedulerProblem(engine);
   const p = new TestProject(`corral-inbox-${engine}-`, { CORRAL_LOCAL_CPUS: "4" });
   after(() => p.cleanup());
-  const watch = (root: string, extra: string[] = []) => p.runAsync(["inbox", root, "--engine", engine, "--period", "0.1", "--quiet", "0", "--exit-when-idle", ...extra]);
+  const watch = (root: string, extra: string[] = []) =>
+    p.runAsync(["inbox", root, "--engine", engine, "--period", "0.1", "--quiet", "0", "--exit-when-idle", ...extra]);
 
   describe(`drop folders on the ${engine} engine`, () => {
     test("30 folders flow through in name order, never more in flight than --max-active", async (t) => {
@@ -28,18 +29,32 @@ for (const engine of ["local", "slurm"] as const) {
       p.ok(["inbox", root, "--setup"]);
       const ledger = p.path("flow-ledger");
       const names = Array.from({ length: 30 }, (_, i) => String(100 + i * 10));
-      for (const n of [...names].reverse()) drop(root, n, `echo "start ${n} $(date +%s.%N)" >> ${ledger}; sleep 0.3; echo "end ${n} $(date +%s.%N)" >> ${ledger}\n`);
+      for (const n of [...names].reverse())
+        drop(root, n, `echo "start ${n} $(date +%s.%N)" >> ${ledger}; sleep 0.3; echo "end ${n} $(date +%s.%N)" >> ${ledger}\n`);
       const r = await watch(root, ["--max-active", "2"]);
       assert.equal(r.code, 0, r.stderr);
-      const taken = r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { event: string; folder?: string }).filter((e) => e.event === "taken").map((e) => e.folder);
+      const taken = r.stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { event: string; folder?: string })
+        .filter((e) => e.event === "taken")
+        .map((e) => e.folder);
       assert.deepEqual(taken, names, "taken in name order");
       assert.deepEqual(listing(path.join(root, "complete")), names);
       assert.deepEqual(listing(path.join(root, "inbox")), []);
       assert.deepEqual(listing(path.join(root, "pending")), []);
       let running = 0;
       let peak = 0;
-      const events = fs.readFileSync(ledger, "utf8").trim().split("\n").map((l) => l.split(" ")).sort((a, b) => Number(a[2]) - Number(b[2]));
-      for (const [what] of events) peak = Math.max(peak, (running += what === "start" ? 1 : -1));
+      const events = fs
+        .readFileSync(ledger, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => l.split(" "))
+        .sort((a, b) => Number(a[2]) - Number(b[2]));
+      for (const [what] of events) {
+        running += what === "start" ? 1 : -1;
+        peak = Math.max(peak, running);
+      }
       assert.ok(peak <= 2, `at most 2 at once, saw ${peak}`);
       const status = JSON.parse(fs.readFileSync(path.join(root, "complete", "100", "job_status.json"), "utf8")) as { state: string; job: number };
       assert.equal(status.state, "succeeded");
@@ -64,7 +79,10 @@ for (const engine of ["local", "slurm"] as const) {
       assert.match(err("a-fails"), /^failed: exit code 3/);
       assert.equal(fs.readFileSync(path.join(root, "complete", "a-fails", "job_output.txt"), "utf8"), "to stdout\nto stderr\n");
       assert.equal(err("b-no-script"), "no job.sh in the folder\n");
-      assert.equal(err("c-bad-toml"), "job.toml:1:1: cpu: unknown key (did you mean 'cpus'?) (known: name, engine, cpus, mem, time, gpus, queue, retries, env, sched_args)\n");
+      assert.equal(
+        err("c-bad-toml"),
+        "job.toml:1:1: cpu: unknown key (did you mean 'cpus'?) (known: name, engine, cpus, mem, time, gpus, queue, retries, env, sched_args)\n",
+      );
       // Both end in complete/, one renamed: the dropped copy with the reason, the one in pending/ after it ran.
       const dups = listing(path.join(root, "complete")).filter((f) => f.startsWith("d-dup"));
       assert.deepEqual(dups, ["d-dup", "d-dup.1"]);
@@ -118,7 +136,11 @@ for (const engine of ["local", "slurm"] as const) {
       const names = Array.from({ length: 50 }, (_, i) => `f${String(i).padStart(2, "0")}`);
       for (const n of names) drop(root, n, `echo ${n} >> ${ledger}\n`);
       for (let kill = 0; kill < 15; kill++) {
-        const child = spawn(process.execPath, [CLI, "inbox", root, "--engine", engine, "--period", "0.05", "--quiet", "0", "--max-active", "8"], { cwd: p.dir, env: p.env, stdio: "ignore" });
+        const child = spawn(process.execPath, [CLI, "inbox", root, "--engine", engine, "--period", "0.05", "--quiet", "0", "--max-active", "8"], {
+          cwd: p.dir,
+          env: p.env,
+          stdio: "ignore",
+        });
         await new Promise((r) => setTimeout(r, 150 + Math.random() * 600));
         child.kill("SIGKILL");
         await new Promise((r) => child.once("exit", r));

@@ -40,7 +40,14 @@ interface Status {
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 
 /**
@@ -83,7 +90,8 @@ export class InboxWatcher {
       if (host === os.hostname() && isSameProcessAlive(Number(pid), start ?? null)) {
         throw new UsageError(`another corral inbox (pid ${pid}) is watching ${this.dirs.root}`);
       }
-      if (host !== os.hostname()) throw new UsageError(`another corral inbox (pid ${pid} on ${host}) may be watching ${this.dirs.root}; remove ${file} if it is not`);
+      if (host !== os.hostname())
+        throw new UsageError(`another corral inbox (pid ${pid} on ${host}) may be watching ${this.dirs.root}; remove ${file} if it is not`);
       fs.rmSync(file, { force: true }); // its holder is gone
     }
     throw new UsageError(`cannot take ${file}`);
@@ -162,12 +170,18 @@ export class InboxWatcher {
     if (ahead) {
       // A predecessor was killed after writing its marker: the database says whether the job was recorded.
       const id = this.corral.jobWithToken(this.batch, name, ahead.token);
-      if (id !== undefined) return this.recorded(name, id, "found");
+      if (id !== undefined) {
+        this.recorded(name, id, "found");
+        return;
+      }
     }
     const token = ahead?.token ?? randomBytes(8).toString("hex");
     if (!ahead) writeHelper(dir, HELPERS.submitting, `${JSON.stringify({ token, at: new Date().toISOString() })}\n`);
     const options = readFolderOptions(dir);
-    if (typeof options === "string") return this.finish(name, null, options);
+    if (typeof options === "string") {
+      this.finish(name, null, options);
+      return;
+    }
     let id: number;
     try {
       id = this.corral.submit(
@@ -192,7 +206,8 @@ export class InboxWatcher {
     } catch (err) {
       if (!(err instanceof UsageError)) throw err;
       // Refused before it could start (bad resources, a scheduler's refusal): the folder says why.
-      return this.finish(name, null, err.message);
+      this.finish(name, null, err.message);
+      return;
     }
     this.recorded(name, id, "submitted");
   }
@@ -208,14 +223,21 @@ export class InboxWatcher {
   private settlePending(name: string): void {
     const dir = path.join(this.dirs.pending, name);
     const status = readJson<Status>(path.join(dir, HELPERS.status));
-    if (!status) return this.submit(name);
+    if (!status) {
+      this.submit(name);
+      return;
+    }
     // Refused before it ran, and killed before the move: finish the move.
-    if (status.job === null) return this.finish(name, null, typeof status.error === "string" ? status.error : "refused");
+    if (status.job === null) {
+      this.finish(name, null, typeof status.error === "string" ? status.error : "refused");
+      return;
+    }
     let job: JobDetail;
     try {
       job = this.corral.show(status.job);
     } catch {
-      return this.finish(name, null, `job ${status.job} is no longer in corral's database`);
+      this.finish(name, null, `job ${status.job} is no longer in corral's database`);
+      return;
     }
     if (!(TERMINAL_STATES as readonly string[]).includes(job.lifecycleState)) return;
     this.finish(name, job, job.lifecycleState === "succeeded" ? null : errorLine(job));
@@ -244,7 +266,12 @@ export class InboxWatcher {
     else fs.rmSync(path.join(dir, HELPERS.error), { force: true });
     const target = freeName(this.dirs.complete, name);
     fs.renameSync(dir, path.join(this.dirs.complete, target));
-    this.o.event(error === null ? "complete" : "failed", { folder: name, job: job?.id ?? null, ...(target !== name ? { as: target } : {}), ...(error ? { error } : {}) });
+    this.o.event(error === null ? "complete" : "failed", {
+      folder: name,
+      job: job?.id ?? null,
+      ...(target !== name ? { as: target } : {}),
+      ...(error ? { error } : {}),
+    });
   }
 
   /** A folder that cannot be run goes to complete/ (renamed if needed) with the reason, straight from inbox/. */

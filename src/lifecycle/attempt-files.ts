@@ -8,7 +8,6 @@ import { taskParams } from "../store/tasks.js";
 import type { Store } from "../store/store.js";
 import type { JobRow } from "../store/rows.js";
 
-
 /** The variables every attempt sees on every engine, on top of the job's environment. */
 export function corralVariables(job: JobRow, index: number, attempt: number, runDir: string): Record<string, string> {
   const vars: Record<string, string> = {

@@ -52,7 +52,9 @@ export function cancelTasks(store: Store, tasks: readonly TaskKey[]): AttemptRow
       }
       if (rows.length === 0) {
         store
-          .stmt(`UPDATE tasks SET state = 'cancelled', reason = 'cancelled by user', updated_at = ? WHERE job_id = ? AND idx = ? AND state IN ${WAITING_STATES_SQL}`)
+          .stmt(
+            `UPDATE tasks SET state = 'cancelled', reason = 'cancelled by user', updated_at = ? WHERE job_id = ? AND idx = ? AND state IN ${WAITING_STATES_SQL}`,
+          )
           .run(now, t.jobId, t.index);
       }
     }
@@ -96,7 +98,9 @@ function reviveDependents(store: Store, parents: number[], now: number): void {
     const parent = queue.shift()!;
     for (const child of dependentsOf(store, parent)) {
       const revived = store
-        .stmt("UPDATE tasks SET state = 'pending', reason = 'waiting for a resubmitted dependency', updated_at = ? WHERE job_id = ? AND state = 'cancelled' AND reason LIKE 'dependency %'")
+        .stmt(
+          "UPDATE tasks SET state = 'pending', reason = 'waiting for a resubmitted dependency', updated_at = ? WHERE job_id = ? AND state = 'cancelled' AND reason LIKE 'dependency %'",
+        )
         .run(now, child).changes;
       if (revived > 0 && !seen.has(child)) {
         seen.add(child);
@@ -151,4 +155,3 @@ export function deleteJobs(store: Store, ids: readonly number[]): AttemptRow[] {
 export function takeBackJob(store: Store, id: number): void {
   store.write(() => store.stmt("DELETE FROM jobs WHERE id = ?").run(id));
 }
-

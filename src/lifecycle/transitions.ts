@@ -1,6 +1,5 @@
 import fs from "node:fs";
 import path from "node:path";
-import type { LifecycleState } from "../domain/states.js";
 import { RUN_FILES } from "../protocol/wrapper.js";
 import type { Store } from "../store/store.js";
 import type { RetryCause } from "../domain/job.js";
@@ -36,7 +35,17 @@ export function finishAttempt(store: Store, attempt: AttemptRow, out: Outcome): 
          started_at = coalesce(started_at, ?), host = coalesce(host, ?), requests_done = max(requests_done, ?)
        WHERE id = ? AND state IN ${ACTIVE_ATTEMPTS_SQL}`,
     )
-    .run(out.state, out.exitCode, out.signal, out.reason, out.endedAt / 1000, out.startedAt ? out.startedAt / 1000 : null, out.host ?? null, noRequests ? 1 : 0, attempt.id);
+    .run(
+      out.state,
+      out.exitCode,
+      out.signal,
+      out.reason,
+      out.endedAt / 1000,
+      out.startedAt ? out.startedAt / 1000 : null,
+      out.host ?? null,
+      noRequests ? 1 : 0,
+      attempt.id,
+    );
   if (res.changes === 0) return false;
   const task = store.stmt("SELECT * FROM tasks WHERE job_id = ? AND idx = ?").get(attempt.job_id, attempt.idx) as TaskRow | undefined;
   if (!task) return true;
@@ -56,7 +65,8 @@ export function finishAttempt(store: Store, attempt: AttemptRow, out: Outcome): 
       const mem = task.mem_mb ?? job.mem_mb;
       const nextTime = cause === "timeout" && time !== null ? Math.ceil(time * factor.time) : task.time_limit_s;
       const nextMem = cause === "oom" && mem !== null ? Math.ceil(mem * factor.mem) : task.mem_mb;
-      const grown = nextTime !== task.time_limit_s ? `, time ${formatDuration(nextTime!)}` : nextMem !== task.mem_mb ? `, memory ${formatMemory(nextMem!)}` : "";
+      const grown =
+        nextTime !== task.time_limit_s ? `, time ${formatDuration(nextTime!)}` : nextMem !== task.mem_mb ? `, memory ${formatMemory(nextMem!)}` : "";
       store
         .stmt(
           `UPDATE tasks SET state = 'queued', retries_left = retries_left - 1, exit_code = ?, signal = ?, reason = ?, updated_at = ?,
@@ -124,7 +134,9 @@ export function markStarted(store: Store, attempt: AttemptRow, started: StartedM
 }
 
 function taskRunning(store: Store, jobId: number, idx: number, now: number): void {
-  store.stmt(`UPDATE tasks SET state = 'running', reason = NULL, updated_at = ? WHERE job_id = ? AND idx = ? AND state IN ${WAITING_STATES_SQL}`).run(now, jobId, idx);
+  store
+    .stmt(`UPDATE tasks SET state = 'running', reason = NULL, updated_at = ? WHERE job_id = ? AND idx = ? AND state IN ${WAITING_STATES_SQL}`)
+    .run(now, jobId, idx);
 }
 
 /** A scheduler lists a queued attempt as executing (its `started` marker may not be visible here yet). */
@@ -135,7 +147,9 @@ export function markExecuting(store: Store, attempt: AttemptRow, now: number): v
 
 /** Why a task still waits, in its scheduler's words (Resources, Priority, DependencyNeverSatisfied...). */
 export function noteWaitingReason(store: Store, attempt: AttemptRow, reason: string): void {
-  store.stmt(`UPDATE tasks SET reason = ? WHERE job_id = ? AND idx = ? AND state IN ${WAITING_STATES_SQL} AND reason IS NOT ?`).run(reason, attempt.job_id, attempt.idx, reason);
+  store
+    .stmt(`UPDATE tasks SET reason = ? WHERE job_id = ? AND idx = ? AND state IN ${WAITING_STATES_SQL} AND reason IS NOT ?`)
+    .run(reason, attempt.job_id, attempt.idx, reason);
 }
 
 /**
@@ -203,7 +217,9 @@ export function refreshJobLabel(store: Store, jobId: number): void {
 function hasUnappliedRequests(store: Store, jobId: number): boolean {
   return (
     store
-      .stmt(`SELECT 1 FROM attempts INDEXED BY attempts_requests_pending WHERE requests_done = 0 AND job_id = ? AND state NOT IN ${ACTIVE_ATTEMPTS_SQL} LIMIT 1`)
+      .stmt(
+        `SELECT 1 FROM attempts INDEXED BY attempts_requests_pending WHERE requests_done = 0 AND job_id = ? AND state NOT IN ${ACTIVE_ATTEMPTS_SQL} LIMIT 1`,
+      )
       .get(jobId) !== undefined
   );
 }
@@ -255,9 +271,7 @@ export function settleDependencies(store: Store): number {
           .stmt("UPDATE tasks SET state = 'cancelled', reason = ?, updated_at = ? WHERE job_id = ? AND state = 'pending'")
           .run(blocker, now, jobId).changes;
         // Tasks already handed to a scheduler with a native dependency: their engine withdraws them.
-        store
-          .stmt(`UPDATE attempts SET kill_reason = 'dependency' WHERE job_id = ? AND state IN ${ACTIVE_ATTEMPTS_SQL} AND kill_reason IS NULL`)
-          .run(jobId);
+        store.stmt(`UPDATE attempts SET kill_reason = 'dependency' WHERE job_id = ? AND state IN ${ACTIVE_ATTEMPTS_SQL} AND kill_reason IS NULL`).run(jobId);
       } else if (ready && job.held === 0) {
         passChanged += store
           .stmt("UPDATE tasks SET state = 'queued', reason = NULL, updated_at = ? WHERE job_id = ? AND state = 'pending'")

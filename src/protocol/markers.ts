@@ -88,9 +88,7 @@ export function readEnded(runDir: string): EndedMarker | null {
   };
 }
 
-const SIGNAL_NAMES = new Map<number, string>(
-  Object.entries(os.constants.signals).map(([name, num]) => [num, name.replace(/^SIG/, "")]),
-);
+const SIGNAL_NAMES = new Map<number, string>(Object.entries(os.constants.signals).map(([name, num]) => [num, name.replace(/^SIG/, "")]));
 
 export interface Fate {
   readonly exitCode: number | null;

@@ -17,14 +17,45 @@ function runWrapper(argv: string[], env: Record<string, string> = {}, cwd = os.t
   const file = path.join(dir, RUN_FILES.wrapper);
   fs.writeFileSync(file, renderWrapper({ runDir: dir, cwd, argv, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env }, umask: 0o022 }));
   const r = spawnSync("/bin/sh", [file], { env: { PATH: "/usr/bin:/bin" }, encoding: "utf8" });
-  return { dir, status: r.status, stdout: () => fs.readFileSync(path.join(dir, RUN_FILES.stdout), "utf8"), stderr: () => fs.readFileSync(path.join(dir, RUN_FILES.stderr), "utf8") };
+  return {
+    dir,
+    status: r.status,
+    stdout: () => fs.readFileSync(path.join(dir, RUN_FILES.stdout), "utf8"),
+    stderr: () => fs.readFileSync(path.join(dir, RUN_FILES.stderr), "utf8"),
+  };
 }
 
 const DUMP_ARGV = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "corral-dump-")), "dump-argv.cjs");
 fs.writeFileSync(DUMP_ARGV, "process.stdout.write(JSON.stringify(process.argv.slice(2)))");
 
 // Characters that break naive quoting, plus multi-byte text.
-const tricky = fc.constantFrom("'", '"', "$", "\\", "\n", "`", " ", "\t", "*", "?", "$(id)", "${HOME}", "é", "日本語", "🚀", "-", "--", "=", "!", ";", "|", "&", "a", "Z", "0");
+const tricky = fc.constantFrom(
+  "'",
+  '"',
+  "$",
+  "\\",
+  "\n",
+  "`",
+  " ",
+  "\t",
+  "*",
+  "?",
+  "$(id)",
+  "$" + "{HOME}",
+  "é",
+  "日本語",
+  "🚀",
+  "-",
+  "--",
+  "=",
+  "!",
+  ";",
+  "|",
+  "&",
+  "a",
+  "Z",
+  "0",
+);
 const argString = fc.oneof(fc.string({ unit: tricky, maxLength: 12 }), fc.string({ unit: "grapheme", maxLength: 12 })).filter((s) => !s.includes("\0"));
 
 test("arguments with quotes, $, backslashes, newlines and non-ASCII reach the program byte for byte", () => {
@@ -62,7 +93,16 @@ test("a command that kills itself with TERM is recorded as killed by that signal
 test("a TERM sent to the attempt's process group reaches the command and is recorded", async () => {
   const dir = runDir();
   const file = path.join(dir, RUN_FILES.wrapper);
-  fs.writeFileSync(file, renderWrapper({ runDir: dir, cwd: dir, argv: ["sh", "-c", "trap 'echo got-term; exit 9' TERM; sleep 20 & wait"], env: { PATH: "/usr/bin:/bin" }, umask: 0o022 }));
+  fs.writeFileSync(
+    file,
+    renderWrapper({
+      runDir: dir,
+      cwd: dir,
+      argv: ["sh", "-c", "trap 'echo got-term; exit 9' TERM; sleep 20 & wait"],
+      env: { PATH: "/usr/bin:/bin" },
+      umask: 0o022,
+    }),
+  );
   const child = spawn("/bin/sh", [file], { stdio: "ignore", detached: true });
   for (let i = 0; i < 100 && !readStarted(dir); i++) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, 200));
@@ -88,7 +128,7 @@ test("a missing executable fails with 127 and says so on stderr", () => {
 });
 
 test("an attempt runs at most once: a second start of the same wrapper does nothing", () => {
-  const r = runWrapper(["sh", "-c", "echo ran >> \"$CORRAL_RUN_DIR/../ledger-$$\"; echo ran"]);
+  const r = runWrapper(["sh", "-c", 'echo ran >> "$CORRAL_RUN_DIR/../ledger-$$"; echo ran']);
   assert.equal(r.stdout(), "ran\n");
   const again = spawnSync("/bin/sh", [path.join(r.dir, RUN_FILES.wrapper)], { encoding: "utf8" });
   assert.equal(again.status, 0);

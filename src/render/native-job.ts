@@ -76,10 +76,3 @@ export function scriptBody(job: NativeJob, indexExpr: string): string {
   lines.push('exec "$@"');
   return lines.join("\n");
 }
-
-export function hms(seconds: number): string {
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  return `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
-}

@@ -12,9 +12,15 @@ const FIXTURES = `${SRC}fixtures`;
 
 function rendered(fixture: string, engine: string): string {
   const plan = planDescription(`${FIXTURES}/${fixture}`);
-  const files = RENDER_TARGETS.get(engine)!.render(plan.batch, nativeJobs(plan), fixture);
+  // A Grid Engine site's parallel environment and GPU consumable, as [sge] in .corral/config.toml names them.
+  const site = engine === "sge" ? { pe: "smp", gpu_resource: "gpu" } : {};
+  const files = RENDER_TARGETS.get(engine)!.render(plan.batch, nativeJobs(plan), fixture, site);
   // The fixture folder's absolute path differs between checkouts.
-  return files.map((f) => `==> ${f.name} <==\n${f.content}`).join("\n").split(FIXTURES).join("<FIXTURES>");
+  return files
+    .map((f) => `==> ${f.name} <==\n${f.content}`)
+    .join("\n")
+    .split(FIXTURES)
+    .join("<FIXTURES>");
 }
 
 for (const fixture of ["genome.toml", "features.yaml"]) {

@@ -1,4 +1,6 @@
-import { hms, scriptBody, type NativeJob } from "./native-job.js";
+import type { ConfigTable } from "../config/project-config.js";
+import { lsfDirectives, okAnyDependency, pbsDirectives, sgeDirectives, slurmDirectives, type DirectiveJob } from "../protocol/directives.js";
+import { scriptBody, type NativeJob } from "./native-job.js";
 
 export interface RenderedFile {
   readonly name: string;
@@ -8,10 +10,12 @@ export interface RenderedFile {
 /** One scheduler's native form of a plan: a script per job and the file that submits them in order. */
 export interface RenderTarget {
   readonly engine: string;
-  render(batch: string, jobs: readonly NativeJob[], source: string): RenderedFile[];
+  /** `site`: the scheduler's table of the project's .corral/config.toml (Grid Engine's pe and gpu_resource). */
+  render(batch: string, jobs: readonly NativeJob[], source: string, site?: ConfigTable): RenderedFile[];
 }
 
-const header = (source: string, job: NativeJob) => `# Rendered by corral from ${source}: job ${job.name}. Runs the command directly (corral run submits it through its wrapper).`;
+const header = (source: string, job: NativeJob) =>
+  `# Rendered by corral from ${source}: job ${job.name}. Runs the command directly (corral run submits it through its wrapper).`;
 const varName = (job: NativeJob) => `jid_${job.name.replace(/[^A-Za-z0-9_]/g, "_")}`;
 
 /** How one batch scheduler spells a job's script and its submission; the loop around them is shared. */
@@ -20,12 +24,11 @@ interface ScriptScheduler {
   /** The scheduler's name in prose. */
   readonly title: string;
   readonly extension: string;
-  /** The directive prefix: #SBATCH, #$, #PBS, #BSUB. */
-  readonly prefix: string;
   readonly indexVariable: string;
   readonly retryAdvice: string;
   readonly intro: readonly string[];
-  directives(job: NativeJob, byName: (name: string) => NativeJob): string[];
+  /** The directive lines, from the writers the engines use too (protocol/directives.ts). */
+  directives(job: NativeJob, byName: (name: string) => NativeJob, site: ConfigTable): string[];
   /** The line of submit.sh that submits the job; `ids(names)` gives the shell variables holding parents' ids. */
   submitLine(job: NativeJob, ids: (names: readonly string[]) => string[]): string;
   /** Whether submit.sh keeps (and finally prints) the ids the scheduler returned. */
@@ -35,14 +38,14 @@ interface ScriptScheduler {
 function scriptTarget(t: ScriptScheduler): RenderTarget {
   return {
     engine: t.engine,
-    render(batch, jobs, source) {
+    render(batch, jobs, source, site = {}) {
       const byName = (name: string) => jobs.find((x) => x.name === name)!;
       const ids = (names: readonly string[]) => names.map((n) => `$${varName(byName(n))}`);
       const files: RenderedFile[] = jobs.map((job) => ({
         name: `${job.name}.${t.extension}`,
         content: [
           "#!/bin/sh",
-          ...t.directives(job, byName).map((x) => `${t.prefix} ${x}`),
+          ...t.directives(job, byName, site),
           header(source, job),
           ...(job.retries > 0 ? [`# retries = ${job.retries}: ${t.retryAdvice}`] : []),
           scriptBody(job, t.indexVariable),
@@ -58,9 +61,23 @@ function scriptTarget(t: ScriptScheduler): RenderTarget {
   };
 }
 
+/** A job as the directive writers take it; dependencies go on submit.sh's command line, where the ids are known. */
+function directiveJob(job: NativeJob): DirectiveJob {
+  return {
+    name: job.qualified,
+    cpus: job.cpus,
+    memMb: job.memMb,
+    timeS: job.timeS,
+    gpus: job.gpus,
+    queue: job.queue,
+    array: job.indices ? { range: job.arrayText!, cap: job.cap } : null,
+    outputPrefix: job.name,
+  };
+}
+
 /** afterok:$a:$b,afterany:$c — the dependency list Slurm and PBS share. */
 function okAnyList(job: NativeJob, ids: (names: readonly string[]) => string[]): string {
-  return [...(job.after.length ? [`afterok:${ids(job.after).join(":")}`] : []), ...(job.afterAny.length ? [`afterany:${ids(job.afterAny).join(":")}`] : [])].join(",");
+  return okAnyDependency(ids(job.after), ids(job.afterAny)) ?? "";
 }
 
 /** Slurm: sbatch scripts, chained with --dependency=afterok/afterany on the ids sbatch --parsable prints. */
@@ -68,21 +85,11 @@ const slurm = scriptTarget({
   engine: "slurm",
   title: "Slurm",
   extension: "sbatch",
-  prefix: "#SBATCH",
   indexVariable: "$SLURM_ARRAY_TASK_ID",
   retryAdvice: "Slurm does not retry; resubmit failed tasks",
   intro: [],
   keepsIds: true,
-  directives(job) {
-    const d = [`--job-name=${job.qualified}`, `--cpus-per-task=${job.cpus}`];
-    if (job.indices) d.push(`--array=${job.arrayText}${job.cap ? `%${job.cap}` : ""}`, `--output=${job.name}-%A_%a.out`);
-    else d.push(`--output=${job.name}-%j.out`);
-    if (job.memMb !== null) d.push(`--mem=${job.memMb}M`);
-    if (job.timeS !== null) d.push(`--time=${Math.ceil(job.timeS / 60)}`);
-    if (job.gpus > 0) d.push(`--gres=gpu:${job.gpus}`);
-    if (job.queue) d.push(`--partition=${job.queue}`);
-    return d;
-  },
+  directives: (job) => slurmDirectives(directiveJob(job)),
   submitLine(job, ids) {
     const dep = okAnyList(job, ids);
     return `sbatch --parsable${dep ? ` --dependency=${dep}` : ""} ${job.name}.sbatch`;
@@ -94,22 +101,12 @@ const sge = scriptTarget({
   engine: "sge",
   title: "Grid Engine",
   extension: "sge",
-  prefix: "#$",
   indexVariable: "$SGE_TASK_ID",
   retryAdvice: "Grid Engine does not retry; resubmit failed tasks",
   intro: ["# Note: -hold_jid releases a job however its parents ended (Grid Engine has no afterok)."],
   keepsIds: true,
-  directives(job) {
-    const d = [`-N ${job.qualified}`, "-S /bin/sh", "-cwd", "-j y"];
-    if (job.indices) d.push(`-t ${job.arrayText}`, ...(job.cap ? [`-tc ${job.cap}`] : []), `-o ${job.name}-$JOB_ID.$TASK_ID.out`);
-    else d.push(`-o ${job.name}-$JOB_ID.out`);
-    if (job.cpus > 1) d.push(`-pe smp ${job.cpus}`);
-    if (job.memMb !== null) d.push(`-l h_vmem=${Math.ceil(job.memMb / job.cpus)}M`);
-    if (job.timeS !== null) d.push(`-l h_rt=${job.timeS}`);
-    if (job.gpus > 0) d.push(`-l gpu=${job.gpus}`);
-    if (job.queue) d.push(`-q ${job.queue}`);
-    return d;
-  },
+  // The site's parallel environment and GPU consumable come from [sge], as for submissions.
+  directives: (job, _byName, site) => sgeDirectives(directiveJob(job), site, { cwd: true }),
   submitLine(job, ids) {
     const parents = ids([...job.after, ...job.afterAny]);
     return `qsub -terse${parents.length ? ` -hold_jid ${parents.join(",")}` : ""} ${job.name}.sge | cut -d. -f1`;
@@ -121,19 +118,11 @@ const pbs = scriptTarget({
   engine: "pbs",
   title: "PBS",
   extension: "pbs",
-  prefix: "#PBS",
   indexVariable: "$PBS_ARRAY_INDEX",
   retryAdvice: "PBS does not retry; resubmit failed subjobs",
   intro: [],
   keepsIds: true,
-  directives(job) {
-    const select = [`select=1:ncpus=${job.cpus}`, ...(job.memMb !== null ? [`mem=${job.memMb}mb`] : []), ...(job.gpus > 0 ? [`ngpus=${job.gpus}`] : [])].join(":");
-    const d = [`-N ${job.qualified.slice(0, 236)}`, `-l ${select}`, "-j oe"];
-    if (job.timeS !== null) d.push(`-l walltime=${hms(job.timeS)}`);
-    if (job.indices) d.push(`-J ${job.arrayText}${job.cap ? `%${job.cap}` : ""}`);
-    if (job.queue) d.push(`-q ${job.queue}`);
-    return d;
-  },
+  directives: (job) => pbsDirectives(directiveJob(job)),
   submitLine(job, ids) {
     const dep = okAnyList(job, ids);
     return `qsub${dep ? ` -W depend=${dep}` : ""} ${job.name}.pbs`;
@@ -145,21 +134,13 @@ const lsf = scriptTarget({
   engine: "lsf",
   title: "LSF",
   extension: "lsf",
-  prefix: "#BSUB",
   indexVariable: "$LSB_JOBINDEX",
   retryAdvice: 'LSF can retry: add #BSUB -Q "all ~0" with a requeue limit',
   intro: ["# Dependencies name the jobs (-w), so the order only matters for readability."],
   keepsIds: false,
   directives(job, byName) {
-    const name = job.indices ? `${job.qualified}[${job.arrayText}]${job.cap ? `%${job.cap}` : ""}` : job.qualified;
-    const d = [`-J "${name}"`, `-n ${job.cpus}`, `-o ${job.name}.%J.%I.out`];
-    if (job.memMb !== null) d.push(`-M ${job.memMb}MB`, `-R "rusage[mem=${job.memMb}MB]"`);
-    if (job.timeS !== null) d.push(`-W ${Math.ceil(job.timeS / 60)}`);
-    if (job.gpus > 0) d.push(`-gpu "num=${job.gpus}"`);
-    if (job.queue) d.push(`-q ${job.queue}`);
     const cond = [...job.after.map((n) => `done(${byName(n).qualified})`), ...job.afterAny.map((n) => `ended(${byName(n).qualified})`)];
-    if (cond.length) d.push(`-w "${cond.join(" && ")}"`);
-    return d;
+    return lsfDirectives(directiveJob(job), cond.length ? cond.join(" && ") : null);
   },
   submitLine(job) {
     return `bsub < ${job.name}.lsf`;
@@ -175,7 +156,13 @@ const htcondor: RenderTarget = {
     for (const job of jobs) {
       // Each task is one item of `queue task in (...)`, its index passed as the script's argument.
       files.push({ name: `${job.name}.sh`, content: ["#!/bin/sh", header(source, job), scriptBody(job, "$1"), ""].join("\n") });
-      const sub = ["universe = vanilla", `executable = ${job.name}.sh`, ...(job.indices ? ["arguments = $(task)"] : []), `initialdir = ${job.cwd}`, `request_cpus = ${job.cpus}`];
+      const sub = [
+        "universe = vanilla",
+        `executable = ${job.name}.sh`,
+        ...(job.indices ? ["arguments = $(task)"] : []),
+        `initialdir = ${job.cwd}`,
+        `request_cpus = ${job.cpus}`,
+      ];
       if (job.memMb !== null) sub.push(`request_memory = ${job.memMb}`);
       if (job.gpus > 0) sub.push(`request_gpus = ${job.gpus}`);
       if (job.timeS !== null) sub.push(`periodic_remove = (JobStatus == 2) && (time() - EnteredCurrentStatus > ${job.timeS})`);

@@ -36,13 +36,18 @@ export function runDirsOfTask(store: Store, jobId: number, index: number): strin
 
 /** How many earlier attempts of a task were lost (a worker pool re-runs a lost task up to a budget). */
 export function lostAttemptsBefore(store: Store, attempt: AttemptRow): number {
-  return store.stmt("SELECT count(*) FROM attempts WHERE job_id = ? AND idx = ? AND id <> ? AND state = 'lost'").pluck().get(attempt.job_id, attempt.idx, attempt.id) as number;
+  return store
+    .stmt("SELECT count(*) FROM attempts WHERE job_id = ? AND idx = ? AND id <> ? AND state = 'lost'")
+    .pluck()
+    .get(attempt.job_id, attempt.idx, attempt.id) as number;
 }
 
 /** Active attempts of an engine that corral decided to kill and whose kill the engine has not been sent yet. */
 export function killsToDeliver(store: Store, engine: string): AttemptRow[] {
   return store
-    .stmt(`SELECT * FROM attempts WHERE state IN ${ACTIVE_ATTEMPTS_SQL} AND engine = ? AND kill_reason IS NOT NULL AND kill_sent_at IS NULL AND engine_id IS NOT NULL`)
+    .stmt(
+      `SELECT * FROM attempts WHERE state IN ${ACTIVE_ATTEMPTS_SQL} AND engine = ? AND kill_reason IS NOT NULL AND kill_sent_at IS NULL AND engine_id IS NOT NULL`,
+    )
     .all(engine) as AttemptRow[];
 }
 

@@ -54,7 +54,9 @@ export function releasePoll(store: Store, engine: string, answered: boolean): vo
 
 /** The last probe's result (JSON) and when it was taken, if any. */
 export function cachedProbe(store: Store, engine: string): { probe: string; probedAt: number } | null {
-  const row = store.stmt("SELECT probe, probed_at FROM engine_polls WHERE engine = ?").get(engine) as { probe: string | null; probed_at: number | null } | undefined;
+  const row = store.stmt("SELECT probe, probed_at FROM engine_polls WHERE engine = ?").get(engine) as
+    | { probe: string | null; probed_at: number | null }
+    | undefined;
   return row?.probe && row.probed_at !== null ? { probe: row.probe, probedAt: row.probed_at } : null;
 }
 

@@ -5,7 +5,10 @@ const envCache = new WeakMap<Store, Map<number, Record<string, string>>>();
 
 export function environmentOf(store: Store, envId: number): Record<string, string> {
   let cache = envCache.get(store);
-  if (!cache) envCache.set(store, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    envCache.set(store, cache);
+  }
   let env = cache.get(envId);
   if (!env) {
     env = JSON.parse(store.stmt("SELECT vars FROM environments WHERE id = ?").pluck().get(envId) as string) as Record<string, string>;

@@ -17,7 +17,10 @@ function db(): Database.Database {
 
 function ids(d: Database.Database, ...terms: string[]): number[] {
   const f = filterSql(terms.map(parseFilterTerm));
-  return d.prepare(`SELECT j.id FROM jobs j WHERE ${f.where} ORDER BY j.id`).pluck().all(...f.params) as number[];
+  return d
+    .prepare(`SELECT j.id FROM jobs j WHERE ${f.where} ORDER BY j.id`)
+    .pluck()
+    .all(...f.params) as number[];
 }
 
 test("terms select the right jobs: states and labels, globs, numbers, dates, parameters", () => {
@@ -41,5 +44,5 @@ test("SQL injection attempts are matched literally or refused, never executed", 
   assert.throws(() => parseFilterTerm("param.lr);DROP TABLE jobs;--=1"), /expected FIELD OP VALUE/);
   assert.throws(() => parseFilterTerm("name;DROP TABLE jobs=1"), /expected FIELD OP VALUE/);
   assert.throws(() => parseFilterTerm("exit>0 OR 1=1"), /needs a whole number/);
-  assert.equal((d.prepare("SELECT count(*) FROM jobs").pluck().get() as number), 3, "the table is intact");
+  assert.equal(d.prepare("SELECT count(*) FROM jobs").pluck().get() as number, 3, "the table is intact");
 });

@@ -79,7 +79,7 @@ export function insertJobRows(store: Store, spec: JobSpec, command: string, init
     );
   const jobId = Number(res.lastInsertRowid);
   const insertTask = store.stmt("INSERT INTO tasks (job_id, idx, state, retries_left, updated_at, params) VALUES (?, ?, ?, ?, ?, ?)");
-  if (spec.points) spec.points.forEach((point, i) => insertTask.run(jobId, i + 1, initial, spec.retries, now, JSON.stringify(point)));
+  if (spec.points) for (const [i, point] of spec.points.entries()) insertTask.run(jobId, i + 1, initial, spec.retries, now, JSON.stringify(point));
   else for (const idx of spec.array?.indices ?? [1]) insertTask.run(jobId, idx, initial, spec.retries, now, null);
   for (const p of spec.after) addDependency(store, jobId, p, "ok");
   for (const p of spec.afterAny) addDependency(store, jobId, p, "any");

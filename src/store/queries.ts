@@ -64,8 +64,24 @@ const SUMMARY_COLUMNS = `j.id, j.name, j.batch, j.engine, j.command, j.array_spe
 
 type SummaryRow = Pick<
   JobRow,
-  | "id" | "name" | "batch" | "engine" | "command" | "array_spec" | "created_at" | "n_tasks" | "n_pending" | "n_queued" | "n_running"
-  | "n_succeeded" | "n_failed" | "n_cancelled" | "n_lost" | "label" | "exit_code" | "lifecycle_state"
+  | "id"
+  | "name"
+  | "batch"
+  | "engine"
+  | "command"
+  | "array_spec"
+  | "created_at"
+  | "n_tasks"
+  | "n_pending"
+  | "n_queued"
+  | "n_running"
+  | "n_succeeded"
+  | "n_failed"
+  | "n_cancelled"
+  | "n_lost"
+  | "label"
+  | "exit_code"
+  | "lifecycle_state"
 >;
 
 function toSummary(r: SummaryRow): JobSummary {
@@ -107,7 +123,6 @@ function stateFilter(states: readonly string[], alias = "j"): { where: string; p
   return { where: `(${ors.join(" OR ")})`, params: [...lifecycle, ...labels] };
 }
 
-
 export function listJobs(store: Store, sel: Selection): JobSummary[] {
   const f = jobFilter(sel);
   const st = stateFilter(sel.states);
@@ -137,20 +152,32 @@ export function listForDisplay(store: Store, sel: Selection): DisplayRow[] {
 /** Job counts per batch and state (a label where all of a job's tasks share one), computed in SQL. */
 export function countByBatch(store: Store, sel: Selection = EVERYTHING): { batch: string | null; state: string; jobs: number }[] {
   const f = jobFilter(sel);
-  return store
-    // The (batch, label, state) index covers the unfiltered count; without the hint SQLite picks the
-    // (batch, name) index and reads every row (300 ms instead of 30 at 100,000 jobs).
-    .stmt(`SELECT j.batch, coalesce(j.label, j.lifecycle_state) AS state, count(*) AS jobs FROM jobs j INDEXED BY jobs_by_batch_state WHERE ${f.where} GROUP BY j.batch, 2 ORDER BY j.batch, 2`)
-    .all(...f.params) as { batch: string | null; state: string; jobs: number }[];
+  return (
+    store
+      // The (batch, label, state) index covers the unfiltered count; without the hint SQLite picks the
+      // (batch, name) index and reads every row (300 ms instead of 30 at 100,000 jobs).
+      .stmt(
+        `SELECT j.batch, coalesce(j.label, j.lifecycle_state) AS state, count(*) AS jobs FROM jobs j INDEXED BY jobs_by_batch_state WHERE ${f.where} GROUP BY j.batch, 2 ORDER BY j.batch, 2`,
+      )
+      .all(...f.params) as { batch: string | null; state: string; jobs: number }[]
+  );
 }
 
 export function jobsNeedingAttention(store: Store, sel: Selection = EVERYTHING): JobSummary[] {
   const f = jobFilter(sel);
-  return (store.stmt(`SELECT ${SUMMARY_COLUMNS} FROM jobs j WHERE j.lifecycle_state IN ('failed', 'lost') AND ${f.where} ORDER BY j.id`).all(...f.params) as SummaryRow[]).map(toSummary);
+  return (
+    store
+      .stmt(`SELECT ${SUMMARY_COLUMNS} FROM jobs j WHERE j.lifecycle_state IN ('failed', 'lost') AND ${f.where} ORDER BY j.id`)
+      .all(...f.params) as SummaryRow[]
+  ).map(toSummary);
 }
 
 /** Jobs running now, with how long they have run and where (the dashboard's live part). */
-export function runningNow(store: Store, sel: Selection = EVERYTHING, limit = 20): { id: number; name: string; batch: string | null; running: number; hosts: string; since: number | null }[] {
+export function runningNow(
+  store: Store,
+  sel: Selection = EVERYTHING,
+  limit = 20,
+): { id: number; name: string; batch: string | null; running: number; hosts: string; since: number | null }[] {
   const f = jobFilter(sel);
   return store
     .stmt(
@@ -161,7 +188,6 @@ export function runningNow(store: Store, sel: Selection = EVERYTHING, limit = 20
     )
     .all(...f.params, limit) as { id: number; name: string; batch: string | null; running: number; hosts: string; since: number | null }[];
 }
-
 
 /**
  * The tasks a selection names. `12.4` picks one task; job ids pick all their tasks; `--state` is matched per
@@ -188,9 +214,7 @@ export function resolveTasks(store: Store, sel: Selection, defaultStates: readon
     .stmt(`SELECT t.job_id, t.idx, t.state, t.label FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE ${byId.join(" OR ")} ORDER BY t.job_id, t.idx`)
     .all(...params) as { job_id: number; idx: number; state: LifecycleState; label: string | null }[];
   const states = sel.states.length > 0 ? sel.states : defaultStates;
-  return rows
-    .filter((r) => matchesStates(states, r.state, r.label))
-    .map((r) => ({ jobId: r.job_id, index: r.idx, state: r.state, label: r.label }));
+  return rows.filter((r) => matchesStates(states, r.state, r.label)).map((r) => ({ jobId: r.job_id, index: r.idx, state: r.state, label: r.label }));
 }
 
 function attemptView(a: AttemptRow): AttemptView {
@@ -248,7 +272,10 @@ export function taskViews(store: Store, jobId: number, onlyIndex?: number): Task
 export function jobDetail(store: Store, id: number): JobDetail {
   const job = getJobRow(store, id);
   const summary = listJobs(store, { ids: [{ kind: "job", id }], states: [], name: null, batch: null, all: false })[0]!;
-  const deps = store.stmt("SELECT parent_id AS id, kind FROM dependencies WHERE job_id = ? ORDER BY parent_id").all(id) as { id: number; kind: "ok" | "any" | "group" }[];
+  const deps = store.stmt("SELECT parent_id AS id, kind FROM dependencies WHERE job_id = ? ORDER BY parent_id").all(id) as {
+    id: number;
+    kind: "ok" | "any" | "group";
+  }[];
   return {
     ...summary,
     argv: JSON.parse(job.argv) as string[],

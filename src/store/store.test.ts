@@ -55,7 +55,10 @@ test("a database from a newer corral is refused and left byte-identical", () => 
   raw.prepare("UPDATE schema_version SET version = ?").run(SCHEMA_VERSION + 1);
   raw.close();
   const before = fs.readFileSync(file);
-  assert.throws(() => Store.open({ path: file }), (e: unknown) => e instanceof StoreError && /newer/.test(e.message));
+  assert.throws(
+    () => Store.open({ path: file }),
+    (e: unknown) => e instanceof StoreError && /newer/.test(e.message),
+  );
   assert.deepEqual(fs.readFileSync(file), before);
 });
 
@@ -64,7 +67,10 @@ test("a corrupt database is refused, not repaired", () => {
   const file = path.join(dir, "c.db");
   fs.writeFileSync(file, "this is not a database, just some text that is long enough to look like a header".repeat(20));
   const before = fs.readFileSync(file);
-  assert.throws(() => Store.open({ path: file }), (e: unknown) => e instanceof StoreError && /corrupt|unreadable/.test(e.message));
+  assert.throws(
+    () => Store.open({ path: file }),
+    (e: unknown) => e instanceof StoreError && /corrupt|unreadable/.test(e.message),
+  );
   assert.deepEqual(fs.readFileSync(file), before);
 });
 
@@ -93,7 +99,7 @@ test("the job state kept in SQL follows the same rule as deriveJobState, for any
     fc.property(fc.array(state, { minLength: 1, maxLength: 8 }), fc.array(fc.tuple(fc.nat(7), state), { maxLength: 8 }), (initial, changes) => {
       const id = Number(newJob.run().lastInsertRowid);
       const current = [...initial];
-      initial.forEach((s, i) => addTask.run(id, i + 1, s));
+      for (const [i, s] of initial.entries()) addTask.run(id, i + 1, s);
       for (const [i, s] of changes) {
         if (i >= current.length) continue;
         current[i] = s;

@@ -63,17 +63,40 @@ export function clusterScenarios(s: SchedulerUnderTest): void {
     test("an array with a step and a cap of 1 is one native array whose tasks never overlap", async (t) => {
       if (!needScheduler(t, s.engine, problem)) return;
       const stamps = p.path("array-stamps");
-      const id = submit(["-a", "1-7:2%1"], ["sh", "-c", `echo "$CORRAL_TASK_ID start $(date +%s.%N)" >> ${stamps}; sleep 0.5; echo "$CORRAL_TASK_ID end $(date +%s.%N)" >> ${stamps}; echo task $CORRAL_TASK_ID`]);
+      const id = submit(
+        ["-a", "1-7:2%1"],
+        [
+          "sh",
+          "-c",
+          `echo "$CORRAL_TASK_ID start $(date +%s.%N)" >> ${stamps}; sleep 0.5; echo "$CORRAL_TASK_ID end $(date +%s.%N)" >> ${stamps}; echo task $CORRAL_TASK_ID`,
+        ],
+      );
       await waitOk(p, [String(id)]);
       const job = show(p, id);
-      assert.deepEqual(job.tasks.map((x) => [x.index, x.state]), [[1, "succeeded"], [3, "succeeded"], [5, "succeeded"], [7, "succeeded"]]);
+      assert.deepEqual(
+        job.tasks.map((x) => [x.index, x.state]),
+        [
+          [1, "succeeded"],
+          [3, "succeeded"],
+          [5, "succeeded"],
+          [7, "succeeded"],
+        ],
+      );
       const schedulerJobs = new Set(job.tasks.map((x) => x.attempts[0]!.engineId!.split(/[_.]/)[0]));
       assert.equal(schedulerJobs.size, 1, "one scheduler call for the whole array");
       for (const x of job.tasks) assert.equal(p.ok(["logs", `${id}.${x.index}`]), `task ${x.index}\n`);
       let running = 0;
       let peak = 0;
-      const events = fs.readFileSync(stamps, "utf8").trim().split("\n").map((l) => l.split(" ")).sort((a, b) => Number(a[2]) - Number(b[2]));
-      for (const [, what] of events) peak = Math.max(peak, (running += what === "start" ? 1 : -1));
+      const events = fs
+        .readFileSync(stamps, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => l.split(" "))
+        .sort((a, b) => Number(a[2]) - Number(b[2]));
+      for (const [, what] of events) {
+        running += what === "start" ? 1 : -1;
+        peak = Math.max(peak, running);
+      }
       assert.equal(peak, 1);
     });
 
@@ -117,7 +140,10 @@ export function clusterScenarios(s: SchedulerUnderTest): void {
       const arr = submit(["-a", "1-3"], ["sleep", "2"]);
       p.ok(["cancel", `${arr}.2`]);
       await p.runAsync(["wait", String(arr), "--timeout", "90"]);
-      assert.deepEqual(show(p, arr).tasks.map((x) => x.state), ["succeeded", "cancelled", "succeeded"]);
+      assert.deepEqual(
+        show(p, arr).tasks.map((x) => x.state),
+        ["succeeded", "cancelled", "succeeded"],
+      );
     });
 
     test("a job killed by the scheduler's time limit is reported as TIMEOUT", { timeout: s.timeoutTestMs }, async (t) => {
@@ -133,7 +159,9 @@ export function clusterScenarios(s: SchedulerUnderTest): void {
       if (!needScheduler(t, s.engine, problem)) return;
       const id = submit([], ["sleep", "120"]);
       const running = await waitForTaskState(p, id, ["running"]);
-      const r = spawnSync(s.killOutside(running.tasks[0]!.attempts[0]!.engineId!)[0]!, s.killOutside(running.tasks[0]!.attempts[0]!.engineId!).slice(1), { encoding: "utf8" });
+      const r = spawnSync(s.killOutside(running.tasks[0]!.attempts[0]!.engineId!)[0]!, s.killOutside(running.tasks[0]!.attempts[0]!.engineId!).slice(1), {
+        encoding: "utf8",
+      });
       assert.equal(r.status, 0, r.stderr);
       await p.runAsync(["wait", String(id), "--timeout", "60"]);
       const job = show(p, id);
@@ -149,7 +177,13 @@ export function clusterScenarios(s: SchedulerUnderTest): void {
       p.ok(["resubmit", String(id)]);
       await waitOk(p, [String(id)]);
       const attempts = show(p, id).tasks[0]!.attempts;
-      assert.deepEqual(attempts.map((a) => [a.n, a.state, a.exitCode]), [[1, "failed", 4], [2, "succeeded", 0]]);
+      assert.deepEqual(
+        attempts.map((a) => [a.n, a.state, a.exitCode]),
+        [
+          [1, "failed", 4],
+          [2, "succeeded", 0],
+        ],
+      );
       assert.notEqual(attempts[0]!.engineId, attempts[1]!.engineId);
     });
 
@@ -161,7 +195,9 @@ export function clusterScenarios(s: SchedulerUnderTest): void {
       fs.writeFileSync(path.join(shim, s.submitCommand), `#!/bin/sh\n'${real}' "$@"\nkill -9 $PPID\n`, { mode: 0o755 });
       const runs = p.path("crash-runs");
       const before = jobIds(p);
-      const crashed = await p.runAsync(["submit", "--engine", s.engine, "--", "sh", "-c", `echo ran >> ${runs}`], { env: { PATH: `${shim}:${process.env.PATH}` } });
+      const crashed = await p.runAsync(["submit", "--engine", s.engine, "--", "sh", "-c", `echo ran >> ${runs}`], {
+        env: { PATH: `${shim}:${process.env.PATH}` },
+      });
       assert.notEqual(crashed.code, 0, "the submitting process was killed");
       const id = jobIds(p).find((j) => !before.includes(j))!;
       assert.ok(id, "the job was recorded before the scheduler call");
@@ -182,7 +218,8 @@ export function clusterScenarios(s: SchedulerUnderTest): void {
       assert.equal(r.status, 0, r.stderr);
       const end = Date.now() + 120_000;
       const reportOut = () => fs.readdirSync(path.join(dir, "native")).filter((f) => f.startsWith("report-") && f.endsWith(".out"));
-      while (Date.now() < end && !(reportOut().length > 0 && fs.readFileSync(path.join(dir, "native", reportOut()[0]!), "utf8").includes("lines"))) await new Promise((res) => setTimeout(res, 500));
+      while (Date.now() < end && !(reportOut().length > 0 && fs.readFileSync(path.join(dir, "native", reportOut()[0]!), "utf8").includes("lines")))
+        await new Promise((res) => setTimeout(res, 500));
       assert.equal(fs.readFileSync(path.join(dir, "all.txt"), "utf8").split("\n").filter(Boolean).length, 20);
       assert.equal(fs.readFileSync(path.join(dir, "native", reportOut()[0]!), "utf8"), "report on hg38: 20 lines\n");
     });

@@ -10,7 +10,10 @@ import { TestProject } from "./project.js";
  * CORRAL_REQUIRE (CI sets slurm,sge) must be usable: its tests fail, never skip, when it is not.
  */
 export function requiredSchedulers(): string[] {
-  return (process.env.CORRAL_REQUIRE ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  return (process.env.CORRAL_REQUIRE ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Null when the scheduler is usable here, else why not (from `corral doctor`). */

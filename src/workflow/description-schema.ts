@@ -7,6 +7,9 @@ import { z } from "zod";
  */
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
+/** How the next attempt's resources grow after a TIMEOUT or an OUT_OF_MEMORY. */
+export const escalateSchema = z.strictObject({ time: z.number().min(1).optional(), mem: z.number().min(1).optional() });
+
 /** Keys a job may take that `[defaults]` may also give. */
 export const sharedKeys = {
   engine: z.string().min(1).optional(),
@@ -17,8 +20,11 @@ export const sharedKeys = {
   queue: z.string().min(1).optional(),
   env: z.record(z.string(), scalar).optional(),
   retries: z.int().min(0).optional(),
-  on: z.array(z.enum(["failed", "timeout", "oom", "lost"])).min(1).optional(),
-  escalate: z.strictObject({ time: z.number().min(1).optional(), mem: z.number().min(1).optional() }).optional(),
+  on: z
+    .array(z.enum(["failed", "timeout", "oom", "lost"]))
+    .min(1)
+    .optional(),
+  escalate: escalateSchema.optional(),
   priority: z.int().optional(),
   cwd: z.string().min(1).optional(),
   sched_args: z.array(z.string()).optional(),
@@ -63,10 +69,10 @@ export const EXPECTED: Readonly<Record<string, string>> = {
   batch: "a string",
   defaults: "a table of defaults",
   jobs: "a table of jobs ([jobs.NAME])",
-  engine: "a string such as \"slurm\"",
+  engine: 'a string such as "slurm"',
   cpus: "a whole number of at least 1",
-  mem: "a size such as \"4G\" or a number of megabytes",
-  time: "a duration such as \"1:30:00\" or \"2h\", or a number of minutes",
+  mem: 'a size such as "4G" or a number of megabytes',
+  time: 'a duration such as "1:30:00" or "2h", or a number of minutes',
   gpus: "a whole number",
   queue: "a string",
   env: "a table of variables",
@@ -76,14 +82,14 @@ export const EXPECTED: Readonly<Record<string, string>> = {
   priority: "a whole number",
   cwd: "a directory",
   sched_args: "a list of strings",
-  tags: "a list of worker tags such as [\"gpu\"] (redis engine)",
+  tags: 'a list of worker tags such as ["gpu"] (redis engine)',
   stderr_fails: "true or false",
   command: "a string or a list of strings",
   script: "a file name",
   args: "a list of strings",
-  array: "an array spec such as \"1-10:2%4\"",
+  array: 'an array spec such as "1-10:2%4"',
   sweep: "a table of parameters",
-  sweep_mode: "\"product\" or \"zip\"",
+  sweep_mode: '"product" or "zip"',
   after: "a list of job names",
   after_any: "a list of job names",
   hold: "true or false",
@@ -93,7 +99,7 @@ export const EXPECTED: Readonly<Record<string, string>> = {
   "command[]": "a string",
   "args[]": "a string",
   "sched_args[]": "a string",
-  "tags[]": "a tag such as \"gpu\"",
+  "tags[]": 'a tag such as "gpu"',
 };
 
 export const SWEEP_VALUE_EXPECTED = 'a list, a range such as "1..20", or { linspace = [start, stop, count] }';

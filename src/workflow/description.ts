@@ -10,7 +10,17 @@ import { parseTags } from "../domain/tags.js";
 import type { EngineCatalog } from "../domain/engine-catalog.js";
 import type { SubmitInput } from "../domain/submit-input.js";
 import { fillPlaceholders, placeholders, splitCommand } from "../protocol/command-template.js";
-import { descriptionSchema, EXPECTED, SWEEP_VALUE_EXPECTED, type Defaults, type DescriptionValue, type JobEntry } from "./description-schema.js";
+import {
+  defaultsSchema,
+  descriptionSchema,
+  escalateSchema,
+  EXPECTED,
+  jobSchema,
+  SWEEP_VALUE_EXPECTED,
+  type Defaults,
+  type DescriptionValue,
+  type JobEntry,
+} from "./description-schema.js";
 import { parseTomlSource, parseYamlSource, SyntaxProblem, type Path, type Position, type SourceDocument } from "./source-map.js";
 import { MAX_SWEEP_POINTS, PARAM_NAME_RE, parameterValues, pointCount, sweepPoints, type ParamValue, type Point, type SweepMode } from "./sweep.js";
 
@@ -85,7 +95,7 @@ function schemaProblems(issues: readonly z.core.$ZodIssue[], root: unknown): Pro
     const last = p[p.length - 1];
     const key = typeof last === "number" ? `${String(p[p.length - 2])}[]` : String(last ?? "");
     const inSweep = p.length >= 4 && p[2] === "sweep";
-    const expected = inSweep ? SWEEP_VALUE_EXPECTED : EXPECTED[key] ?? "something else";
+    const expected = inSweep ? SWEEP_VALUE_EXPECTED : (EXPECTED[key] ?? "something else");
     const got = typeName(valueAt(root, p));
     if (issue.code === "unrecognized_keys") {
       const known = knownKeys(p);
@@ -99,7 +109,10 @@ function schemaProblems(issues: readonly z.core.$ZodIssue[], root: unknown): Pro
       out.push({ path: p, message: `expected ${expected}, got ${got}` });
     } else if (issue.code === "too_small") {
       const min = (issue as { minimum?: number | bigint }).minimum;
-      out.push({ path: p, message: Array.isArray(valueAt(root, p)) || typeof valueAt(root, p) === "string" ? `must not be empty` : `must be at least ${String(min)}, got ${got}` });
+      out.push({
+        path: p,
+        message: Array.isArray(valueAt(root, p)) || typeof valueAt(root, p) === "string" ? `must not be empty` : `must be at least ${String(min)}, got ${got}`,
+      });
     } else if (issue.code === "invalid_value") {
       out.push({ path: p, message: `expected ${expected}, got ${got}` });
     } else {
@@ -107,16 +120,21 @@ function schemaProblems(issues: readonly z.core.$ZodIssue[], root: unknown): Pro
     }
   }
   // A misspelt required key is one problem, not two: drop "missing X" where an unknown key suggests X.
-  const suggested = new Set(out.map((x) => /did you mean '(.+)'/.exec(x.message)?.[1]).filter(Boolean).map((k) => k!));
+  const suggested = new Set(
+    out
+      .map((x) => /did you mean '(.+)'/.exec(x.message)?.[1])
+      .filter(Boolean)
+      .map((k) => k!),
+  );
   return out.filter((x) => !(x.message.startsWith("missing:") && suggested.has(String(x.path[x.path.length - 1]))));
 }
 
+/** The keys allowed where an unknown key was found, from the schema itself (one source: nothing to keep in step). */
 function knownKeys(p: Path): string[] {
-  const shared = ["engine", "cpus", "mem", "time", "gpus", "queue", "env", "retries", "on", "escalate", "priority", "cwd", "sched_args", "stderr_fails"];
-  if (p.length === 0) return ["batch", "defaults", "jobs"];
-  if (p[0] === "defaults" && p.length === 1) return shared;
-  if (p[0] === "jobs" && p.length === 2) return [...shared, "command", "script", "args", "array", "sweep", "sweep_mode", "after", "after_any", "hold"];
-  if (p[p.length - 1] === "escalate") return ["time", "mem"];
+  if (p.length === 0) return Object.keys(descriptionSchema.shape);
+  if (p[0] === "defaults" && p.length === 1) return Object.keys(defaultsSchema.shape);
+  if (p[0] === "jobs" && p.length === 2) return Object.keys(jobSchema.shape);
+  if (p[p.length - 1] === "escalate") return Object.keys(escalateSchema.shape);
   return [];
 }
 
@@ -132,7 +150,8 @@ export function loadSource(file: string): SourceDocument {
   try {
     return yaml ? parseYamlSource(text) : parseTomlSource(text);
   } catch (err) {
-    if (err instanceof SyntaxProblem) throw new DescriptionError([`${file}:${err.position.line}:${err.position.column}: ${yaml ? "YAML" : "TOML"} syntax: ${err.message}`]);
+    if (err instanceof SyntaxProblem)
+      throw new DescriptionError([`${file}:${err.position.line}:${err.position.column}: ${yaml ? "YAML" : "TOML"} syntax: ${err.message}`]);
     throw err;
   }
 }
@@ -157,7 +176,8 @@ export function planDescription(file: string, engines: EngineCatalog, opts: { en
   const doc = (parsed.success ? parsed.data : src.value) as Partial<DescriptionValue>;
   const jobs = doc.jobs && typeof doc.jobs === "object" ? (doc.jobs as Record<string, JobEntry>) : {};
   const defaults = (doc.defaults && typeof doc.defaults === "object" ? doc.defaults : {}) as Defaults;
-  if (doc.jobs !== undefined && typeof doc.jobs === "object" && Object.keys(jobs).length === 0) problems.push({ path: ["jobs"], message: "no jobs: add at least one [jobs.NAME]" });
+  if (doc.jobs !== undefined && typeof doc.jobs === "object" && Object.keys(jobs).length === 0)
+    problems.push({ path: ["jobs"], message: "no jobs: add at least one [jobs.NAME]" });
   const names = Object.keys(jobs);
   const resolved = new Map<string, Resolved>();
   checkShared(defaults, ["defaults"], fileDir, problems, engines);
@@ -167,11 +187,14 @@ export function planDescription(file: string, engines: EngineCatalog, opts: { en
     const at = (k: string): Path => ["jobs", name, k];
     if (!JOB_NAME_RE.test(name)) problems.push({ path: ["jobs", name], message: `'${name}' is not a job name: letters, digits and _ . + - only` });
     checkShared(j, ["jobs", name], fileDir, problems, engines);
-    if (j.command !== undefined && j.script !== undefined) problems.push({ path: at("script"), message: "'command' and 'script' are mutually exclusive: give one" });
+    if (j.command !== undefined && j.script !== undefined)
+      problems.push({ path: at("script"), message: "'command' and 'script' are mutually exclusive: give one" });
     if (j.command === undefined && j.script === undefined) problems.push({ path: ["jobs", name], message: "needs 'command' or 'script'" });
-    if (j.array !== undefined && j.sweep !== undefined) problems.push({ path: at("sweep"), message: "'array' and 'sweep' are mutually exclusive: a sweep is already an array of its points" });
+    if (j.array !== undefined && j.sweep !== undefined)
+      problems.push({ path: at("sweep"), message: "'array' and 'sweep' are mutually exclusive: a sweep is already an array of its points" });
     if (j.sweep_mode !== undefined && j.sweep === undefined) problems.push({ path: at("sweep_mode"), message: "'sweep_mode' is only valid with 'sweep'" });
-    if (j.args !== undefined && j.script === undefined) problems.push({ path: at("args"), message: "'args' is only valid with 'script' (put arguments in 'command')" });
+    if (j.args !== undefined && j.script === undefined)
+      problems.push({ path: at("args"), message: "'args' is only valid with 'script' (put arguments in 'command')" });
     const retries = j.retries ?? defaults.retries ?? 0;
     if (j.on !== undefined && retries === 0) problems.push({ path: at("on"), message: "'on' is only valid with 'retries' above 0" });
     if (j.escalate !== undefined && retries === 0) problems.push({ path: at("escalate"), message: "'escalate' is only valid with 'retries' above 0" });
@@ -202,7 +225,11 @@ export function planDescription(file: string, engines: EngineCatalog, opts: { en
       points = sweepOf(j.sweep as Record<string, unknown>, j.sweep_mode ?? "product", ["jobs", name, "sweep"], problems);
       if (points && argv) {
         for (const ph of placeholders(argv)) {
-          if (!(ph in points[0]!)) problems.push({ path: at(j.script ? "args" : "command"), message: `{${ph}} is not a parameter of the sweep (parameters: ${Object.keys(points[0]!).join(", ")})` });
+          if (!(ph in points[0]!))
+            problems.push({
+              path: at(j.script ? "args" : "command"),
+              message: `{${ph}} is not a parameter of the sweep (parameters: ${Object.keys(points[0]!).join(", ")})`,
+            });
         }
       }
     }
@@ -210,14 +237,16 @@ export function planDescription(file: string, engines: EngineCatalog, opts: { en
       for (const [i, parent] of (j[kind] ?? []).entries()) {
         if (typeof parent !== "string") continue;
         if (parent === name) problems.push({ path: [...at(kind), i], message: "a job cannot wait for itself" });
-        else if (!names.includes(parent)) problems.push({ path: [...at(kind), i], message: `there is no job '${parent}' in this file${didYouMean(parent, names)}` });
+        else if (!names.includes(parent))
+          problems.push({ path: [...at(kind), i], message: `there is no job '${parent}' in this file${didYouMean(parent, names)}` });
       }
     }
     const both = (j.after ?? []).filter((p) => (j.after_any ?? []).includes(p));
     if (both.length > 0) problems.push({ path: at("after_any"), message: `'${both[0]}' is in both 'after' and 'after_any'` });
     resolved.set(name, { entry: j, argv, points });
   }
-  if (opts.engine !== undefined && !engines.names.includes(opts.engine)) throw new UsageError(`--engine '${opts.engine}': unknown engine (known: ${engines.names.join(", ")})`);
+  if (opts.engine !== undefined && !engines.names.includes(opts.engine))
+    throw new UsageError(`--engine '${opts.engine}': unknown engine (known: ${engines.names.join(", ")})`);
   const namesKnown = names.every((n) => [...(jobs[n]?.after ?? []), ...(jobs[n]?.after_any ?? [])].every((p) => typeof p === "string" && names.includes(p)));
   const order = namesKnown ? topologicalOrder(names, jobs, problems) : [];
   if (problems.length > 0) {
@@ -235,7 +264,8 @@ export function planDescription(file: string, engines: EngineCatalog, opts: { en
 function checkShared(e: Partial<Defaults>, at: Path, fileDir: string, problems: Problem[], engines: EngineCatalog): void {
   if (!e || typeof e !== "object") return;
   const add = (k: string, message: string) => problems.push({ path: [...at, k], message });
-  if (typeof e.engine === "string" && !engines.names.includes(e.engine)) add("engine", `unknown engine '${e.engine}'${didYouMean(e.engine, engines.names)} (known: ${engines.names.join(", ")})`);
+  if (typeof e.engine === "string" && !engines.names.includes(e.engine))
+    add("engine", `unknown engine '${e.engine}'${didYouMean(e.engine, engines.names)} (known: ${engines.names.join(", ")})`);
   if (typeof e.mem === "string") {
     try {
       parseMemory(e.mem, "mem");
@@ -326,7 +356,15 @@ function topologicalOrder(names: readonly string[], jobs: Record<string, JobEntr
   return order;
 }
 
-function buildPlan(file: string, fileDir: string, doc: DescriptionValue, defaults: Defaults, order: string[], resolved: Map<string, Resolved>, engine: string | undefined): Plan {
+function buildPlan(
+  file: string,
+  fileDir: string,
+  doc: DescriptionValue,
+  defaults: Defaults,
+  order: string[],
+  resolved: Map<string, Resolved>,
+  engine: string | undefined,
+): Plan {
   const priorityOf = (n: string) => resolved.get(n)!.entry.priority ?? defaults.priority ?? 0;
   // Priority groups: every job waits for all jobs of the next higher priority of its batch.
   const levels = [...new Set(order.map(priorityOf))].sort((a, b) => b - a);
@@ -371,7 +409,13 @@ function buildPlan(file: string, fileDir: string, doc: DescriptionValue, default
     const afterGroup = groupParents(name).filter((p) => !after.includes(p) && !afterAny.includes(p));
     const scriptText = input.script ? fs.readFileSync(input.script, "utf8") : null;
     // The engine is left out: running the same file on another engine does not re-run what succeeded.
-    const definition = { ...input, engine: undefined, script: scriptText, points: points ? hashPoints(points) : null, argvSample: points && argv ? fillPlaceholders(argv, points[0]!) : null };
+    const definition = {
+      ...input,
+      engine: undefined,
+      script: scriptText,
+      points: points ? hashPoints(points) : null,
+      argvSample: points && argv ? fillPlaceholders(argv, points[0]!) : null,
+    };
     const parents = [...after, ...afterAny, ...afterGroup].sort().map((p) => `${p}=${hashes.get(p)}`);
     const hash = createHash("sha256").update(JSON.stringify({ definition, parents })).digest("hex").slice(0, 16);
     hashes.set(name, hash);

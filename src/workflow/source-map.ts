@@ -48,14 +48,16 @@ export function parseTomlSource(text: string): SourceDocument {
   const at = (node: { loc: AST.SourceLocation }): Position => ({ line: node.loc.start.line, column: node.loc.start.column + 1 });
   const visitValue = (node: AST.TOMLContentNode, path: Path) => {
     if (node.type === "TOMLInlineTable") for (const kv of node.body) visitKeyValue(kv, path);
-    else if (node.type === "TOMLArray") node.elements.forEach((el, i) => {
-      positions.set(keyOf([...path, i]), at(el));
-      visitValue(el, [...path, i]);
-    });
+    else if (node.type === "TOMLArray")
+      node.elements.forEach((el, i) => {
+        positions.set(keyOf([...path, i]), at(el));
+        visitValue(el, [...path, i]);
+      });
   };
   const visitKeyValue = (kv: AST.TOMLKeyValue, prefix: Path) => {
     const names = kv.key.keys.map((k) => (k.type === "TOMLBare" ? k.name : k.value));
-    for (let i = 1; i <= names.length; i++) if (!positions.has(keyOf([...prefix, ...names.slice(0, i)]))) positions.set(keyOf([...prefix, ...names.slice(0, i)]), at(kv));
+    for (let i = 1; i <= names.length; i++)
+      if (!positions.has(keyOf([...prefix, ...names.slice(0, i)]))) positions.set(keyOf([...prefix, ...names.slice(0, i)]), at(kv));
     visitValue(kv.value, [...prefix, ...names]);
   };
   for (const top of ast.body) {

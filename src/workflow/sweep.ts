@@ -49,8 +49,9 @@ export function sweepPoints(names: readonly string[], values: readonly (readonly
   const points: Point[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const p: Record<string, ParamValue> = {};
-    if (mode === "zip") names.forEach((name, k) => (p[name] = values[k]![i]!));
-    else {
+    if (mode === "zip") {
+      for (const [k, name] of names.entries()) p[name] = values[k]![i]!;
+    } else {
       // Mixed radix, the last parameter varying fastest; keys are set in the order the user gave them.
       const picks = new Array<number>(names.length);
       let rest = i;
@@ -58,7 +59,7 @@ export function sweepPoints(names: readonly string[], values: readonly (readonly
         picks[k] = rest % values[k]!.length;
         rest = Math.floor(rest / values[k]!.length);
       }
-      names.forEach((name, k) => (p[name] = values[k]![picks[k]!]!));
+      for (const [k, name] of names.entries()) p[name] = values[k]![picks[k]!]!;
     }
     points[i] = p;
   }

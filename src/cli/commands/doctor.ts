@@ -15,7 +15,12 @@ export function registerDoctor(program: Command): void {
       const corral = openOptional(self);
       const projectDir = corral ? corral.store.dir : path.join(process.cwd(), ".corral");
       try {
-        const names = flags.engine ? flags.engine.split(",").map((s) => s.trim()).filter(Boolean) : engineNames();
+        const names = flags.engine
+          ? flags.engine
+              .split(",")
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : engineNames();
         const lines = names.flatMap((n) => getEngine(n).doctor(projectDir));
         if (flags.json) printJson(lines);
         else {

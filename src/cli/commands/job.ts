@@ -66,29 +66,49 @@ export function registerJob(program: Command, ctx: CliContext): void {
     .option("--retries <n>", "retries")
     .option("--after <ids>", "wait for these job ids to succeed (repeatable)", collect, [])
     .option("--before <name>", "make the waiting job NAME of this batch wait for the new one too")
-    .action((stray: string[], f: { name?: string; array?: string; env: string[]; cpus?: string; mem?: string; time?: string; gpus?: string; queue?: string; engine?: string; retries?: string; after: string[]; before?: string }) => {
-      if (stray.length > 0) throw new UsageError(`put the command after --, as in: corral job spawn -- ${stray.join(" ")}`);
-      const command = ctx.afterDashes;
-      if (!command || command.length === 0) throw new UsageError("missing command: corral job spawn [options] -- CMD ARGS...");
-      const after = f.after.flatMap((x) => x.split(",")).map((x) => {
-        if (!/^\d+$/.test(x.trim())) throw new UsageError(`--after '${x}': expected job ids`);
-        return Number(x);
-      });
-      request({
-        op: "spawn",
-        command: [...command],
-        name: f.name,
-        array: f.array,
-        env: parseEnvAssignments(f.env),
-        cpus: f.cpus,
-        mem: f.mem,
-        time: f.time,
-        gpus: f.gpus,
-        queue: f.queue,
-        engine: f.engine,
-        retries: f.retries,
-        after: after.length ? after : undefined,
-        before: f.before,
-      });
-    });
+    .action(
+      (
+        stray: string[],
+        f: {
+          name?: string;
+          array?: string;
+          env: string[];
+          cpus?: string;
+          mem?: string;
+          time?: string;
+          gpus?: string;
+          queue?: string;
+          engine?: string;
+          retries?: string;
+          after: string[];
+          before?: string;
+        },
+      ) => {
+        if (stray.length > 0) throw new UsageError(`put the command after --, as in: corral job spawn -- ${stray.join(" ")}`);
+        const command = ctx.afterDashes;
+        if (!command || command.length === 0) throw new UsageError("missing command: corral job spawn [options] -- CMD ARGS...");
+        const after = f.after
+          .flatMap((x) => x.split(","))
+          .map((x) => {
+            if (!/^\d+$/.test(x.trim())) throw new UsageError(`--after '${x}': expected job ids`);
+            return Number(x);
+          });
+        request({
+          op: "spawn",
+          command: [...command],
+          name: f.name,
+          array: f.array,
+          env: parseEnvAssignments(f.env),
+          cpus: f.cpus,
+          mem: f.mem,
+          time: f.time,
+          gpus: f.gpus,
+          queue: f.queue,
+          engine: f.engine,
+          retries: f.retries,
+          after: after.length ? after : undefined,
+          before: f.before,
+        });
+      },
+    );
 }

@@ -35,7 +35,19 @@ export function registerList(program: Command): void {
           for (const t of corral.view.tasks(job.id)) {
             if (!matchesStates(sel.states, t.lifecycleState, t.label)) continue;
             const last = t.attempts[t.attempts.length - 1];
-            rows.push({ id: `${job.id}.${t.index}`, job: job.id, index: t.index, name: job.name, state: t.state, exitCode: t.exitCode, signal: t.signal, reason: t.reason, attempts: t.attempts.length, host: last?.host ?? null, params: t.params });
+            rows.push({
+              id: `${job.id}.${t.index}`,
+              job: job.id,
+              index: t.index,
+              name: job.name,
+              state: t.state,
+              exitCode: t.exitCode,
+              signal: t.signal,
+              reason: t.reason,
+              attempts: t.attempts.length,
+              host: last?.host ?? null,
+              params: t.params,
+            });
             lines.push([
               `${job.id}.${t.index}`,
               t.params ? `${job.name} ${formatParams(t.params)}` : job.name,
@@ -49,7 +61,8 @@ export function registerList(program: Command): void {
           }
         }
         if (flags.json) printJson(rows);
-        else if (lines.length > 0) process.stdout.write(`${table(["task", "name", "state", "exit", "tries", "host", "elapsed", "reason"], lines, { 2: paintState })}\n`);
+        else if (lines.length > 0)
+          process.stdout.write(`${table(["task", "name", "state", "exit", "tries", "host", "elapsed", "reason"], lines, { 2: paintState })}\n`);
         return;
       }
       if (flags.json) {

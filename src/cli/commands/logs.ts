@@ -76,7 +76,8 @@ export function registerLogs(program: Command): void {
           }
           const lines = readLines(f, tail);
           if (lines === null) {
-            if (headers || f.attempt.state !== "running") process.stderr.write(`corral: no ${f.stream} at ${f.path}${f.attempt.state === "launching" ? " yet" : ""}\n`);
+            if (headers || f.attempt.state !== "running")
+              process.stderr.write(`corral: no ${f.stream} at ${f.path}${f.attempt.state === "launching" ? " yet" : ""}\n`);
             continue;
           }
           const shown = grep ? lines.filter((l) => grep!.test(l)) : lines;

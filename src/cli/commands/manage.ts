@@ -16,7 +16,11 @@ function summarise(verb: string, tasks: readonly TaskRef[]): string {
 
 export function registerManage(program: Command): void {
   addSelectionOptions(
-    program.command("cancel").description("cancel the selected jobs or tasks (waiting ones at once, running ones by signal)").argument("[ids...]").option("--json", "print the cancelled tasks"),
+    program
+      .command("cancel")
+      .description("cancel the selected jobs or tasks (waiting ones at once, running ones by signal)")
+      .argument("[ids...]")
+      .option("--json", "print the cancelled tasks"),
     true,
   ).action((ids: string[], flags: SelectionFlags & { json?: boolean }, self: Command) => {
     const sel = selectionFrom(ids, flags);
@@ -64,7 +68,10 @@ export function registerManage(program: Command): void {
     try {
       const deleted = await corral.delete(sel, { keepLogs: flags.keepLogs });
       if (flags.json) printJson(deleted);
-      else process.stdout.write(`deleted ${deleted.length} job${deleted.length === 1 ? "" : "s"}${deleted.length > 0 && deleted.length <= 20 ? `: ${deleted.join(" ")}` : ""}\n`);
+      else
+        process.stdout.write(
+          `deleted ${deleted.length} job${deleted.length === 1 ? "" : "s"}${deleted.length > 0 && deleted.length <= 20 ? `: ${deleted.join(" ")}` : ""}\n`,
+        );
     } finally {
       corral.close();
     }

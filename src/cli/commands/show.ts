@@ -36,12 +36,20 @@ export function registerShow(program: Command): void {
           `  resources  ${r.cpus} cpu${r.cpus === 1 ? "" : "s"}, mem ${r.memMb === null ? "-" : formatMemory(r.memMb)}, time ${r.timeLimitS === null ? "-" : formatDuration(r.timeLimitS)}, gpus ${r.gpus}${r.queue ? `, queue ${r.queue}` : ""}`,
         );
         const own = Object.entries(job.env);
-        out.push(`  env        ${own.length > 0 ? own.map(([k, v]) => `${k}=${v}`).join(" ") : "-"} (+ ${job.inheritedEnvCount} inherited from the submitting shell)`);
-        if (job.dependencies.length > 0) out.push(`  after      ${job.dependencies.map((d) => (d.kind === "ok" ? String(d.id) : `${d.id} (${d.kind})`)).join(", ")}`);
+        out.push(
+          `  env        ${own.length > 0 ? own.map(([k, v]) => `${k}=${v}`).join(" ") : "-"} (+ ${job.inheritedEnvCount} inherited from the submitting shell)`,
+        );
+        if (job.dependencies.length > 0)
+          out.push(`  after      ${job.dependencies.map((d) => (d.kind === "ok" ? String(d.id) : `${d.id} (${d.kind})`)).join(", ")}`);
         if (job.retries > 0) out.push(`  retries    ${job.retries}`);
         if (job.stderrFails) out.push("  stderr     output on stderr counts as failure");
-        if (job.held) out.push("  held       yes (corral release " + job.id + ")");
-        if (Object.keys(job.metadata).length > 0) out.push(`  metadata   ${Object.entries(job.metadata).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ")}`);
+        if (job.held) out.push(`  held       yes (corral release ${job.id})`);
+        if (Object.keys(job.metadata).length > 0)
+          out.push(
+            `  metadata   ${Object.entries(job.metadata)
+              .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+              .join(" ")}`,
+          );
         out.push(`  created    ${job.createdAt}`);
         for (const t of job.taskList) {
           const ref = job.array ? `Task ${job.id}.${t.index}` : "Task";

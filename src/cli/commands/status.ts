@@ -33,7 +33,9 @@ export function registerStatus(program: Command): void {
           process.stdout.write("no jobs\n");
           return;
         }
-        const labels = [...new Set(report.batches.flatMap((b) => Object.keys(b.states)))].filter((s) => !(LIFECYCLE_STATES as readonly string[]).includes(s)).sort();
+        const labels = [...new Set(report.batches.flatMap((b) => Object.keys(b.states)))]
+          .filter((s) => !(LIFECYCLE_STATES as readonly string[]).includes(s))
+          .sort();
         const columns = [...LIFECYCLE_STATES, ...labels];
         const rows = report.batches.map((b) => [b.batch ?? "(none)", String(b.jobs), ...columns.map((s) => (b.states[s] ? String(b.states[s]) : "."))]);
         process.stdout.write(`${table(["batch", "jobs", ...columns], rows)}\n`);
@@ -41,7 +43,9 @@ export function registerStatus(program: Command): void {
           process.stdout.write(`\n${c.bold("Running now:")}\n`);
           for (const r of report.running) {
             const since = r.since ? ` for ${ageSeconds((Date.now() - Date.parse(r.since)) / 1000)}` : "";
-            process.stdout.write(`  ${c.green("●")} ${r.id}  ${r.name}${r.batch ? ` (${r.batch})` : ""}  ${r.running} task${r.running === 1 ? "" : "s"}${r.hosts ? ` on ${r.hosts}` : ""}${since}\n`);
+            process.stdout.write(
+              `  ${c.green("●")} ${r.id}  ${r.name}${r.batch ? ` (${r.batch})` : ""}  ${r.running} task${r.running === 1 ? "" : "s"}${r.hosts ? ` on ${r.hosts}` : ""}${since}\n`,
+            );
           }
         }
         if (report.attention.length > 0) {

@@ -60,7 +60,10 @@ export function registerSubmit(program: Command, ctx: CliContext): void {
     .option("--after <ids>", "run only after these jobs succeeded; if one fails, this job is cancelled (repeatable)", collect, [])
     .option("--after-any <ids>", "run after these jobs ended, however they ended (repeatable)", collect, [])
     .option("--retries <n>", "re-run a failed attempt automatically up to N times")
-    .option("--retry-on <causes>", "which failures --retries re-runs: failed,timeout,oom,lost (default failed,timeout,oom); a TIMEOUT doubles the next attempt's time, an OOM gives it 1.5× the memory")
+    .option(
+      "--retry-on <causes>",
+      "which failures --retries re-runs: failed,timeout,oom,lost (default failed,timeout,oom); a TIMEOUT doubles the next attempt's time, an OOM gives it 1.5× the memory",
+    )
     .option("--priority <n>", "above 100: runs before the jobs of every other batch on the local engine")
     .option("--stderr-fails", "count output on stderr as a failure (as the original jman did)")
     .option("--hold", "record the job but do not run it until `corral release`")
@@ -69,7 +72,7 @@ export function registerSubmit(program: Command, ctx: CliContext): void {
     .option("--tags <tags>", "redis engine: run only on workers that declare all these tags, e.g. gpu,bigmem")
     .option("--sched-arg <arg>", "pass an argument to the scheduler untouched, e.g. --sched-arg=--constraint=avx2 (repeatable)", collect, [])
     .option("--script <file>", "run this script file (copied now); arguments after -- are passed to it")
-    .option("--json", "print {\"id\": N, ...}")
+    .option("--json", 'print {"id": N, ...}')
     .action((stray: string[], flags: SubmitFlags & { t?: string }, cmd: Command) => {
       if (stray.length > 0) throw new UsageError(`put the command after --, as in: corral submit -- ${stray.join(" ")}`);
       if (flags.array !== undefined && flags.t !== undefined) throw new UsageError("give either -a/--array or -t, not both");

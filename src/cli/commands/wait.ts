@@ -26,13 +26,12 @@ export function registerWait(program: Command): void {
     const started = Date.now();
     // The progress bar library is loaded only when there is a terminal to draw on.
     const cliProgress = process.stderr.isTTY && !flags.json ? (await import("cli-progress")).default : null;
-    const bar =
-      cliProgress
-        ? new cliProgress.SingleBar(
-            { format: " {bar} {value}/{total} done | {failed} failed | {elapsed}s", stream: process.stderr, hideCursor: true, clearOnComplete: false },
-            cliProgress.Presets.shades_classic,
-          )
-        : null;
+    const bar = cliProgress
+      ? new cliProgress.SingleBar(
+          { format: " {bar} {value}/{total} done | {failed} failed | {elapsed}s", stream: process.stderr, hideCursor: true, clearOnComplete: false },
+          cliProgress.Presets.shades_classic,
+        )
+      : null;
     const progress = (jobs: readonly JobSummary[]) => {
       if (!bar) return;
       const total = jobs.reduce((n, j) => n + j.tasks.total, 0);
@@ -55,7 +54,10 @@ export function registerWait(program: Command): void {
       if (flags.json) printJson(result.jobs);
       else {
         const bad = result.jobs.filter((j) => j.lifecycleState !== "succeeded" && !["pending", "queued", "running"].includes(j.lifecycleState));
-        for (const j of bad) process.stderr.write(`job ${j.id} (${j.name}) ${colorEnabled ? colorState(j.state) : j.state}${j.exitCode ? ` exit ${j.exitCode}` : ""}: corral show ${j.id}\n`);
+        for (const j of bad)
+          process.stderr.write(
+            `job ${j.id} (${j.name}) ${colorEnabled ? colorState(j.state) : j.state}${j.exitCode ? ` exit ${j.exitCode}` : ""}: corral show ${j.id}\n`,
+          );
         if (result.timedOut) process.stderr.write(`corral: gave up waiting after ${flags.timeout ?? "?"}s; jobs are still running\n`);
       }
       if (!result.succeeded) throw new ExitCode(1);

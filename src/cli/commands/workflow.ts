@@ -15,16 +15,21 @@ function printReport(r: RunReport): void {
     ...r.rerun.map((e) => ["re-run", e.name, e.id, e.note] as [string, string, number, string]),
     ...r.kept.map((e) => ["kept", e.name, e.id, e.note] as [string, string, number, string]),
   ];
-  process.stdout.write(`batch ${r.batch}: ${r.created.length} submitted, ${r.rerun.length} re-run, ${r.kept.length} kept${r.changed.length ? `, ${r.changed.length} changed` : ""}\n`);
+  process.stdout.write(
+    `batch ${r.batch}: ${r.created.length} submitted, ${r.rerun.length} re-run, ${r.kept.length} kept${r.changed.length ? `, ${r.changed.length} changed` : ""}\n`,
+  );
   for (const [what, name, id, note] of rows) process.stdout.write(`  ${what.padEnd(9)} ${name.padEnd(12)} ${String(id).padStart(5)}  ${note}\n`);
   if (r.changed.length > 0) {
-    process.stderr.write(`corral: changed since the last run, not re-run: ${r.changed.map((e) => (e.id ? `${e.name} (job ${e.id}, ${e.note})` : `${e.name} (${e.note})`)).join(", ")}; run with --force to replace them\n`);
+    process.stderr.write(
+      `corral: changed since the last run, not re-run: ${r.changed.map((e) => (e.id ? `${e.name} (job ${e.id}, ${e.note})` : `${e.name} (${e.note})`)).join(", ")}; run with --force to replace them\n`,
+    );
   }
 }
 
 async function waitForBatch(corral: Corral, batch: string): Promise<void> {
   const result = await corral.wait({ ids: [], states: [], name: null, batch, all: false });
-  for (const j of result.jobs.filter((x) => x.lifecycleState !== "succeeded")) process.stderr.write(`job ${j.id} (${j.name}) ${j.state}: corral show ${j.id}\n`);
+  for (const j of result.jobs.filter((x) => x.lifecycleState !== "succeeded"))
+    process.stderr.write(`job ${j.id} (${j.name}) ${j.state}: corral show ${j.id}\n`);
   if (!result.succeeded) throw new ExitCode(1);
 }
 
@@ -60,14 +65,18 @@ export function registerWorkflow(program: Command, ctx: CliContext): void {
     .argument("<file>")
     .requiredOption("--engine <name>", "one of slurm, sge, pbs, lsf, htcondor")
     .option("--out <dir>", "write the files into DIR instead of printing them")
-    .action(async (file: string, flags: { engine: string; out?: string }) => {
+    .action(async (file: string, flags: { engine: string; out?: string }, cmd: Command) => {
       const { planDescription } = await import("../../api/plan.js");
       const { nativeJobs } = await import("../../render/native-job.js");
       const { RENDER_TARGETS } = await import("../../render/targets.js");
       const target = RENDER_TARGETS.get(flags.engine);
       if (!target) throw new UsageError(`--engine '${flags.engine}': render knows ${[...RENDER_TARGETS.keys()].join(", ")}`);
       const plan = planDescription(file);
-      const files = target.render(plan.batch, nativeJobs(plan), path.basename(file));
+      // The scheduler's settings of the project here (Grid Engine's pe, for one), as a submission would use them.
+      const { projectDirFor } = await import("../../api/corral.js");
+      const { configSection } = await import("../../config/project-config.js");
+      const site = configSection(projectDirFor({ db: globalDb(cmd) }), flags.engine);
+      const files = target.render(plan.batch, nativeJobs(plan), path.basename(file), site);
       if (flags.out) {
         fs.mkdirSync(flags.out, { recursive: true });
         for (const f of files) fs.writeFileSync(path.join(flags.out, f.name), f.content, { mode: f.content.startsWith("#!") ? 0o755 : 0o644 });
@@ -79,7 +88,12 @@ export function registerWorkflow(program: Command, ctx: CliContext): void {
     .command("sweep")
     .description("one array job over a parameter grid: corral sweep -p lr=0.1,0.01 -p seed=1..5 -- python train.py --lr {lr} --seed {seed}")
     .argument("[stray...]")
-    .requiredOption("-p, --param <NAME=VALUES>", "a parameter: a list (0.1,0.01), a range (1..5, 0..100:10), linspace(0,1,5) or logspace(-3,0,4) (repeatable)", collect, [])
+    .requiredOption(
+      "-p, --param <NAME=VALUES>",
+      "a parameter: a list (0.1,0.01), a range (1..5, 0..100:10), linspace(0,1,5) or logspace(-3,0,4) (repeatable)",
+      collect,
+      [],
+    )
     .option("--zip", "pair the i-th values of every parameter instead of taking every combination")
     .option("-n, --name <name>", "job name")
     .option("--batch <name>", "batch")
@@ -91,45 +105,65 @@ export function registerWorkflow(program: Command, ctx: CliContext): void {
     .option("--retries <n>", "re-run a failed point up to N times")
     .option("--after <ids>", "run only after these jobs succeeded (repeatable)", collect, [])
     .option("--json", "print {id, points}")
-    .action((stray: string[], flags: { param: string[]; zip?: boolean; name?: string; batch?: string; engine?: string; tags?: string; cpus?: string; mem?: string; time?: string; retries?: string; after: string[]; json?: boolean }, self: Command) => {
-      if (stray.length > 0) throw new UsageError(`put the command after --, as in: corral sweep -p x=1..3 -- echo {x}`);
-      const command = ctx.afterDashes;
-      if (!command || command.length === 0) throw new UsageError("missing command: put it after --, as in: corral sweep -p x=1..3 -- echo {x}");
-      const names: string[] = [];
-      const values: ParamValue[][] = [];
-      for (const text of flags.param) {
-        const p = parseParamFlag(text);
-        if (typeof p === "string") throw new UsageError(p);
-        if (names.includes(p.name)) throw new UsageError(`-p ${p.name}: given twice`);
-        const v = parameterValues(p.spec);
-        if (typeof v === "string") throw new UsageError(`-p ${p.name}: ${v}`);
-        names.push(p.name);
-        values.push(v);
-      }
-      const mode: SweepMode = flags.zip ? "zip" : "product";
-      if (mode === "zip" && new Set(values.map((v) => v.length)).size > 1) throw new UsageError(`--zip pairs values one to one, but the parameters have ${values.map((v) => v.length).join(", ")} values`);
-      const n = pointCount(values, mode);
-      if (n > MAX_SWEEP_POINTS) throw new UsageError(`${n} points: more than ${MAX_SWEEP_POINTS} in one sweep`);
-      const unknown = placeholders(command).filter((ph) => !names.includes(ph));
-      if (unknown.length > 0) throw new UsageError(`{${unknown[0]}} in the command is not a parameter (parameters: ${names.join(", ")})`);
-      const { id, corral } = Corral.submit(
-        {
-          command,
-          points: sweepPoints(names, values, mode),
-          name: flags.name,
-          batch: flags.batch,
-          engine: flags.engine,
-          tags: flags.tags,
-          cpus: flags.cpus,
-          mem: flags.mem,
-          time: flags.time,
-          retries: flags.retries,
-          after: flags.after,
+    .action(
+      (
+        stray: string[],
+        flags: {
+          param: string[];
+          zip?: boolean;
+          name?: string;
+          batch?: string;
+          engine?: string;
+          tags?: string;
+          cpus?: string;
+          mem?: string;
+          time?: string;
+          retries?: string;
+          after: string[];
+          json?: boolean;
         },
-        { db: globalDb(self) },
-      );
-      corral.close();
-      if (flags.json) printJson({ id, points: n });
-      else process.stdout.write(`${id}\n`);
-    });
+        self: Command,
+      ) => {
+        if (stray.length > 0) throw new UsageError(`put the command after --, as in: corral sweep -p x=1..3 -- echo {x}`);
+        const command = ctx.afterDashes;
+        if (!command || command.length === 0) throw new UsageError("missing command: put it after --, as in: corral sweep -p x=1..3 -- echo {x}");
+        const names: string[] = [];
+        const values: ParamValue[][] = [];
+        for (const text of flags.param) {
+          const p = parseParamFlag(text);
+          if (typeof p === "string") throw new UsageError(p);
+          if (names.includes(p.name)) throw new UsageError(`-p ${p.name}: given twice`);
+          const v = parameterValues(p.spec);
+          if (typeof v === "string") throw new UsageError(`-p ${p.name}: ${v}`);
+          names.push(p.name);
+          values.push(v);
+        }
+        const mode: SweepMode = flags.zip ? "zip" : "product";
+        if (mode === "zip" && new Set(values.map((v) => v.length)).size > 1)
+          throw new UsageError(`--zip pairs values one to one, but the parameters have ${values.map((v) => v.length).join(", ")} values`);
+        const n = pointCount(values, mode);
+        if (n > MAX_SWEEP_POINTS) throw new UsageError(`${n} points: more than ${MAX_SWEEP_POINTS} in one sweep`);
+        const unknown = placeholders(command).filter((ph) => !names.includes(ph));
+        if (unknown.length > 0) throw new UsageError(`{${unknown[0]}} in the command is not a parameter (parameters: ${names.join(", ")})`);
+        const { id, corral } = Corral.submit(
+          {
+            command,
+            points: sweepPoints(names, values, mode),
+            name: flags.name,
+            batch: flags.batch,
+            engine: flags.engine,
+            tags: flags.tags,
+            cpus: flags.cpus,
+            mem: flags.mem,
+            time: flags.time,
+            retries: flags.retries,
+            after: flags.after,
+          },
+          { db: globalDb(self) },
+        );
+        corral.close();
+        if (flags.json) printJson({ id, points: n });
+        else process.stdout.write(`${id}\n`);
+      },
+    );
 }

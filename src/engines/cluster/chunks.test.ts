@@ -17,13 +17,16 @@ test("a 5,000-task array under Slurm's MaxArraySize 1001 becomes 5 calls whose o
   const indices = Array.from({ length: 5000 }, (_, i) => i + 1);
   const chunks = planChunks(indices, { minIndex: 0, maxIndex: 1000, singleRange: false });
   assert.equal(chunks.length, 5);
-  assert.deepEqual(chunks.map((c) => [c.offset, c.range]), [
-    [1, "0-1000"],
-    [1002, "0-1000"],
-    [2003, "0-1000"],
-    [3004, "0-1000"],
-    [4005, "0-995"],
-  ]);
+  assert.deepEqual(
+    chunks.map((c) => [c.offset, c.range]),
+    [
+      [1, "0-1000"],
+      [1002, "0-1000"],
+      [2003, "0-1000"],
+      [3004, "0-1000"],
+      [4005, "0-995"],
+    ],
+  );
 });
 
 test("Grid Engine gets one evenly spaced run per call", () => {
@@ -35,13 +38,21 @@ test("Grid Engine gets one evenly spaced run per call", () => {
 
 test("every planned chunk maps back to exactly the requested indices, within the scheduler's limits", () => {
   fc.assert(
-    fc.property(fc.uniqueArray(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 300 }), fc.boolean(), fc.integer({ min: 1, max: 2000 }), (indices, single, max) => {
-      const chunks = planChunks(indices, { minIndex: single ? 1 : 0, maxIndex: max, singleRange: single });
-      const back = chunks.flatMap((c) => expandRanges(c.range).map((r) => r + c.offset));
-      assert.deepEqual(back.sort((a, b) => a - b), [...indices].sort((a, b) => a - b));
-      for (const c of chunks) for (const r of expandRanges(c.range)) assert.ok(r >= (single ? 1 : 0) && r <= max);
-      if (single) for (const c of chunks) assert.ok(!c.range.includes(","));
-    }),
+    fc.property(
+      fc.uniqueArray(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 300 }),
+      fc.boolean(),
+      fc.integer({ min: 1, max: 2000 }),
+      (indices, single, max) => {
+        const chunks = planChunks(indices, { minIndex: single ? 1 : 0, maxIndex: max, singleRange: single });
+        const back = chunks.flatMap((c) => expandRanges(c.range).map((r) => r + c.offset));
+        assert.deepEqual(
+          back.sort((a, b) => a - b),
+          [...indices].sort((a, b) => a - b),
+        );
+        for (const c of chunks) for (const r of expandRanges(c.range)) assert.ok(r >= (single ? 1 : 0) && r <= max);
+        if (single) for (const c of chunks) assert.ok(!c.range.includes(","));
+      },
+    ),
   );
 });
 

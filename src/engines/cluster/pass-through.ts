@@ -6,7 +6,12 @@ import type { ConfigTable } from "../../config/project-config.js";
  * an option by the scheduler's own convention, `key = true` a flag, and `args = [...]` is appended untouched.
  * Keys corral itself interprets (listed in `own`) are skipped.
  */
-export function passThroughArgs(table: ConfigTable, section: string, option: (key: string, value: string | true) => string | string[], own: readonly string[] = []): string[] {
+export function passThroughArgs(
+  table: ConfigTable,
+  section: string,
+  option: (key: string, value: string | true) => string | string[],
+  own: readonly string[] = [],
+): string[] {
   const out: string[] = [];
   for (const [key, value] of Object.entries(table)) {
     if (own.includes(key)) continue;

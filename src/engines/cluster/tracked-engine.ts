@@ -163,7 +163,11 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
       const groups = new Map<string, { n: number; job: JobRow; indices: number[] }>();
       for (const t of tasks) {
         const key = `${t.attempts + 1}|${t.time_limit_s}|${t.mem_mb}`;
-        const g = groups.get(key) ?? { n: t.attempts + 1, job: { ...job, time_limit_s: t.time_limit_s ?? job.time_limit_s, mem_mb: t.mem_mb ?? job.mem_mb }, indices: [] };
+        const g = groups.get(key) ?? {
+          n: t.attempts + 1,
+          job: { ...job, time_limit_s: t.time_limit_s ?? job.time_limit_s, mem_mb: t.mem_mb ?? job.mem_mb },
+          indices: [],
+        };
         g.indices.push(t.idx);
         groups.set(key, g);
       }
@@ -173,7 +177,8 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
         // refused it; anything else waits, left 'launching', for a later refresh to recover.
         saveProbe(store, this.name, null, 0);
         this.probed = null;
-        if (onlyJob !== null) throw new UsageError(`--engine ${this.name}: not usable: ${this.unreachable ?? "the scheduler does not answer"} (see corral doctor)`);
+        if (onlyJob !== null)
+          throw new UsageError(`--engine ${this.name}: not usable: ${this.unreachable ?? "the scheduler does not answer"} (see corral doctor)`);
         return;
       }
     }
@@ -262,7 +267,8 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
         throw new UsageError(err.message);
       }
       store.write(() => {
-        for (const idx of chunk.indices) recordSubmitted(store, attempts.get(idx)!.id, this.backend.taskId(backendId, chunk.range === null ? null : idx - chunk.offset));
+        for (const idx of chunk.indices)
+          recordSubmitted(store, attempts.get(idx)!.id, this.backend.taskId(backendId, chunk.range === null ? null : idx - chunk.offset));
       });
     }
     return true;
@@ -273,7 +279,10 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
   refresh(store: Store, opts: RefreshOptions = {}): void {
     const attempts = activeAttempts(store, this.name);
     if (attempts.length === 0) return;
-    if (this.capabilities.remoteRunDirs) return this.refreshRemote(store, attempts, opts);
+    if (this.capabilities.remoteRunDirs) {
+      this.refreshRemote(store, attempts, opts);
+      return;
+    }
     const open = this.foldMarkers(store, attempts);
     if (open.length === 0) return;
     const minAge = Math.max(opts.minAgeS ?? 0, this.pollMinAge(store));
@@ -294,7 +303,11 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
       // that left the pool, can have new ones (thousands of queued attempts are not read again on every poll).
       const touched = seen.touched && this.sweptOnce.has(store.dir) ? seen.touched : null;
       this.sweptOnce.add(store.dir);
-      const open = this.foldMarkers(store, attempts, touched === null ? null : (a) => touched.has(attemptKey(a.job_id, a.idx, a.n)) || !seen.live.has(a.engine_id ?? ""));
+      const open = this.foldMarkers(
+        store,
+        attempts,
+        touched === null ? null : (a) => touched.has(attemptKey(a.job_id, a.idx, a.n)) || !seen.live.has(a.engine_id ?? ""),
+      );
       if (open.length > 0) this.reconcile(store, open, seen);
     });
   }
@@ -393,7 +406,8 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
       askable.length > 0 && this.backend.account && this.probe(store.dir, store).accounting
         ? this.backend.account(askable.map((m) => m.attempt))
         : new Map<number, AccountingVerdict>();
-    for (const m of gone) changes.push(() => this.settleGone(store, m, seen.fates.get(m.attempt.engine_id!) ?? verdicts.get(m.attempt.id) ?? null, now, graceS));
+    for (const m of gone)
+      changes.push(() => this.settleGone(store, m, seen.fates.get(m.attempt.engine_id!) ?? verdicts.get(m.attempt.id) ?? null, now, graceS));
     this.apply(store, () => {
       for (const c of changes) c();
     });
@@ -412,15 +426,31 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
       return;
     }
     const base = { exitCode: null, signal: null, endedAt: now * 1000, startedAt: m.started?.time ?? null, host: m.started?.host ?? null };
-    if (a.kill_reason === "cancel") return void finishAttempt(store, a, { ...base, state: "cancelled", reason: "cancelled by user" });
-    if (a.kill_reason === "dependency") return void finishAttempt(store, a, { ...base, state: "cancelled", reason: "a dependency did not succeed" });
-    if (explained?.kind === "lost") return void loseAttempt(store, a, base, explained.detail, this.lostRetries(store.dir));
-    if (explained) return void finishAttempt(store, a, { ...base, state: explained.kind as Outcome["state"], reason: this.reasonFor(job, explained) });
+    if (a.kill_reason === "cancel") {
+      finishAttempt(store, a, { ...base, state: "cancelled", reason: "cancelled by user" });
+      return;
+    }
+    if (a.kill_reason === "dependency") {
+      finishAttempt(store, a, { ...base, state: "cancelled", reason: "a dependency did not succeed" });
+      return;
+    }
+    if (explained?.kind === "lost") {
+      loseAttempt(store, a, base, explained.detail, this.lostRetries(store.dir));
+      return;
+    }
+    if (explained) {
+      finishAttempt(store, a, { ...base, state: explained.kind as Outcome["state"], reason: this.reasonFor(job, explained) });
+      return;
+    }
     // No end marker and no reason: perhaps the marker is still on its way (NFS) or accounting lags. Lost only after the grace period.
     const since = a.missing_since ?? now;
     if (a.missing_since === null) setMissingSince(store, a.id, now);
     if (now - since < graceS) return;
-    const record = verdict ? ` (${this.name} accounting: ${verdict.detail})` : this.backend.account && this.probe(store.dir, store).accounting ? " (no accounting record)" : "";
+    const record = verdict
+      ? ` (${this.name} accounting: ${verdict.detail})`
+      : this.backend.account && this.probe(store.dir, store).accounting
+        ? " (no accounting record)"
+        : "";
     finishAttempt(store, a, { ...base, state: "lost", reason: `${this.name} no longer knows ${a.engine_id} and it left no end marker${record}` });
   }
 

@@ -13,9 +13,7 @@ export interface LocalBudget {
 
 function detectGpus(): string[] {
   try {
-    return fs
-      .readdirSync("/proc/driver/nvidia/gpus")
-      .map((_, i) => String(i));
+    return fs.readdirSync("/proc/driver/nvidia/gpus").map((_, i) => String(i));
   } catch {
     return [];
   }
@@ -36,15 +34,23 @@ export function loadLocalBudget(projectDir: string, env: NodeJS.ProcessEnv = pro
   let gpus: string[];
   if (gpusText === undefined) gpus = detectGpus();
   else if (/^\d+$/.test(gpusText)) gpus = Array.from({ length: Number(gpusText) }, (_, i) => String(i));
-  else gpus = gpusText.split(",").map((s) => s.trim()).filter(Boolean);
+  else
+    gpus = gpusText
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
   return { cpus, memMb, gpus };
 }
 
 /** Refuses, at submission, a job that could never fit on this machine (as sbatch refuses an impossible request). */
 export function checkFits(res: Resources, budget: LocalBudget): void {
-  if (res.cpus > budget.cpus) throw new UsageError(`--cpus ${res.cpus}: the local engine has ${budget.cpus} cpus (set CORRAL_LOCAL_CPUS or [local] cpus to change)`);
+  if (res.cpus > budget.cpus)
+    throw new UsageError(`--cpus ${res.cpus}: the local engine has ${budget.cpus} cpus (set CORRAL_LOCAL_CPUS or [local] cpus to change)`);
   if (res.memMb !== null && res.memMb > budget.memMb) {
-    throw new UsageError(`--mem ${formatMemory(res.memMb)}: the local engine has ${formatMemory(budget.memMb)} (set CORRAL_LOCAL_MEM or [local] mem to change)`);
+    throw new UsageError(
+      `--mem ${formatMemory(res.memMb)}: the local engine has ${formatMemory(budget.memMb)} (set CORRAL_LOCAL_MEM or [local] mem to change)`,
+    );
   }
-  if (res.gpus > budget.gpus.length) throw new UsageError(`--gpus ${res.gpus}: the local engine has ${budget.gpus.length} gpus (set CORRAL_LOCAL_GPUS or [local] gpus to change)`);
+  if (res.gpus > budget.gpus.length)
+    throw new UsageError(`--gpus ${res.gpus}: the local engine has ${budget.gpus.length} gpus (set CORRAL_LOCAL_GPUS or [local] gpus to change)`);
 }

@@ -91,7 +91,10 @@ class PerlLauncher implements Launcher {
 
   cpu(): { own: number; children: number } | null {
     try {
-      const f = fs.readFileSync(`/proc/${this.proc.pid}/stat`, "utf8").slice(fs.readFileSync(`/proc/${this.proc.pid}/stat`, "utf8").lastIndexOf(")") + 2).split(" ");
+      const f = fs
+        .readFileSync(`/proc/${this.proc.pid}/stat`, "utf8")
+        .slice(fs.readFileSync(`/proc/${this.proc.pid}/stat`, "utf8").lastIndexOf(")") + 2)
+        .split(" ");
       const tick = 100; // USER_HZ on Linux
       return { own: (Number(f[11]) + Number(f[12])) / tick, children: (Number(f[13]) + Number(f[14])) / tick };
     } catch {

@@ -35,7 +35,14 @@ export function createLocalEngine(supervisorEntry: string): Engine {
       const sent = attempts.filter((a) => a.pid !== null && isSameProcessAlive(a.pid, a.pid_start));
       for (const a of sent) signalGroup(a.pid!, "SIGTERM");
       const now = Date.now() / 1000;
-      if (sent.length > 0) store.write(() => markKillSent(store, sent.map((a) => a.id), now));
+      if (sent.length > 0)
+        store.write(() =>
+          markKillSent(
+            store,
+            sent.map((a) => a.id),
+            now,
+          ),
+        );
       ensureSupervisor(store, supervisorEntry);
     },
     async abandon(attempts: readonly AttemptRow[]): Promise<void> {

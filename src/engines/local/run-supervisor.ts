@@ -23,4 +23,3 @@ export async function runSupervisor(dbPath: string, applyRequests: (store: Store
   }
   process.exit(0);
 }
-

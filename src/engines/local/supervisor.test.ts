@@ -34,7 +34,10 @@ test("kill -9 of the supervisor while jobs run: every job ends exactly once and 
     assert.deepEqual(lines, [...expected].sort(), "each task ran exactly once");
     const jobs = p.json<JobSummary[]>(["ls"]);
     assert.ok(jobs.every((j) => j.state === "succeeded"));
-    assert.equal(jobs.reduce((n, j) => n + j.tasks.running, 0), 0);
+    assert.equal(
+      jobs.reduce((n, j) => n + j.tasks.running, 0),
+      0,
+    );
   } finally {
     await p.cleanup();
   }
@@ -63,7 +66,10 @@ test("a job killed behind corral's back without an end marker is lost, and resub
     p.ok(["wait", String(id)]);
     assert.ok(fs.existsSync(marker));
     const attempts = p.json<{ tasks: { attempts: { state: string }[] }[] }>(["show", String(id)]).tasks[0]!.attempts;
-    assert.deepEqual(attempts.map((a) => a.state), ["lost", "succeeded"]);
+    assert.deepEqual(
+      attempts.map((a) => a.state),
+      ["lost", "succeeded"],
+    );
   } finally {
     await p.cleanup();
   }

@@ -33,7 +33,12 @@ export interface SupervisorOptions {
   readonly applyRequests: (store: Store) => void;
 }
 
-export function supervisorOptionsFromEnv(store: Store, budget: LocalBudget, log: (line: string) => void, applyRequests: (store: Store) => void): SupervisorOptions {
+export function supervisorOptionsFromEnv(
+  store: Store,
+  budget: LocalBudget,
+  log: (line: string) => void,
+  applyRequests: (store: Store) => void,
+): SupervisorOptions {
   const num = (name: string, dflt: number) => {
     const v = process.env[name];
     return v !== undefined && /^\d+$/.test(v) ? Number(v) : dflt;
@@ -151,7 +156,10 @@ export class LocalSupervisor {
       this.lastPoll = now;
       // A project folder removed under a running supervisor: nobody can see or stop its jobs any more, so
       // it must not start new ones (it would otherwise run a deleted queue to the end).
-      if (!fs.existsSync(store.path)) return this.stop("its database was removed");
+      if (!fs.existsSync(store.path)) {
+        this.stop("its database was removed");
+        return;
+      }
       this.reconcile();
       this.enforceLimits();
     }
@@ -174,11 +182,13 @@ export class LocalSupervisor {
     const { store } = this.o;
     const ids = [...this.exited];
     this.exited.clear();
-    return ids
-      .map((id) => attemptById(store, id))
-      .filter((a): a is AttemptRow => a !== undefined && (a.state === "running" || a.state === "launching"))
-      // The started marker only adds what the launcher already reported, unless the start was never recorded.
-      .map((a) => ({ a, ended: readEnded(a.run_dir), started: a.started_at === null ? readStarted(a.run_dir) : null }));
+    return (
+      ids
+        .map((id) => attemptById(store, id))
+        .filter((a): a is AttemptRow => a !== undefined && (a.state === "running" || a.state === "launching"))
+        // The started marker only adds what the launcher already reported, unless the start was never recorded.
+        .map((a) => ({ a, ended: readEnded(a.run_dir), started: a.started_at === null ? readStarted(a.run_dir) : null }))
+    );
   }
 
   private applyExited(exits: ReturnType<LocalSupervisor["readExited"]>): number {
@@ -374,7 +384,7 @@ export class LocalSupervisor {
     const own = process.cpuUsage();
     const launcher = this.launcher?.cpu();
     this.launcher?.close();
-    const cpu = `cpu ${((own.user + own.system) / 1e6).toFixed(1)}s` + (launcher ? `, launcher ${launcher.own.toFixed(1)}s, attempts ${launcher.children.toFixed(1)}s` : "");
+    const cpu = `cpu ${((own.user + own.system) / 1e6).toFixed(1)}s${launcher ? `, launcher ${launcher.own.toFixed(1)}s, attempts ${launcher.children.toFixed(1)}s` : ""}`;
     this.o.log(`supervisor ${process.pid} exiting (${cpu})`);
     this.resolveDone?.();
   }

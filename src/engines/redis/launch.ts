@@ -28,7 +28,11 @@ export async function launchWorkers(hosts: readonly string[], opts: LaunchOption
   let failed = 0;
   for (const host of hosts) {
     const name = `${host.replace(/[^A-Za-z0-9._-]/g, "_")}-${randomBytes(3).toString("hex")}`;
-    const args = [`--name ${shQuote(name)}`, ...(opts.concurrency ? [`--concurrency ${shQuote(opts.concurrency)}`] : []), ...(opts.tags ? [`--tags ${shQuote(opts.tags)}`] : [])];
+    const args = [
+      `--name ${shQuote(name)}`,
+      ...(opts.concurrency ? [`--concurrency ${shQuote(opts.concurrency)}`] : []),
+      ...(opts.tags ? [`--tags ${shQuote(opts.tags)}`] : []),
+    ];
     const remote =
       // (Sequenced with ';', not '&&': the trailing '&' would put the whole && list, read included, in the background.)
       `read -r CORRAL_REDIS_URL || exit 1; export CORRAL_REDIS_URL; mkdir -p "$HOME/.corral-workers" || exit 1; ` +
@@ -48,12 +52,15 @@ export async function launchWorkers(hosts: readonly string[], opts: LaunchOption
     const seen = redisCall<WorkerView[]>({ op: "workers", url: opts.url });
     for (const w of seen) {
       if (!pending.has(w.name) || !w.live) continue;
-      process.stdout.write(`${pending.get(w.name)}: worker ${w.name} is live (pid ${w.pid}, concurrency ${w.concurrency}${w.tags.length ? `, tags ${w.tags.join(",")}` : ""})\n`);
+      process.stdout.write(
+        `${pending.get(w.name)}: worker ${w.name} is live (pid ${w.pid}, concurrency ${w.concurrency}${w.tags.length ? `, tags ${w.tags.join(",")}` : ""})\n`,
+      );
       pending.delete(w.name);
     }
     if (pending.size > 0) await new Promise((r) => setTimeout(r, 250));
   }
-  for (const [name, host] of pending) process.stdout.write(`${host}: worker ${name} sent no heartbeat within ${FIRST_BEAT_MS / 1000} s (see ~/.corral-workers/${name}.log there)\n`);
+  for (const [name, host] of pending)
+    process.stdout.write(`${host}: worker ${name} sent no heartbeat within ${FIRST_BEAT_MS / 1000} s (see ~/.corral-workers/${name}.log there)\n`);
   return failed + pending.size;
 }
 

@@ -41,7 +41,10 @@ async function pool(t: TestContext, specs: { name: string; tags?: string; concur
   flushTestRedis(url!);
   const p = project();
   workers = specs.map((s) => startWorker(url!, s.name, s));
-  await waitForWorkers((args) => p.ok(args), specs.map((s) => s.name));
+  await waitForWorkers(
+    (args) => p.ok(args),
+    specs.map((s) => s.name),
+  );
   return p;
 }
 
@@ -100,7 +103,10 @@ test("a dependency chain runs in order across workers; a failed parent cancels i
 });
 
 test("a worker killed -9 mid-task: the task runs again on another worker, the lost attempt stays in the history", async (t) => {
-  const p = await pool(t, [{ name: "gpu1", tags: "gpu" }, { name: "gpu2", tags: "gpu" }]);
+  const p = await pool(t, [
+    { name: "gpu1", tags: "gpu" },
+    { name: "gpu2", tags: "gpu" },
+  ]);
   if (!p) return;
   // The task holds on until the test releases it, so the worker is surely killed while it runs.
   const release = p.path("release");

@@ -43,14 +43,26 @@ const WAITING_CHECK_MS = 10_000;
  */
 class RedisPool implements WorkerPool {
   readonly name = "redis";
-  readonly capabilities = { nativeArrays: true, nativeDependencies: "none", cancelTask: true, accounting: false, tagRouting: true, remoteRunDirs: true } as const;
+  readonly capabilities = {
+    nativeArrays: true,
+    nativeDependencies: "none",
+    cancelTask: true,
+    accounting: false,
+    tagRouting: true,
+    remoteRunDirs: true,
+  } as const;
   readonly minArrayIndex = 0;
   readonly singleRangeArrays = false;
   readonly pollMinAgeS = 0.5;
   private readonly waitingCheckedAt = new Map<string, number>();
 
   probe(projectDir: string, thorough: boolean): ProbeResult {
-    const fail = (text: string): ProbeResult => ({ usable: false, lines: [{ engine: this.name, usable: false, text }], maxArrayIndex: null, accounting: false });
+    const fail = (text: string): ProbeResult => ({
+      usable: false,
+      lines: [{ engine: this.name, usable: false, text }],
+      maxArrayIndex: null,
+      accounting: false,
+    });
     let url: string;
     try {
       url = requireUrl(projectDir);
@@ -68,12 +80,23 @@ class RedisPool implements WorkerPool {
       lines.push({
         engine: this.name,
         usable: true,
-        text: info.aof ? "redis: append-only file on: a restart loses nothing acknowledged" : "redis: WARNING: appendonly is off: a Redis restart loses queued tasks (set appendonly yes)",
+        text: info.aof
+          ? "redis: append-only file on: a restart loses nothing acknowledged"
+          : "redis: WARNING: appendonly is off: a Redis restart loses queued tasks (set appendonly yes)",
       });
-      if (info.policy !== "noeviction") lines.push({ engine: this.name, usable: true, text: `redis: WARNING: maxmemory-policy is ${info.policy}: Redis may evict queued tasks (set noeviction)` });
+      if (info.policy !== "noeviction")
+        lines.push({
+          engine: this.name,
+          usable: true,
+          text: `redis: WARNING: maxmemory-policy is ${info.policy}: Redis may evict queued tasks (set noeviction)`,
+        });
       const live = info.workers.filter((w) => w.live);
       const list = live.map((w) => `${w.name}${w.tags.length ? ` [${w.tags.join(",")}]` : ""}`).join(", ");
-      lines.push({ engine: this.name, usable: true, text: `redis: ${live.length} live worker${live.length === 1 ? "" : "s"}${list ? `: ${list}` : " (start one with: corral worker)"}` });
+      lines.push({
+        engine: this.name,
+        usable: true,
+        text: `redis: ${live.length} live worker${live.length === 1 ? "" : "s"}${list ? `: ${list}` : " (start one with: corral worker)"}`,
+      });
     }
     return { usable: true, lines, maxArrayIndex: null, accounting: false };
   }
@@ -94,7 +117,15 @@ class RedisPool implements WorkerPool {
     const job = req.job;
     const queue = queueName(JSON.parse(job.tags) as string[]);
     const tasks: TaskToEnqueue[] = req.indices.map((idx) => {
-      const data: TaskPayload = { project: tag, job: job.id, index: idx, attempt: req.attemptN, name: job.name, timeLimitS: job.time_limit_s, launch: launches.get(idx)! };
+      const data: TaskPayload = {
+        project: tag,
+        job: job.id,
+        index: idx,
+        attempt: req.attemptN,
+        name: job.name,
+        timeLimitS: job.time_limit_s,
+        launch: launches.get(idx)!,
+      };
       return { queue, id: bullJobId(tag, job.id, idx, req.attemptN), priority: bullPriority(job.priority), data };
     });
     redisCall({ op: "enqueue", url, tasks });

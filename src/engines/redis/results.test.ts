@@ -8,8 +8,20 @@ import { applyResults, entryFields, parseEntry, type ResultEntry } from "./resul
 test("results written twice (corral killed before deleting them) change nothing the second time", () => {
   const runs = fs.mkdtempSync(path.join(os.tmpdir(), "corral-results-"));
   fs.mkdirSync(path.join(runs, "3", "1", "1"), { recursive: true });
-  const e = (kind: ResultEntry["kind"], data: string, offset = 0, name = ""): ResultEntry => ({ attempt: "3.1.1", kind, offset, name, data: Buffer.from(data) });
-  const entries = [e("started", "pid=1\nend\n"), e("stdout", "hello ", 0), e("stdout", "world\n", 6), e("request", "{}", 0, "0001.json"), e("ended", "status=0\nend\n")];
+  const e = (kind: ResultEntry["kind"], data: string, offset = 0, name = ""): ResultEntry => ({
+    attempt: "3.1.1",
+    kind,
+    offset,
+    name,
+    data: Buffer.from(data),
+  });
+  const entries = [
+    e("started", "pid=1\nend\n"),
+    e("stdout", "hello ", 0),
+    e("stdout", "world\n", 6),
+    e("request", "{}", 0, "0001.json"),
+    e("ended", "status=0\nend\n"),
+  ];
   // Through the stream's field encoding and back, as a worker sends them.
   const wire = entries.map((x) => parseEntry(entryFields(x).map((f) => Buffer.from(f)))!);
   assert.equal(applyResults(runs, wire), 5);

@@ -69,7 +69,10 @@ export function applyResults(runsDir: string, entries: readonly ResultEntry[]): 
         case "stderr": {
           const file = path.join(runDir, e.kind === "stdout" ? RUN_FILES.stdout : RUN_FILES.stderr);
           let fd = fds.get(file);
-          if (fd === undefined) fds.set(file, (fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o600)));
+          if (fd === undefined) {
+            fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o600);
+            fds.set(file, fd);
+          }
           fs.writeSync(fd, e.data, 0, e.data.length, e.offset);
           break;
         }

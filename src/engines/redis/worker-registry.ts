@@ -75,13 +75,16 @@ export async function readWorkers(redis: Redis, now = Date.now()): Promise<Worke
   const replies = (await pipe.exec()) ?? [];
   const out: WorkerView[] = [];
   const forgotten: string[] = [];
-  replies.forEach(([err, h], i) => {
+  for (const [i, [err, h]] of replies.entries()) {
     const beat = err ? null : parseBeat(h as Record<string, string>);
-    if (!beat) return void forgotten.push(names[i]!);
+    if (!beat) {
+      forgotten.push(names[i]!);
+      continue;
+    }
     const silentS = Math.max(0, (now - beat.lastSeen) / 1000);
     const judged = Math.min(silentS, uptimeS);
     out.push({ ...beat, silentS, live: beat.state !== "stopped" && judged <= beat.timeoutS });
-  });
+  }
   // A hash that expired (gone for a week) leaves its name behind in the set: drop it.
   if (forgotten.length > 0) await redis.srem(WORKERS_KEY, ...forgotten);
   return out.sort((a, b) => a.name.localeCompare(b.name));

@@ -74,7 +74,13 @@ exit_status  137
 
 test("qacct: one record per task, with what failed and exit_status mean", () => {
   const records = parseQacct(QACCT);
-  assert.deepEqual(records.map((r) => [r.id, r.exitStatus]), [["30", "137"], ["31.2", "137"]]);
+  assert.deepEqual(
+    records.map((r) => [r.id, r.exitStatus]),
+    [
+      ["30", "137"],
+      ["31.2", "137"],
+    ],
+  );
   assert.equal(verdictOf(records[0]!.failed, records[0]!.exitStatus).kind, "cancelled");
   assert.equal(verdictOf(records[1]!.failed, records[1]!.exitStatus).keyword, "TIMEOUT");
   assert.equal(verdictOf("0", "3").kind, "ended");

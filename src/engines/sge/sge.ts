@@ -6,7 +6,9 @@ import type { JobSpec } from "../../domain/job.js";
 import type { AttemptRow } from "../../store/rows.js";
 import type { DoctorLine } from "../engine.js";
 import { expandRanges, formatRanges } from "../cluster/chunks.js";
-import { passThroughArgs, schedulerJobName } from "../cluster/pass-through.js";
+import { directiveJob } from "../cluster/directive-job.js";
+import { passThroughArgs } from "../cluster/pass-through.js";
+import { sgeDirectives, sgeSiteProblem } from "../../protocol/directives.js";
 import { oneLine, runScheduler, SchedulerRejected } from "../cluster/run-command.js";
 import type { AccountingVerdict, BatchScheduler, LiveJob, ProbeResult, SubmissionRequest } from "../cluster/backend.js";
 
@@ -17,7 +19,8 @@ const OWN_KEYS = ["pe", "gpu_resource"] as const;
 let xml: import("fast-xml-parser").XMLParser | null = null;
 function xmlParser(): import("fast-xml-parser").XMLParser {
   const { XMLParser } = createRequire(import.meta.url)("fast-xml-parser") as typeof import("fast-xml-parser");
-  return (xml ??= new XMLParser({ ignoreAttributes: false, isArray: (name) => name === "job_list" }));
+  xml ??= new XMLParser({ ignoreAttributes: false, isArray: (name) => name === "job_list" });
+  return xml;
 }
 
 interface XmlJob {
@@ -42,7 +45,11 @@ export function parseQstatXml(text: string): Map<string, LiveJob> {
     const info: LiveJob = {
       state,
       running: /[rtR]/.test(state) && !state.includes("q"),
-      reason: state.includes("E") ? "error state: see qstat -j for why, then qdel or qmod -cj" : state.includes("h") ? "held (waiting for a dependency or a hold)" : null,
+      reason: state.includes("E")
+        ? "error state: see qstat -j for why, then qdel or qmod -cj"
+        : state.includes("h")
+          ? "held (waiting for a dependency or a hold)"
+          : null,
     };
     if (j.tasks === undefined || j.tasks === "") live.set(id, info);
     else for (const t of expandRanges(String(j.tasks))) live.set(`${id}.${t}`, info);
@@ -116,12 +123,18 @@ exit $corral_status`,
       lines.push({
         engine: "sge",
         usable: false,
-        text: /not found/.test(why) ? "not usable: qstat is not on PATH (install gridengine-client, or source your cell's settings.sh)" : `not usable: sge_qmaster does not answer (${why}); is it running?`,
+        text: /not found/.test(why)
+          ? "not usable: qstat is not on PATH (install gridengine-client, or source your cell's settings.sh)"
+          : `not usable: sge_qmaster does not answer (${why}); is it running?`,
       });
       return { usable: false, lines, maxArrayIndex: null, accounting: false };
     }
     const version = thorough ? oneLine(runScheduler("qstat", ["-help"], 20_000).stdout.split("\n")[0] ?? "") : "Grid Engine";
-    lines.push({ engine: "sge", usable: true, text: `usable: ${version}; its dependencies (-hold_jid) mean "after any", so corral checks --after parents before a job runs` });
+    lines.push({
+      engine: "sge",
+      usable: true,
+      text: `usable: ${version}; its dependencies (-hold_jid) mean "after any", so corral checks --after parents before a job runs`,
+    });
     let accounting = true;
     if (thorough) {
       try {
@@ -136,13 +149,8 @@ exit $corral_status`,
   },
 
   checkResources(spec: JobSpec, projectDir: string): void {
-    const t = configSection(projectDir, "sge");
-    if (spec.resources.cpus > 1 && typeof t.pe !== "string") {
-      throw new UsageError(`--cpus ${spec.resources.cpus}: Grid Engine needs a parallel environment for more than one slot; set pe = "smp" (your site's name) under [sge] in .corral/config.toml`);
-    }
-    if (spec.resources.gpus > 0 && typeof t.gpu_resource !== "string") {
-      throw new UsageError(`--gpus ${spec.resources.gpus}: set gpu_resource = "gpu" (your site's consumable) under [sge] in .corral/config.toml`);
-    }
+    const problem = sgeSiteProblem(configSection(projectDir, "sge"), spec.resources.cpus, spec.resources.gpus);
+    if (problem) throw new UsageError(problem);
   },
 
   configArgs(projectDir: string): string[] {
@@ -150,21 +158,7 @@ exit $corral_status`,
   },
 
   directives(req: SubmissionRequest): string[] {
-    const j = req.job;
-    const d = [`-N ${schedulerJobName(j.name)}`, "-S /bin/sh", "-j y", `-ac corral=${req.comment.replace(/:/g, "/")}`];
-    if (req.range !== null) {
-      d.push(`-t ${req.range}`);
-      if (req.cap) d.push(`-tc ${req.cap}`);
-      d.push(`-o ${req.logDir}/sge-$JOB_ID.$TASK_ID.out`);
-    } else d.push(`-o ${req.logDir}/sge-$JOB_ID.out`);
-    if (j.cpus > 1 && typeof req.settings.pe === "string") d.push(`-pe ${req.settings.pe} ${j.cpus}`);
-    if (j.gpus > 0 && typeof req.settings.gpu_resource === "string") d.push(`-l ${req.settings.gpu_resource}=${j.gpus}`);
-    if (j.time_limit_s !== null) d.push(`-l h_rt=${j.time_limit_s}`);
-    if (j.mem_mb !== null) d.push(`-l h_vmem=${Math.ceil(j.mem_mb / Math.max(1, j.cpus))}M`);
-    if (j.queue !== null) d.push(`-q ${j.queue}`);
-    const hold = [...req.afterOk, ...req.afterAny];
-    if (hold.length > 0) d.push(`-hold_jid ${hold.join(",")}`);
-    return d.map((x) => `#$ ${x}`);
+    return sgeDirectives(directiveJob(req, "sge"), req.settings);
   },
 
   submit(scriptPath: string, passThrough: readonly string[]): string {

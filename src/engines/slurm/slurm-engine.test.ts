@@ -89,7 +89,10 @@ test("the map(20) → reduce → report description runs on Slurm: one native ar
     const run = await q.runAsync(["run", "genome.toml", "--engine", "slurm", "--wait", "--json"]);
     assert.equal(run.code, 0, run.stderr);
     const created = (JSON.parse(run.stdout) as { created: { name: string; id: number }[] }).created;
-    assert.deepEqual(created.map((j) => j.name), ["map", "reduce", "report"]);
+    assert.deepEqual(
+      created.map((j) => j.name),
+      ["map", "reduce", "report"],
+    );
     assert.equal(fs.readFileSync(q.path("all.txt"), "utf8").split("\n").filter(Boolean).length, 20);
     assert.equal(q.ok(["logs", String(created[2]!.id)]), "report on hg38: 20 lines\n");
     const map = show(q, created[0]!.id);

@@ -7,7 +7,9 @@ import type { DoctorLine } from "../engine.js";
 import { expandRanges } from "../cluster/chunks.js";
 import { oneLine, runScheduler, SchedulerRejected } from "../cluster/run-command.js";
 import type { AccountingVerdict, BatchScheduler, LiveJob, ObserveContext, Observation, ProbeResult, SubmissionRequest } from "../cluster/backend.js";
-import { passThroughArgs, schedulerJobName } from "../cluster/pass-through.js";
+import { directiveJob } from "../cluster/directive-job.js";
+import { passThroughArgs } from "../cluster/pass-through.js";
+import { slurmDirectives } from "../../protocol/directives.js";
 
 /** Job states after which Slurm still lists a job but it is not waiting to run (it is leaving). */
 const RUNNING_STATES = new Set(["RUNNING", "COMPLETING", "SIGNALING", "STAGE_OUT", "SUSPENDED", "STOPPED"]);
@@ -62,16 +64,6 @@ export function parseSacct(text: string): Map<string, { verdict: AccountingVerdi
   return out;
 }
 
-/** Slurm's --time takes minutes or D-HH:MM:SS; it enforces whole minutes, rounding up. */
-function slurmTime(seconds: number): string {
-  const d = Math.floor(seconds / 86400);
-  const h = Math.floor((seconds % 86400) / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  const two = (x: number) => String(x).padStart(2, "0");
-  return `${d}-${two(h)}:${two(m)}:${two(s)}`;
-}
-
 export const slurm: BatchScheduler = {
   name: "slurm",
   capabilities: { nativeArrays: true, nativeDependencies: "ok+any", cancelTask: true, accounting: true, tagRouting: false, remoteRunDirs: false },
@@ -89,7 +81,12 @@ export const slurm: BatchScheduler = {
       config = runScheduler("scontrol", ["show", "config"], 20_000).stdout;
     } catch (err) {
       const why = (err as Error).message;
-      line(false, /not found/.test(why) ? "not usable: scontrol is not on PATH (install slurm-client, or load your site's Slurm module)" : `not usable: slurmctld does not answer (${why}); is it running? try: scontrol ping`);
+      line(
+        false,
+        /not found/.test(why)
+          ? "not usable: scontrol is not on PATH (install slurm-client, or load your site's Slurm module)"
+          : `not usable: slurmctld does not answer (${why}); is it running? try: scontrol ping`,
+      );
       return { usable: false, lines, maxArrayIndex: null, accounting: false };
     }
     const get = (key: string) => new RegExp(`^${key}\\s*=\\s*(.*)$`, "m").exec(config)?.[1]?.trim() ?? null;
@@ -111,7 +108,8 @@ export const slurm: BatchScheduler = {
   },
 
   checkResources(spec: JobSpec): void {
-    if (spec.resources.gpus > 0 && spec.resources.gpus !== Math.floor(spec.resources.gpus)) throw new UsageError(`--gpus ${spec.resources.gpus}: expected a whole number`);
+    if (spec.resources.gpus > 0 && spec.resources.gpus !== Math.floor(spec.resources.gpus))
+      throw new UsageError(`--gpus ${spec.resources.gpus}: expected a whole number`);
   },
 
   configArgs(projectDir: string): string[] {
@@ -119,19 +117,7 @@ export const slurm: BatchScheduler = {
   },
 
   directives(req: SubmissionRequest): string[] {
-    const j = req.job;
-    const d = [`--job-name=${schedulerJobName(j.name)}`, `--comment=${req.comment}`, `--cpus-per-task=${j.cpus}`];
-    if (req.range !== null) {
-      d.push(`--array=${req.range}${req.cap ? `%${req.cap}` : ""}`);
-      d.push(`--output=${req.logDir}/slurm-%A_%a.out`);
-    } else d.push(`--output=${req.logDir}/slurm-%j.out`);
-    if (j.mem_mb !== null) d.push(`--mem=${j.mem_mb}M`);
-    if (j.time_limit_s !== null) d.push(`--time=${slurmTime(j.time_limit_s)}`);
-    if (j.gpus > 0) d.push(`--gres=gpu:${j.gpus}`);
-    if (j.queue !== null) d.push(`--partition=${j.queue}`);
-    const dep = [...(req.afterOk.length ? [`afterok:${req.afterOk.join(":")}`] : []), ...(req.afterAny.length ? [`afterany:${req.afterAny.join(":")}`] : [])];
-    if (dep.length > 0) d.push(`--dependency=${dep.join(",")}`);
-    return d.map((x) => `#SBATCH ${x}`);
+    return slurmDirectives(directiveJob(req, "slurm"));
   },
 
   submit(scriptPath: string, passThrough: readonly string[]): string {
@@ -184,4 +170,3 @@ export const slurm: BatchScheduler = {
     runScheduler("scancel", [...taskIds]);
   },
 };
-

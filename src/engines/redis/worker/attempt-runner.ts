@@ -131,14 +131,18 @@ export class AttemptRunner {
     const out = this.collect();
     let ended = this.marker(RUN_FILES.ended, this.verdict);
     if (!ended) {
-      const why = this.failure !== null ? [`status=127`, `error=the worker could not start it: ${this.failure}`] : this.killTimer ? ["status=137", "signal=KILL"] : ["status=255", "error=its wrapper ended without an end marker"];
+      const why =
+        this.failure !== null
+          ? [`status=127`, `error=the worker could not start it: ${this.failure}`]
+          : this.killTimer
+            ? ["status=137", "signal=KILL"]
+            : ["status=255", "error=its wrapper ended without an end marker"];
       const lines = [...why, ...(this.verdict ? [`verdict=${this.verdict.keyword}`, `detail=${this.verdict.detail}`] : []), `time=${Date.now() / 1000}`];
       ended = Buffer.from(`${lines.join("\n")}\nworker=${this.workerName}\nend\n`);
     }
     out.push(this.entry("ended", ended));
     return out;
   }
-
 
   private entry(kind: ResultEntry["kind"], data: Buffer, offset = 0, name = ""): ResultEntry {
     return { attempt: this.key, kind, offset, name, data };
@@ -212,4 +216,3 @@ export class AttemptRunner {
     return out;
   }
 }
-

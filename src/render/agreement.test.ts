@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { planDescription } from "../api/plan.js";
+import type { SubmissionRequest } from "../engines/cluster/backend.js";
+import { sge } from "../engines/sge/sge.js";
+import { slurm } from "../engines/slurm/slurm.js";
+import type { JobRow } from "../store/rows.js";
+import { nativeJobs } from "./native-job.js";
+import { RENDER_TARGETS } from "./targets.js";
+
+// The directives that ask for resources, which `corral render` and a submission must spell the same way.
+const RESOURCE_LINE = /^(#SBATCH --(cpus-per-task|mem|time|gres|partition|array)=|#\$ -(pe|l|q|t|tc) )/;
+
+function plannedJob(): { rendered: (engine: string, site: Record<string, unknown>) => string[]; row: JobRow } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-agree-"));
+  const file = path.join(dir, "big.toml");
+  fs.writeFileSync(file, `batch = "b"\n[jobs.fit]\ncommand = "true"\narray = "1-10:3%2"\ncpus = 4\nmem = "3G"\ntime = "1:30:30"\ngpus = 1\nqueue = "long"\n`);
+  const plan = planDescription(file);
+  const rendered = (engine: string, site: Record<string, unknown>) =>
+    RENDER_TARGETS.get(engine)!
+      .render(plan.batch, nativeJobs(plan), "big.toml", site)[0]!
+      .content.split("\n")
+      .filter((l) => RESOURCE_LINE.test(l));
+  const row = { id: 7, name: "fit", cpus: 4, mem_mb: 3072, time_limit_s: 5430, gpus: 1, queue: "long", array_cap: 2 } as JobRow;
+  return { rendered, row };
+}
+
+function request(row: JobRow, settings: Record<string, unknown>): SubmissionRequest {
+  return {
+    job: row,
+    attemptN: 1,
+    offset: 0,
+    range: "1-10:3",
+    singleIndex: null,
+    indices: [1, 4, 7, 10],
+    cap: 2,
+    afterOk: [],
+    afterAny: [],
+    projectDir: "/p/.corral",
+    tag: "t",
+    comment: "corral:t:7:1:0",
+    logDir: "/p/.corral/runs/7",
+    settings,
+  };
+}
+
+test("corral render and a Slurm submission ask for the same resources, the time to the second", () => {
+  const { rendered, row } = plannedJob();
+  const submitted = slurm.directives(request(row, {})).filter((l) => RESOURCE_LINE.test(l));
+  assert.deepEqual(rendered("slurm", {}), submitted);
+  assert.ok(submitted.includes("#SBATCH --time=0-01:30:30"), submitted.join("\n"));
+});
+
+test("corral render and a Grid Engine submission use the site's parallel environment and GPU consumable alike", () => {
+  const { rendered, row } = plannedJob();
+  const site = { pe: "mpi-smp", gpu_resource: "gpus" };
+  const submitted = sge.directives(request(row, site)).filter((l) => RESOURCE_LINE.test(l));
+  assert.deepEqual(rendered("sge", site), submitted);
+  assert.ok(submitted.includes("#$ -pe mpi-smp 4") && submitted.includes("#$ -l gpus=1"), submitted.join("\n"));
+  // Without the site's names, both refuse with the same words rather than guess.
+  assert.throws(() => rendered("sge", {}), /Grid Engine needs a parallel environment.*\[sge\]/);
+  assert.throws(
+    () => sge.checkResources({ resources: { cpus: 4, gpus: 0 } } as never, fs.mkdtempSync(path.join(os.tmpdir(), "corral-agree-"))),
+    /Grid Engine needs a parallel environment.*\[sge\]/,
+  );
+});
