@@ -8,7 +8,9 @@
 export { Corral, type OpenOptions, type StatusReport, type WaitOptions, type WaitResult } from "./api/corral.js";
 export type { SubmitInput } from "./api/submit.js";
 export { logFiles, parseLogRef, tailLines, type LogFile, type LogStream } from "./api/logs.js";
-export type { TaskRef } from "./store/queries.js";
+export type { TaskRef } from "./domain/job.js";
+export { ProjectView, type LocateOptions } from "./api/view.js";
+export { BackgroundRefresher } from "./api/background-refresh.js";
 export { buildSelection, EVERYTHING, type Selection } from "./domain/selection.js";
 export { parseArraySpec, type ArraySpec } from "./domain/array-spec.js";
 export { parseDuration, parseMemory, type Resources } from "./domain/resources.js";

@@ -1,3 +1,4 @@
+import { isTerminal, RERUNNABLE_STATES } from "../domain/states.js";
 import type { Plan } from "../workflow/description.js";
 import type { Corral } from "./corral.js";
 
@@ -40,7 +41,7 @@ export function runPlan(corral: Corral, plan: Plan, opts: { force?: boolean; cwd
     const existing = corral.latestDefinedJob(plan.batch, job.name);
     if (existing && existing.def_hash === job.hash) {
       ids.set(job.name, existing.id);
-      if (["failed", "cancelled", "lost"].includes(existing.lifecycle_state)) {
+      if (RERUNNABLE_STATES.includes(existing.lifecycle_state)) {
         const tasks = corral.resubmit(selectJob(existing.id));
         report.rerun.push({ name: job.name, id: existing.id, note: `${tasks.length} task${tasks.length === 1 ? "" : "s"} again` });
       } else report.kept.push({ name: job.name, id: existing.id, note: existing.lifecycle_state });
@@ -52,7 +53,7 @@ export function runPlan(corral: Corral, plan: Plan, opts: { force?: boolean; cwd
       report.changed.push({ name: job.name, id: existing?.id ?? 0, note: existing ? "definition changed" : "waits for a changed job" });
       continue;
     }
-    if (existing && !["succeeded", "failed", "cancelled", "lost"].includes(existing.lifecycle_state)) corral.cancel(selectJob(existing.id));
+    if (existing && !isTerminal(existing.lifecycle_state)) corral.cancel(selectJob(existing.id));
     const idsOf = (names: readonly string[]) => names.map((n) => ids.get(n)!);
     const id = corral.submit(
       { ...job.input, after: idsOf(job.after), afterAny: idsOf(job.afterAny), afterGroup: idsOf(job.afterGroup), defHash: job.hash },

@@ -14,6 +14,8 @@ test("8 processes submitting 100 jobs each while another loops ls: 800 jobs, no 
         const r = await p.runAsync(["ls"]);
         lsRuns++;
         if (r.code !== 0) lsErrors.push(r.stderr);
+        // A reader that looks again and again, as a user's `watch corral ls` does, not one that takes a core to itself.
+        await new Promise((resolve) => setTimeout(resolve, 200));
       }
     })();
     const submitter = async (k: number) => {

@@ -1,4 +1,7 @@
 import type { AttemptRow } from "./rows.js";
+
+/** A local attempt holds its share of the machine from the moment it is launched: it never waits in a queue. */
+const STARTED_SQL = "('launching', 'running')";
 import type { Store } from "./store.js";
 
 /** What the local engine's supervisor reads to share out the machine and to enforce limits. */
@@ -10,7 +13,7 @@ export function resourcesInUse(store: Store, engine: string): { cpus: number; me
       `SELECT coalesce(sum(j.cpus), 0) AS cpus, coalesce(sum(coalesce(j.mem_mb, 0)), 0) AS mem,
               coalesce(group_concat(a.devices), '') AS devices
        FROM attempts a JOIN jobs j ON j.id = a.job_id
-       WHERE a.state IN ('launching', 'running') AND a.engine = ?`,
+       WHERE a.state IN ${STARTED_SQL} AND a.engine = ?`,
     )
     .get(engine) as { cpus: number; mem: number; devices: string };
   return { cpus: used.cpus, mem: used.mem, devices: used.devices.split(",").filter(Boolean) };
@@ -48,7 +51,7 @@ export function attemptsToStop(store: Store, engine: string, now: number): (Atte
     .stmt(
       `SELECT a.*, coalesce(t.time_limit_s, j.time_limit_s) AS time_limit_s FROM attempts a JOIN jobs j ON j.id = a.job_id
          JOIN tasks t ON t.job_id = a.job_id AND t.idx = a.idx
-       WHERE a.state IN ('launching', 'running') AND a.engine = ? AND a.pid IS NOT NULL
+       WHERE a.state IN ${STARTED_SQL} AND a.engine = ? AND a.pid IS NOT NULL
          AND (a.kill_reason IS NOT NULL OR (coalesce(t.time_limit_s, j.time_limit_s) IS NOT NULL AND a.started_at + coalesce(t.time_limit_s, j.time_limit_s) < ?))`,
     )
     .all(engine, now) as (AttemptRow & { time_limit_s: number | null })[];

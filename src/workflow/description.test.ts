@@ -183,3 +183,13 @@ test("priority groups: each job waits for every job of the next higher priority"
   assert.deepEqual(byName.get("c")!.afterGroup, ["a", "b"]);
   assert.deepEqual(byName.get("d")!.afterGroup, ["c"]);
 });
+
+test("the keys a misspelling is matched against come from the schema itself, tags included", () => {
+  const inDefaults = problems("tag-in-defaults", `batch = "b"\n[defaults]\ntag = ["gpu"]\n[jobs.a]\ncommand = "true"\n`);
+  assert.equal(inDefaults.length, 1, inDefaults.join("\n"));
+  assert.match(inDefaults[0]!, /:3:1: defaults\.tag: unknown key \(did you mean 'tags'\?\)/);
+  const inJob = problems("tag-in-job", job(`command = "true"\ntagz = ["gpu"]`));
+  assert.match(inJob[0]!, /jobs\.map\.tagz: unknown key \(did you mean 'tags'\?\)/);
+  const jobOnly = problems("after-in-defaults", `batch = "b"\n[defaults]\nafter = ["a"]\n[jobs.a]\ncommand = "true"\n`);
+  assert.match(jobOnly[0]!, /defaults\.after: 'after' is set per job, not in \[defaults\]/);
+});

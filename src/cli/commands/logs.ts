@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import type { Command } from "commander";
 import { parseLogRef, tailLines, type LogFile, type LogStream } from "../../api/logs.js";
-import { isActiveAttempt } from "../../domain/states.js";
+import { isActiveAttempt, isTerminal } from "../../domain/states.js";
 import { UsageError } from "../../domain/errors.js";
 import { parseCount } from "../../domain/resources.js";
 import type { Corral } from "../../api/corral.js";
@@ -95,7 +95,7 @@ async function firstAttemptFiles(corral: Corral, ref: { jobId: number; index: nu
     const files = corral.view.logFiles(ref, streams, attempt);
     if (files.length > 0) return files;
     const [task] = corral.view.tasks(ref.jobId, ref.index ?? undefined);
-    if (!task || ["succeeded", "failed", "cancelled", "lost"].includes(task.lifecycleState)) return [];
+    if (!task || isTerminal(task.lifecycleState)) return [];
     await new Promise((r) => setTimeout(r, 100));
     corral.refresh();
   }
