@@ -28,8 +28,11 @@ test("8 processes submitting 100 jobs each while another loops ls: 800 jobs, no 
       }
       return ids;
     };
-    const all = (await Promise.all(Array.from({ length: 8 }, (_, k) => submitter(k)))).flat();
-    listing = false;
+    const all = await Promise.all(Array.from({ length: 8 }, (_, k) => submitter(k)))
+      .then((ids) => ids.flat())
+      .finally(() => {
+        listing = false; // a failed submitter must not leave the reader looping after the test
+      });
     await lsLoop;
     assert.deepEqual(lsErrors, []);
     assert.ok(lsRuns > 0);

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import { needScheduler, schedulerProblem } from "../testing/clusters.js";
+import { needScheduler, peakOverlap, schedulerProblem } from "../testing/clusters.js";
 import { CLI, TestProject } from "../testing/project.js";
 
 function drop(root: string, name: string, script: string, extra: Record<string, string> = {}): void {
@@ -43,18 +43,7 @@ for (const engine of ["local", "slurm"] as const) {
       assert.deepEqual(listing(path.join(root, "complete")), names);
       assert.deepEqual(listing(path.join(root, "inbox")), []);
       assert.deepEqual(listing(path.join(root, "pending")), []);
-      let running = 0;
-      let peak = 0;
-      const events = fs
-        .readFileSync(ledger, "utf8")
-        .trim()
-        .split("\n")
-        .map((l) => l.split(" "))
-        .sort((a, b) => Number(a[2]) - Number(b[2]));
-      for (const [what] of events) {
-        running += what === "start" ? 1 : -1;
-        peak = Math.max(peak, running);
-      }
+      const peak = peakOverlap(ledger, 0, 2);
       assert.ok(peak <= 2, `at most 2 at once, saw ${peak}`);
       const status = JSON.parse(fs.readFileSync(path.join(root, "complete", "100", "job_status.json"), "utf8")) as { state: string; job: number };
       assert.equal(status.state, "succeeded");

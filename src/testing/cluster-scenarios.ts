@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
-import { callCounter, needScheduler, schedulerProblem, show, waitForTaskState } from "./clusters.js";
+import { callCounter, needScheduler, peakOverlap, schedulerProblem, show, waitForTaskState } from "./clusters.js";
 import { TestProject } from "./project.js";
 
 /** `corral wait` without blocking the test process, so the tests of a suite really run side by side. */
@@ -85,19 +85,7 @@ export function clusterScenarios(s: SchedulerUnderTest): void {
       const schedulerJobs = new Set(job.tasks.map((x) => x.attempts[0]!.engineId!.split(/[_.]/)[0]));
       assert.equal(schedulerJobs.size, 1, "one scheduler call for the whole array");
       for (const x of job.tasks) assert.equal(p.ok(["logs", `${id}.${x.index}`]), `task ${x.index}\n`);
-      let running = 0;
-      let peak = 0;
-      const events = fs
-        .readFileSync(stamps, "utf8")
-        .trim()
-        .split("\n")
-        .map((l) => l.split(" "))
-        .sort((a, b) => Number(a[2]) - Number(b[2]));
-      for (const [, what] of events) {
-        running += what === "start" ? 1 : -1;
-        peak = Math.max(peak, running);
-      }
-      assert.equal(peak, 1);
+      assert.equal(peakOverlap(stamps, 1, 2), 1);
     });
 
     test("an --after chain is handed to the scheduler at once and runs in order", async (t) => {

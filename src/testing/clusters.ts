@@ -81,3 +81,23 @@ export async function waitForTaskState(p: TestProject, id: number, states: reado
     await new Promise((r) => setTimeout(r, 300));
   }
 }
+
+/**
+ * The most tasks that ran at once, from a ledger of `start`/`end` lines, each with its time in the field
+ * `timeField` and the word start or end in the field `kindField` (space-separated).
+ */
+export function peakOverlap(ledger: string, kindField: number, timeField: number): number {
+  const events = fs
+    .readFileSync(ledger, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => l.split(" "))
+    .sort((a, b) => Number(a[timeField]) - Number(b[timeField]));
+  let running = 0;
+  let peak = 0;
+  for (const e of events) {
+    running += e[kindField] === "start" ? 1 : -1;
+    peak = Math.max(peak, running);
+  }
+  return peak;
+}
