@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every test file under dist/ with Node's test runner, three files at a time, the longest first: the
+// Runs every test file under dist/ with Node's test runner, four files at a time, the longest first: the
 // CPU-bound concurrency test starts beside the cluster suites, which mostly wait on their daemons, and the
 // many short files fill in after. On the 2-core CI machine this packing, not the number of lanes, decides
 // how long the suite takes. Extra arguments go to `node --test` (e.g. --test-name-pattern).
@@ -28,5 +28,5 @@ const all = [];
   }
 })(root);
 const ordered = [...LONGEST_FIRST.filter((f) => all.includes(f)), ...all.filter((f) => !LONGEST_FIRST.includes(f)).sort()];
-const r = spawnSync(process.execPath, ["--test", "--test-concurrency=3", ...process.argv.slice(2), ...ordered.map((f) => path.join(root, f))], { stdio: "inherit" });
+const r = spawnSync(process.execPath, ["--test", "--test-concurrency=4", ...process.argv.slice(2), ...ordered.map((f) => path.join(root, f))], { stdio: "inherit" });
 process.exit(r.status ?? 1);

@@ -14,12 +14,15 @@ export async function runSupervisor(dbPath: string, applyRequests: (store: Store
   for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => supervisor?.stop(`received ${sig}`) ?? process.exit(0));
   const store = Store.open({ path: dbPath });
   const pidFile = path.join(store.dir, "supervisor.pid");
+  let ran = false;
   try {
     supervisor = new LocalSupervisor(supervisorOptionsFromEnv(store, loadLocalBudget(store.dir), log, applyRequests));
-    const ran = await supervisor.run();
-    if (ran) fs.rmSync(pidFile, { force: true });
+    ran = await supervisor.run();
   } finally {
     store.close();
   }
+  // The pidfile goes last, after the connection has closed (and SQLite has checkpointed its log into the
+  // database): whoever waits for it to vanish finds the database quiet.
+  if (ran) fs.rmSync(pidFile, { force: true });
   process.exit(0);
 }
