@@ -125,7 +125,8 @@ export function clusterScenarios(s: SchedulerUnderTest): void {
       const job = show(p, id);
       assert.equal(job.state, "cancelled");
       assert.equal(job.tasks[0]!.reason, "cancelled by user");
-      const arr = submit(["-a", "1-3"], ["sleep", "2"]);
+      // Long enough that task 2 is still there when a slow `corral cancel` (a loaded machine) gets to it.
+      const arr = submit(["-a", "1-3"], ["sleep", "8"]);
       p.ok(["cancel", `${arr}.2`]);
       await p.runAsync(["wait", String(arr), "--timeout", "90"]);
       assert.deepEqual(
