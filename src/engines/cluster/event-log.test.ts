@@ -60,7 +60,12 @@ function eventLogScheduler(log: string, seen: (string | null)[]): BatchScheduler
         else if (event === "EXECUTE") live.set(id, { state: "running", running: true, reason: null });
         else {
           live.delete(id);
-          fates.set(id, event === "ABORTED" ? { kind: "cancelled", keyword: "CANCELLED", detail: `aborted ${rest.join(" ")}` } : { kind: "ended", keyword: "ENDED", detail: `return value ${rest[0]}` });
+          fates.set(
+            id,
+            event === "ABORTED"
+              ? { kind: "cancelled", keyword: "CANCELLED", detail: `aborted ${rest.join(" ")}` }
+              : { kind: "ended", keyword: "ENDED", detail: `return value ${rest[0]}` },
+          );
         }
       }
       return { live, comments: new Map(), fates, cursor: String(from + Buffer.byteLength(text)) };
