@@ -233,8 +233,7 @@ export class Corral {
     this.requireNarrowed(sel, "resubmit");
     this.observe();
     const tasks = resolveTasks(this.store, sel, RERUNNABLE_STATES).filter((t) => isTerminal(t.state));
-    const earlier = resubmitTasks(this.store, tasks);
-    const oldRunDirs = opts.clean ? earlier : [];
+    const oldRunDirs = resubmitTasks(this.store, tasks, { withRunDirs: opts.clean ?? false });
     for (const dir of oldRunDirs) {
       fs.rmSync(path.join(dir, RUN_FILES.stdout), { force: true });
       fs.rmSync(path.join(dir, RUN_FILES.stderr), { force: true });

@@ -65,10 +65,10 @@ export function cancelTasks(store: Store, tasks: readonly TaskKey[]): AttemptRow
 
 /**
  * Puts ended tasks back to wait for a new attempt, with their retries renewed; earlier attempts stay in the
- * history. Jobs that were cancelled only because one of these failed come back to wait for it. Returns the
- * earlier attempts' run directories (for `--clean`).
+ * history. Jobs that were cancelled only because one of these failed come back to wait for it. With
+ * `withRunDirs`, returns the earlier attempts' run directories (for `--clean`).
  */
-export function resubmitTasks(store: Store, tasks: readonly TaskKey[]): string[] {
+export function resubmitTasks(store: Store, tasks: readonly TaskKey[], opts: { withRunDirs?: boolean } = {}): string[] {
   const now = Date.now() / 1000;
   return store.write(() => {
     const dirs: string[] = [];
@@ -81,7 +81,7 @@ export function resubmitTasks(store: Store, tasks: readonly TaskKey[]): string[]
         )
         .run(now, t.jobId, t.jobId, t.index);
       jobs.add(t.jobId);
-      dirs.push(...runDirsOfTask(store, t.jobId, t.index));
+      if (opts.withRunDirs) dirs.push(...runDirsOfTask(store, t.jobId, t.index));
     }
     for (const id of jobs) refreshJobLabel(store, id);
     reviveDependents(store, [...jobs], now);

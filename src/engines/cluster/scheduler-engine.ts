@@ -7,6 +7,8 @@ import { shQuote } from "../../protocol/shell-quote.js";
 import type { AttemptRow } from "../../store/rows.js";
 import type { Store } from "../../store/store.js";
 import type { BatchScheduler, SubmissionRequest } from "./backend.js";
+import { UsageError } from "../../domain/errors.js";
+import { SchedulerRejected } from "./run-command.js";
 import { TrackedEngine } from "./tracked-engine.js";
 
 /**
@@ -15,9 +17,18 @@ import { TrackedEngine } from "./tracked-engine.js";
  */
 export class SchedulerEngine extends TrackedEngine<BatchScheduler> {
   protected submitChunk(store: Store, req: SubmissionRequest, _attempts: ReadonlyMap<number, AttemptRow>, gate: GateParent[]): string {
+    let script: string;
+    try {
+      script = renderSubmitScript(this.backend, store.runsDir, req, gate);
+    } catch (err) {
+      // A request the site's settings cannot spell any more (its [sge] pe removed since submission) is refused
+      // like any scheduler refusal: the attempts fail with the reason instead of every refresh failing.
+      if (err instanceof UsageError) throw new SchedulerRejected(err.message);
+      throw err;
+    }
     for (const idx of req.indices) writeAttemptFiles(store, req.job, idx, req.attemptN);
     const scriptPath = path.join(req.logDir, `submit-${req.attemptN}-${req.indices[0]}.sh`);
-    fs.writeFileSync(scriptPath, renderSubmitScript(this.backend, store.runsDir, req, gate), { mode: 0o700 });
+    fs.writeFileSync(scriptPath, script, { mode: 0o700 });
     const passThrough = [...this.backend.configArgs(store.dir), ...(JSON.parse(req.job.sched_args) as string[])];
     return this.backend.submit(scriptPath, passThrough, req);
   }

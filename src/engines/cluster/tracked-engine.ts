@@ -50,7 +50,7 @@ interface Marks {
 
 /** A kill the backend must explain (TIMEOUT? OOM?), unless corral itself sent it or the stopper said why in the marker. */
 const needsReason = (m: Marks) =>
-  m.attempt.kill_reason === null && m.ended !== null && m.ended.cancelled === null && m.ended.verdict === null && fateOf(m.ended).signal !== null;
+  m.attempt.kill_reason === null && m.ended !== null && m.ended.cancelled === null && fateOf(m.ended).signal !== null && m.ended.verdict === null;
 
 /** The comment every backend job carries: project tag, corral job, attempt number and index offset. */
 export function submissionComment(tag: string, jobId: number, attemptN: number, offset: number): string {
@@ -309,10 +309,11 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
         touched === null ? null : (a) => touched.has(attemptKey(a.job_id, a.idx, a.n)) || !seen.live.has(a.engine_id ?? ""),
       );
       if (open.length > 0) this.reconcile(store, open, seen);
+      else this.keepCursor(store, seen);
     });
   }
 
-  /** One observation of the backend; an event log's new position is kept with what it told. */
+  /** One observation of the backend (an event log's new position is kept with what it told: see keepCursor). */
   private observe(store: Store, attempts: readonly AttemptRow[]): Observation {
     const ctx: ObserveContext = {
       tag: projectTag(store),
@@ -322,9 +323,7 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
       cursor: eventCursor(store, this.name),
       jobTags: (jobId) => jobTags(store, jobId) ?? [],
     };
-    const seen = this.backend.observe(ctx);
-    if (seen.cursor !== undefined) store.write(() => saveEventCursor(store, this.name, seen.cursor!));
-    return seen;
+    return this.backend.observe(ctx);
   }
 
   /** Asks the backend under the project's poll lease (unless another process asked less than minAge ago). */
@@ -367,7 +366,9 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
   private outcomeOfMarkers(store: Store, m: Marks): Outcome {
     const out = outcomeFromMarkers(store, m.attempt, m.ended!, m.started);
     const verdict = m.ended!.verdict;
-    if (verdict === null || m.ended!.cancelled !== null || m.attempt.kill_reason !== null) return out;
+    // The verdict explains a death by signal only: a job that trapped the stopper's TERM and exited by itself is
+    // judged by its exit code.
+    if (verdict === null || fateOf(m.ended!).signal === null || m.ended!.cancelled !== null || m.attempt.kill_reason !== null) return out;
     const job = getJob(store, m.attempt.job_id);
     return job ? { ...out, state: "failed", reason: this.reasonFor(job, { kind: "failed", ...verdict }) } : out;
   }
@@ -410,7 +411,13 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
       changes.push(() => this.settleGone(store, m, seen.fates.get(m.attempt.engine_id!) ?? verdicts.get(m.attempt.id) ?? null, now, graceS));
     this.apply(store, () => {
       for (const c of changes) c();
+      // An event log's position is kept in the transaction that records what was read: never one without the other.
+      this.keepCursor(store, seen);
     });
+  }
+
+  private keepCursor(store: Store, seen: Observation): void {
+    if (seen.cursor !== undefined) store.write(() => saveEventCursor(store, this.name, seen.cursor!));
   }
 
   /** An attempt that left the backend's queue: markers decide the outcome, accounting names the reason. */
