@@ -33,7 +33,7 @@ function requireUrl(projectDir: string): string {
   return url;
 }
 
-/** How often the state of attempts still waiting in their queue is read (see listLive). */
+/** How often the state of attempts still waiting in their queue is read (see observe). */
 const WAITING_CHECK_MS = 10_000;
 
 /**
