@@ -10,7 +10,8 @@ import type { SubmitInput } from "../domain/submit-input.js";
 export type { SubmitInput };
 import { parseCount, parseDuration, parseMemory } from "../domain/resources.js";
 import type { EngineCapabilities } from "../engines/engine.js";
-import { engineNames, getEngine } from "./engines.js";
+import { tagRoutersOf } from "../domain/engine-catalog.js";
+import { engineCatalog, getEngine } from "./engines.js";
 import { formatCommand } from "../protocol/shell-quote.js";
 
 /** The command as a person would retype it (a script job shows its script first). */
@@ -127,12 +128,6 @@ function tagsOf(input: string | readonly string[] | undefined, engine: string, c
   if (input === undefined) return [];
   const tags = parseTags(typeof input === "string" ? input : input.join(","), "--tags");
   if (tags.length > 0 && !capabilities.tagRouting)
-    throw new UsageError(`--tags: only ${tagRoutingEngines()} routes tasks by worker tags (this job goes to ${engine})`);
+    throw new UsageError(`--tags: only ${tagRoutersOf(engineCatalog())} routes tasks by worker tags (this job goes to ${engine})`);
   return tags;
-}
-
-/** "the redis engine": the engines that route by tags, as the refusal names them. */
-function tagRoutingEngines(): string {
-  const names = engineNames().filter((n) => getEngine(n).capabilities.tagRouting);
-  return `the ${names.join(" or ")} engine${names.length === 1 ? "" : "s"}`;
 }

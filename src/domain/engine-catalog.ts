@@ -26,3 +26,9 @@ export interface EngineCatalog {
   readonly names: readonly string[];
   capabilities(name: string): EngineCapabilities | null;
 }
+
+/** "the redis engine": the engines that route tasks by tags, as a refusal of tags names them. */
+export function tagRoutersOf(engines: EngineCatalog): string {
+  const names = engines.names.filter((n) => engines.capabilities(n)?.tagRouting);
+  return `the ${names.join(" or ")} engine${names.length === 1 ? "" : "s"}`;
+}

@@ -7,7 +7,7 @@ import { ENV_NAME_RE } from "../domain/env.js";
 import { UsageError } from "../domain/errors.js";
 import { parseDuration, parseMemory } from "../domain/resources.js";
 import { parseTags } from "../domain/tags.js";
-import type { EngineCatalog } from "../domain/engine-catalog.js";
+import { tagRoutersOf, type EngineCatalog } from "../domain/engine-catalog.js";
 import type { SubmitInput } from "../domain/submit-input.js";
 import { fillPlaceholders, placeholders, splitCommand } from "../protocol/command-template.js";
 import {
@@ -431,9 +431,3 @@ function hashPoints(points: readonly Point[]): string {
 }
 
 export type { Position };
-
-/** "the redis engine": the engines that route tasks by tags, as a refusal names them. */
-function tagRoutersOf(engines: EngineCatalog): string {
-  const names = engines.names.filter((n) => engines.capabilities(n)?.tagRouting);
-  return `the ${names.join(" or ")} engine${names.length === 1 ? "" : "s"}`;
-}
