@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { ownFile } from "../domain/own-files.js";
 import type { RefreshOptions } from "../engines/engine.js";
 
 /**
@@ -28,7 +29,7 @@ export class BackgroundRefresher {
 
 function runInWorker(dbPath: string, opts: RefreshOptions): Promise<void> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL("./refresh-worker.js", import.meta.url), { workerData: { dbPath, opts } });
+    const worker = new Worker(ownFile("api/refresh-worker.js"), { workerData: { dbPath, opts } });
     let settled = false;
     worker.once("message", (m: { ok: true } | { ok: false; error: string }) => {
       settled = true;

@@ -4,9 +4,20 @@ import { UsageError } from "../domain/errors.js";
 import type { JobDetail, JobSummary } from "../domain/job.js";
 import { EVERYTHING, isUnnarrowed, type Selection } from "../domain/selection.js";
 import { isTerminal, RERUNNABLE_STATES, validateLabel, type LifecycleState } from "../domain/states.js";
-import { defaultEngineName } from "../config/project-config.js";
+import { defaultEngineName, withConfigSnapshot } from "../config/project-config.js";
 import type { RefreshOptions } from "../engines/engine.js";
-import { cancelTasks, checkParentsExist, deleteJobs, labelTasks, recordJob, releaseJobs, resubmitTasks, takeBackJob } from "../lifecycle/operations.js";
+import { captureEnvironment } from "../domain/env.js";
+import {
+  cancelTasks,
+  checkParentsExist,
+  deleteJobs,
+  labelTasks,
+  recordJob,
+  recordJobs,
+  releaseJobs,
+  resubmitTasks,
+  takeBackJob,
+} from "../lifecycle/operations.js";
 import { jobRunsDir } from "../protocol/run-dir.js";
 import { RUN_FILES } from "../protocol/wrapper.js";
 import { jobWithToken, latestDefinedJob } from "../store/jobs.js";
@@ -16,7 +27,7 @@ import type { AttemptRow } from "../store/rows.js";
 import { Store } from "../store/store.js";
 import { engineNames, getEngine } from "./engines.js";
 import { applyRequests } from "./spawn.js";
-import { buildJobSpec, commandText, type SubmitInput } from "./submit.js";
+import { buildJobSpec, commandText, type SpecBatch, type SubmitInput } from "./submit.js";
 import { ProjectView, type LocateOptions, type StatusReport } from "./view.js";
 
 export type OpenOptions = LocateOptions;
@@ -119,13 +130,67 @@ export class Corral {
       engine.submitJob(this.store, id);
     } catch (err) {
       // The scheduler refused it (unknown partition...): take the job back, so nothing is recorded as submitted.
-      if (err instanceof UsageError) {
-        takeBackJob(this.store, id);
-        fs.rmSync(jobRunsDir(this.store.runsDir, id), { recursive: true, force: true });
-      }
+      if (err instanceof UsageError) this.takeBack(id);
       throw err;
     }
     return id;
+  }
+
+  /**
+   * Submits many jobs at once: every input is checked first (an error names the input, as "job 3 of 500: ...",
+   * and nothing is recorded), then all are recorded in one transaction and each engine is attended to once.
+   * A job may name one submitted earlier in the same call with `after`, by the id it will get (ids are
+   * consecutive from the next free one). On an engine that hands each job to a scheduler as it is submitted,
+   * a refusal takes back that job and the ones after it on that engine, and is thrown; those before it stay.
+   */
+  submitMany(inputs: readonly SubmitInput[], cwd: string = process.cwd()): number[] {
+    const defaultEngine = defaultEngineName(this.store.dir);
+    const batch: SpecBatch = { capturedEnv: captureEnvironment(process.env), checkedDirs: new Set() };
+    // The project's config is read once for the whole call, not stat-ed again per input.
+    const jobs = withConfigSnapshot(() =>
+      inputs.map((input, i) => {
+        try {
+          const spec = buildJobSpec(input, cwd, defaultEngine, batch);
+          getEngine(spec.engine).validate(spec, this.store.dir, this.store);
+          return { spec, command: commandText(spec.argv, spec.script?.path ?? null) };
+        } catch (err) {
+          if (err instanceof UsageError) throw new UsageError(`job ${i + 1} of ${inputs.length}: ${err.message}`);
+          throw err;
+        }
+      }),
+    );
+    const ids = recordJobs(this.store, jobs);
+    const byEngine = new Map<string, number[]>();
+    for (const [i, { spec }] of jobs.entries()) {
+      const list = byEngine.get(spec.engine);
+      if (list) list.push(ids[i]!);
+      else byEngine.set(spec.engine, [ids[i]!]);
+    }
+    for (const [name, engineIds] of byEngine) this.handOver(name, engineIds);
+    return ids;
+  }
+
+  /** Tells an engine about jobs just recorded: one kick, or each job to its scheduler in order. */
+  private handOver(name: string, ids: readonly number[]): void {
+    const engine = getEngine(name);
+    if (!engine.submitJob) {
+      engine.kick(this.store);
+      return;
+    }
+    for (const [k, id] of ids.entries()) {
+      try {
+        engine.submitJob(this.store, id);
+      } catch (err) {
+        if (err instanceof UsageError) for (const later of ids.slice(k)) this.takeBack(later);
+        throw err;
+      }
+    }
+  }
+
+  /** Removes a job a scheduler refused right after it was recorded, with its run directories. */
+  private takeBack(id: number): void {
+    takeBackJob(this.store, id);
+    fs.rmSync(jobRunsDir(this.store.runsDir, id), { recursive: true, force: true });
   }
 
   close(): void {

@@ -1,4 +1,4 @@
-import { fileURLToPath } from "node:url";
+import { ownFile } from "../domain/own-files.js";
 import { UsageError } from "../domain/errors.js";
 import type { EngineCatalog } from "../domain/engine-catalog.js";
 import type { Engine } from "../engines/engine.js";
@@ -12,7 +12,7 @@ import { slurm } from "../engines/slurm/slurm.js";
  * The engines corral knows, put together here: the API is the layer that knows both the engines and what a
  * supervisor process must be able to do (apply the requests jobs make, which may create jobs).
  */
-const SUPERVISOR_ENTRY = fileURLToPath(new URL("./supervisor-process.js", import.meta.url));
+const SUPERVISOR_ENTRY = ownFile("api/supervisor-process.js");
 
 const ENGINES = new Map<string, Engine>(
   [createLocalEngine(SUPERVISOR_ENTRY), new SchedulerEngine(slurm), new SchedulerEngine(sge), redisEngine].map((e) => [e.name, e]),

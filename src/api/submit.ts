@@ -35,11 +35,18 @@ function countOf(v: number | string | undefined, flag: string, dflt: number, min
   return v === undefined ? dflt : parseCount(String(v), flag, min);
 }
 
+/** What many submissions checked in one call share: one capture of the environment, folders already checked. */
+export interface SpecBatch {
+  readonly capturedEnv: Readonly<Record<string, string>>;
+  readonly checkedDirs: Set<string>;
+}
+
 /**
  * Validates everything that can be checked without the database. Throws UsageError; writes nothing.
- * `defaultEngine` is the project's (see defaultEngineName) for inputs that name none.
+ * `defaultEngine` is the project's (see defaultEngineName) for inputs that name none; `batch` carries what many
+ * inputs checked together share.
  */
-export function buildJobSpec(input: SubmitInput, baseCwd: string, defaultEngine = "local"): JobSpec {
+export function buildJobSpec(input: SubmitInput, baseCwd: string, defaultEngine = "local", batch?: SpecBatch): JobSpec {
   const argv = [...(input.command ?? [])];
   let script: JobSpec["script"] = null;
   if (input.script !== undefined) {
@@ -55,11 +62,14 @@ export function buildJobSpec(input: SubmitInput, baseCwd: string, defaultEngine 
     throw new UsageError("the command after -- is an empty string");
   }
   const cwd = path.resolve(baseCwd, input.cwd ?? ".");
-  try {
-    fs.accessSync(cwd, fs.constants.R_OK | fs.constants.X_OK);
-    if (!fs.statSync(cwd).isDirectory()) throw new Error("not a directory");
-  } catch (err) {
-    throw new UsageError(`--cwd '${input.cwd ?? cwd}': not a readable directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  if (!batch?.checkedDirs.has(cwd)) {
+    try {
+      fs.accessSync(cwd, fs.constants.R_OK | fs.constants.X_OK);
+      if (!fs.statSync(cwd).isDirectory()) throw new Error("not a directory");
+    } catch (err) {
+      throw new UsageError(`--cwd '${input.cwd ?? cwd}': not a readable directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    batch?.checkedDirs.add(cwd);
   }
   const env = Array.isArray(input.env)
     ? parseEnvAssignments(input.env as readonly string[])
@@ -82,7 +92,8 @@ export function buildJobSpec(input: SubmitInput, baseCwd: string, defaultEngine 
     argv,
     script,
     cwd,
-    baseEnv: captureEnvironment(input.inheritEnv ?? process.env),
+    // One capture shared by many jobs (submitMany) is also one environment row, hashed once.
+    baseEnv: input.inheritEnv === undefined && batch !== undefined ? batch.capturedEnv : captureEnvironment(input.inheritEnv ?? process.env),
     env,
     umask: input.umask ?? currentUmask(),
     resources: {

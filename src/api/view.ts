@@ -4,8 +4,11 @@ import { EVERYTHING, type Selection } from "../domain/selection.js";
 import { attemptState } from "../store/attempts.js";
 import { findDatabase } from "../store/locate.js";
 import { countByBatch, jobDetail, jobsNeedingAttention, listForDisplay, listJobs, runningNow, taskViews, type DisplayRow } from "../store/queries.js";
+import { listingLines, listingWidths, summariesJson, type ListingLayout } from "../store/listing.js";
 import { Store } from "../store/store.js";
 import { logFiles, type LogFile, type LogStream } from "./logs.js";
+
+export type { ListingLayout };
 
 export interface StatusReport {
   readonly batches: { readonly batch: string | null; readonly jobs: number; readonly states: Record<string, number> }[];
@@ -48,6 +51,21 @@ export class ProjectView {
   /** The rows `corral ls` prints, cheaply: plain arrays, no objects per job. */
   listForDisplay(sel: Selection = EVERYTHING): DisplayRow[] {
     return listForDisplay(this.store, sel);
+  }
+
+  /** What `corral ls` needs to lay out its table: the widest cell per column but the last, and the row count. */
+  listingWidths(sel: Selection, now: number): { widths: number[]; rows: number } {
+    return listingWidths(this.store, sel, now);
+  }
+
+  /** The table's lines as text chunks, laid out as asked (no object per job: see store/listing.ts). */
+  listingLines(sel: Selection, layout: ListingLayout): Generator<string> {
+    return listingLines(this.store, sel, layout);
+  }
+
+  /** `list(sel)` as pretty JSON text, in chunks, byte for byte what JSON.stringify(list(sel), null, 2) gives. */
+  listJson(sel: Selection = EVERYTHING): Generator<string> {
+    return summariesJson(this.store, sel);
   }
 
   /** One job's summary. */

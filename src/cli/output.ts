@@ -23,6 +23,24 @@ export function paintState(cell: string): string {
   return (STATE_COLORS[cell.trimEnd()] ?? c.blue)(cell);
 }
 
+/** The escape codes paintState() puts around a state's cell, for output formatted elsewhere (store/listing.ts). */
+export function stateEscapes(): { open: (state: string) => string; close: (state: string) => string } | null {
+  if (!colorEnabled) return null;
+  const split = (state: string) => (STATE_COLORS[state] ?? c.blue)("\u0000").split("\u0000") as [string, string];
+  return { open: (state) => split(state)[0], close: (state) => split(state)[1] };
+}
+
+/** The header line of a table whose columns but the last have these widths (see table()). */
+export function tableHeader(header: readonly string[], widths: readonly number[]): string {
+  return c.bold(header.map((h, i) => (i < header.length - 1 ? `${h.padEnd(widths[i]!)}  ` : h)).join(""));
+}
+
+/** How much room a table's last column has on a terminal after the others (null: not a terminal). */
+export function lastColumnRoom(widths: readonly number[]): number | null {
+  if (!process.stdout.isTTY) return null;
+  return process.stdout.columns - widths.reduce((a, w) => a + w + 2, 0);
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

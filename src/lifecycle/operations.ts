@@ -25,12 +25,24 @@ export function checkParentsExist(store: Store | null, spec: JobSpec): void {
 
 /** Records a job with its tasks and dependencies in one transaction (a savepoint inside the caller's); returns its id. */
 export function recordJob(store: Store, spec: JobSpec, command: string): number {
+  return recordJobs(store, [{ spec, command }])[0]!;
+}
+
+/**
+ * Records many jobs in one transaction: all of them or, if one names a parent that does not exist, none. A job
+ * may wait for one recorded before it in the same call. Returns their ids in order.
+ */
+export function recordJobs(store: Store, jobs: readonly { spec: JobSpec; command: string }[]): number[] {
   return store.write(() => {
-    checkParentsExist(store, spec);
-    const waits = spec.hold || spec.after.length > 0 || spec.afterAny.length > 0 || spec.afterGroup.length > 0;
-    const id = insertJobRows(store, spec, command, waits ? "pending" : "queued");
+    let waits = false;
+    const ids = jobs.map(({ spec, command }) => {
+      checkParentsExist(store, spec);
+      const waitsHere = spec.hold || spec.after.length > 0 || spec.afterAny.length > 0 || spec.afterGroup.length > 0;
+      waits ||= waitsHere;
+      return insertJobRows(store, spec, command, waitsHere ? "pending" : "queued");
+    });
     if (waits) settleDependencies(store);
-    return id;
+    return ids;
   });
 }
 

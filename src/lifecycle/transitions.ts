@@ -6,6 +6,8 @@ import type { RetryCause } from "../domain/job.js";
 import { formatDuration, formatMemory } from "../domain/resources.js";
 import { lostAttemptsBefore } from "../store/attempts.js";
 import { dependenciesOf, jobLifecycleState, jobName } from "../store/jobs.js";
+import { takeSettleBatch, waitingJob } from "../store/settle-queue.js";
+import { isTerminal } from "../domain/states.js";
 import { ACTIVE_ATTEMPTS_SQL, WAITING_STATES_SQL, type AttemptRow, type JobRow, type TaskRow } from "../store/rows.js";
 import { runDirFor } from "../protocol/run-dir.js";
 import type { StartedMarker } from "../protocol/markers.js";
@@ -255,62 +257,54 @@ function hasUnappliedRequests(store: Store, jobId: number): boolean {
   );
 }
 
-/** Jobs with pending tasks, skipping through the (state, job_id) index one job at a time. */
-function pendingJobIds(store: Store): number[] {
-  const next = store.stmt("SELECT job_id FROM tasks WHERE state = 'pending' AND job_id > ? ORDER BY job_id LIMIT 1").pluck();
-  const ids: number[] = [];
-  for (let id = next.get(0) as number | undefined; id !== undefined; id = next.get(id) as number | undefined) ids.push(id);
-  return ids;
-}
-
 /**
- * Moves pending jobs on once their dependencies are settled: `after` (ok) parents must all have succeeded,
+ * Moves waiting jobs on once their dependencies are settled: `after` (ok) parents must all have succeeded,
  * `after-any` parents must have ended in any way. A job whose `after` parent failed, was cancelled or was
  * lost can never run and is cancelled with the reason, which may in turn cancel its own dependents.
- * Held jobs stay pending. Must run inside a write transaction. Returns how many tasks changed.
+ * Held jobs stay pending. Only the jobs the settle queue names are looked at (a parent ended, a job started
+ * waiting, was released or got a dependency, a parent's requests were applied): the cost is what changed,
+ * not how many jobs wait. Must run inside a write transaction. Returns how many tasks changed.
  */
 export function settleDependencies(store: Store): number {
   let changed = 0;
-  for (let pass = 0; pass < 10_000; pass++) {
-    let passChanged = 0;
-    const pendingJobs = pendingJobIds(store);
-    for (const jobId of pendingJobs) {
-      const job = store.stmt("SELECT held FROM jobs WHERE id = ?").get(jobId) as { held: number } | undefined;
-      if (!job) continue;
-      const deps = dependenciesOf(store, jobId);
-      let ready = true;
-      let blocker: string | null = null;
-      for (const dep of deps) {
-        const parentState = jobLifecycleState(store, dep.parent_id);
-        if (parentState === null) {
-          blocker = `dependency ${dep.parent_id} was deleted`;
-          break;
-        }
-        const ended = parentState === "succeeded" || parentState === "failed" || parentState === "cancelled" || parentState === "lost";
-        if (!ended || hasUnappliedRequests(store, dep.parent_id)) ready = false;
-        else if (dep.kind !== "any" && parentState !== "succeeded") {
-          blocker =
-            dep.kind === "group"
-              ? `the priority group before it did not succeed: job ${dep.parent_id} (${jobName(store, dep.parent_id) ?? "?"}) ${parentState}`
-              : `dependency ${dep.parent_id} ${parentState}`;
-          break;
-        }
-      }
-      const now = Date.now() / 1000;
-      if (blocker !== null) {
-        passChanged += store
-          .stmt("UPDATE tasks SET state = 'cancelled', reason = ?, updated_at = ? WHERE job_id = ? AND state = 'pending'")
-          .run(blocker, now, jobId).changes;
-        // Tasks already handed to a scheduler with a native dependency: their engine withdraws them.
-        store.stmt(`UPDATE attempts SET kill_reason = 'dependency' WHERE job_id = ? AND state IN ${ACTIVE_ATTEMPTS_SQL} AND kill_reason IS NULL`).run(jobId);
-      } else if (ready && job.held === 0) {
-        passChanged += store
-          .stmt("UPDATE tasks SET state = 'queued', reason = NULL, updated_at = ? WHERE job_id = ? AND state = 'pending'")
-          .run(now, jobId).changes;
-      }
-    }
-    changed += passChanged;
-    if (passChanged === 0) break;
+  // Cancelling or queueing a job may end it and so queue its dependents: take batches until none is left.
+  for (let batch = takeSettleBatch(store); batch.length > 0; batch = takeSettleBatch(store)) {
+    for (const jobId of batch) changed += settleJob(store, jobId);
   }
   return changed;
+}
+
+function settleJob(store: Store, jobId: number): number {
+  const job = waitingJob(store, jobId);
+  if (!job || job.n_pending === 0) return 0;
+  let ready = true;
+  let blocker: string | null = null;
+  for (const dep of dependenciesOf(store, jobId)) {
+    const parentState = jobLifecycleState(store, dep.parent_id);
+    if (parentState === null) {
+      blocker = `dependency ${dep.parent_id} was deleted`;
+      break;
+    }
+    if (!isTerminal(parentState) || hasUnappliedRequests(store, dep.parent_id)) ready = false;
+    else if (dep.kind !== "any" && parentState !== "succeeded") {
+      blocker =
+        dep.kind === "group"
+          ? `the priority group before it did not succeed: job ${dep.parent_id} (${jobName(store, dep.parent_id) ?? "?"}) ${parentState}`
+          : `dependency ${dep.parent_id} ${parentState}`;
+      break;
+    }
+  }
+  const now = Date.now() / 1000;
+  if (blocker !== null) {
+    const n = store
+      .stmt("UPDATE tasks SET state = 'cancelled', reason = ?, updated_at = ? WHERE job_id = ? AND state = 'pending'")
+      .run(blocker, now, jobId).changes;
+    // Tasks already handed to a scheduler with a native dependency: their engine withdraws them.
+    store.stmt(`UPDATE attempts SET kill_reason = 'dependency' WHERE job_id = ? AND state IN ${ACTIVE_ATTEMPTS_SQL} AND kill_reason IS NULL`).run(jobId);
+    return n;
+  }
+  if (ready && job.held === 0) {
+    return store.stmt("UPDATE tasks SET state = 'queued', reason = NULL, updated_at = ? WHERE job_id = ? AND state = 'pending'").run(now, jobId).changes;
+  }
+  return 0;
 }

@@ -33,10 +33,7 @@ export function jobTags(store: Store, id: number): string[] | null {
  * also settles what the new job waits for). Tasks start `initial`. Returns the new id.
  */
 export function insertJobRows(store: Store, spec: JobSpec, command: string, initial: "pending" | "queued"): number {
-  const envJson = JSON.stringify(spec.baseEnv);
-  const envHash = createHash("sha256").update(envJson).digest("hex");
-  store.stmt("INSERT OR IGNORE INTO environments (hash, vars) VALUES (?, ?)").run(envHash, envJson);
-  const envId = store.stmt("SELECT id FROM environments WHERE hash = ?").pluck().get(envHash) as number;
+  const envId = environmentId(store, spec.baseEnv);
   const now = Date.now() / 1000;
   const r = spec.resources;
   const res = store
@@ -85,6 +82,26 @@ export function insertJobRows(store: Store, spec: JobSpec, command: string, init
   for (const p of spec.afterAny) addDependency(store, jobId, p, "any");
   for (const p of spec.afterGroup) addDependency(store, jobId, p, "group");
   return jobId;
+}
+
+/** Environments already stored through this connection, by the captured object (many jobs share one capture). */
+const storedEnvironments = new WeakMap<Store, WeakMap<object, number>>();
+
+function environmentId(store: Store, vars: Readonly<Record<string, string>>): number {
+  let known = storedEnvironments.get(store);
+  if (!known) {
+    known = new WeakMap();
+    storedEnvironments.set(store, known);
+  }
+  const hit = known.get(vars);
+  // The row is checked, not trusted: a rolled-back transaction may have taken it away again.
+  if (hit !== undefined && store.stmt("SELECT 1 FROM environments WHERE id = ?").get(hit)) return hit;
+  const envJson = JSON.stringify(vars);
+  const envHash = createHash("sha256").update(envJson).digest("hex");
+  store.stmt("INSERT OR IGNORE INTO environments (hash, vars) VALUES (?, ?)").run(envHash, envJson);
+  const id = store.stmt("SELECT id FROM environments WHERE hash = ?").pluck().get(envHash) as number;
+  known.set(vars, id);
+  return id;
 }
 
 export type DependencyKind = "ok" | "any" | "group";

@@ -213,6 +213,41 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE engine_polls ADD COLUMN cursor TEXT;
   `,
+  /* 6: jobs whose dependencies may have become settled, kept by triggers, so settling costs what changed */ `
+  -- settleDependencies() looks only at the jobs listed here, never at every waiting job: a project with
+  -- 100,000 held jobs settles a submit as fast as an empty one. The triggers below add a job whenever
+  -- something it waits on may have changed, in the same transaction as the change itself, so a crash can
+  -- never lose a wake-up (the row is committed with the change, and removed only by the settle that used it).
+  CREATE TABLE settle_queue (job_id INTEGER PRIMARY KEY);
+  INSERT INTO settle_queue SELECT id FROM jobs WHERE n_pending > 0;
+  -- A job starts waiting: submitted with --after or --hold, resubmitted, or revived by a resubmitted parent.
+  CREATE TRIGGER settle_when_waiting AFTER UPDATE OF n_pending ON jobs WHEN OLD.n_pending = 0 AND NEW.n_pending > 0 BEGIN
+    INSERT OR IGNORE INTO settle_queue (job_id) VALUES (NEW.id);
+  END;
+  -- A job ends (no task waiting or running any more): the jobs waiting for it.
+  CREATE TRIGGER settle_dependents_on_end AFTER UPDATE OF n_pending, n_queued, n_running ON jobs
+    WHEN OLD.n_pending + OLD.n_queued + OLD.n_running > 0 AND NEW.n_pending + NEW.n_queued + NEW.n_running = 0 BEGIN
+    INSERT OR IGNORE INTO settle_queue (job_id) SELECT job_id FROM dependencies WHERE parent_id = NEW.id;
+  END;
+  CREATE TRIGGER settle_on_release AFTER UPDATE OF held ON jobs WHEN OLD.held = 1 AND NEW.held = 0 BEGIN
+    INSERT OR IGNORE INTO settle_queue (job_id) VALUES (NEW.id);
+  END;
+  CREATE TRIGGER settle_on_new_dependency AFTER INSERT ON dependencies BEGIN
+    INSERT OR IGNORE INTO settle_queue (job_id) VALUES (NEW.job_id);
+  END;
+  -- Dependents wait for an ended parent's requests (corral job spawn --before) to be applied.
+  CREATE TRIGGER settle_on_requests_applied AFTER UPDATE OF requests_done ON attempts
+    WHEN OLD.requests_done = 0 AND NEW.requests_done = 1 BEGIN
+    INSERT OR IGNORE INTO settle_queue (job_id) SELECT job_id FROM dependencies WHERE parent_id = NEW.job_id;
+  END;
+  CREATE TRIGGER settle_on_parent_deleted BEFORE DELETE ON jobs BEGIN
+    INSERT OR IGNORE INTO settle_queue (job_id) SELECT job_id FROM dependencies WHERE parent_id = OLD.id;
+  END;
+  -- What an engine may have to start, found without walking other engines' jobs or held ones: a refresh
+  -- with 100,000 held jobs, or 100,000 local jobs beside a Slurm one, reads only the few rows it needs.
+  CREATE INDEX jobs_queued_by_engine ON jobs(engine) WHERE n_queued > 0;
+  CREATE INDEX jobs_waiting_by_engine ON jobs(engine) WHERE n_pending > 0 AND held = 0;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -113,7 +113,7 @@ function toSummary(r: SummaryRow): JobSummary {
 }
 
 /** SQL for a --state filter: lifecycle states match the derived state, other words match the label. */
-function stateFilter(states: readonly string[], alias = "j"): { where: string; params: unknown[] } {
+export function stateFilter(states: readonly string[], alias = "j"): { where: string; params: unknown[] } {
   if (states.length === 0) return { where: "1", params: [] };
   const lifecycle = states.filter((s) => isLifecycleState(s));
   const labels = states.filter((s) => !isLifecycleState(s));

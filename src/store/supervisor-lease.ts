@@ -34,7 +34,7 @@ export function engineHasWork(store: Store, engine: string): boolean {
   const row = store
     .stmt(
       `SELECT EXISTS (SELECT 1 FROM attempts WHERE state IN ${ACTIVE_ATTEMPTS_SQL} AND engine = ?)
-           OR EXISTS (SELECT 1 FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.state = 'queued' AND j.engine = ?) AS busy`,
+           OR EXISTS (SELECT 1 FROM jobs j INDEXED BY jobs_queued_by_engine WHERE j.engine = ? AND j.n_queued > 0) AS busy`,
     )
     .get(engine, engine) as { busy: number };
   return row.busy === 1;

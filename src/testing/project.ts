@@ -4,7 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const CLI = fileURLToPath(new URL("../cli/main.js", import.meta.url));
+/** The command as installed (the bundle of dist/cli/main.js, see scripts/bundle.mjs). */
+export const CLI = fileURLToPath(new URL("../bin/corral.js", import.meta.url));
 
 export interface RunResult {
   readonly code: number;

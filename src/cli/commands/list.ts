@@ -8,7 +8,7 @@ export function formatParams(p: Point): string {
     .join(" ");
 }
 import { addSelectionOptions, openOptional, selectionFrom, type SelectionFlags } from "../context.js";
-import { ageSeconds, elapsed, paintState, printJson, table } from "../output.js";
+import { elapsed, lastColumnRoom, paintState, printJson, stateEscapes, table, tableHeader } from "../output.js";
 import { matchesStates } from "../../domain/selection.js";
 
 export function registerList(program: Command): void {
@@ -65,23 +65,21 @@ export function registerList(program: Command): void {
           process.stdout.write(`${table(["task", "name", "state", "exit", "tries", "host", "elapsed", "reason"], lines, { 2: paintState })}\n`);
         return;
       }
+      // 100,000 jobs: the store formats the text in SQL, written a chunk at a time (no object per job).
+      corral.refresh();
       if (flags.json) {
-        printJson(corral.list(sel));
+        for (const chunk of corral.view.listJson(sel)) process.stdout.write(chunk);
+        process.stdout.write("\n");
         return;
       }
-      const rows = corral.listForDisplay(sel);
-      if (rows.length === 0) return;
-      const now = Date.now();
-      const cells = rows.map(([id, name, state, done, total, engine, created, command]) => [
-        String(id),
-        name,
-        state,
-        `${done}/${total}`,
-        engine,
-        ageSeconds(now / 1000 - created),
-        command,
-      ]);
-      process.stdout.write(`${table(["id", "name", "state", "tasks", "engine", "age", "command"], cells, { 2: paintState })}\n`);
+      const now = Date.now() / 1000;
+      const header = ["id", "name", "state", "tasks", "engine", "age", "command"];
+      const found = corral.view.listingWidths(sel, now);
+      if (found.rows === 0) return;
+      const widths = found.widths.map((w, i) => Math.max(w, header[i]!.length));
+      process.stdout.write(`${tableHeader(header, widths)}\n`);
+      const layout = { widths, now, paint: stateEscapes(), commandRoom: lastColumnRoom(widths) };
+      for (const chunk of corral.view.listingLines(sel, layout)) process.stdout.write(`${chunk}\n`);
     } finally {
       corral.close();
     }

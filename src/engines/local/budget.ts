@@ -11,12 +11,24 @@ export interface LocalBudget {
   readonly gpus: readonly string[];
 }
 
+/** The machine's GPUs, looked for once per process (a submit loop would otherwise list them per job). */
+let detectedGpus: string[] | null = null;
 function detectGpus(): string[] {
-  try {
-    return fs.readdirSync("/proc/driver/nvidia/gpus").map((_, i) => String(i));
-  } catch {
-    return [];
+  if (detectedGpus === null) {
+    try {
+      detectedGpus = fs.readdirSync("/proc/driver/nvidia/gpus").map((_, i) => String(i));
+    } catch {
+      detectedGpus = [];
+    }
   }
+  return [...detectedGpus];
+}
+
+/** The machine's size, asked once per process (a loop checking 100,000 submissions would ask per job). */
+let machineSize: { cpus: number; memMb: number } | null = null;
+function machine(): { cpus: number; memMb: number } {
+  machineSize ??= { cpus: os.availableParallelism(), memMb: Math.floor(os.totalmem() / 1024 / 1024) };
+  return machineSize;
 }
 
 /**
@@ -29,8 +41,8 @@ export function loadLocalBudget(projectDir: string, env: NodeJS.ProcessEnv = pro
   const cpusText = pick("CORRAL_LOCAL_CPUS", "cpus");
   const memText = pick("CORRAL_LOCAL_MEM", "mem");
   const gpusText = pick("CORRAL_LOCAL_GPUS", "gpus");
-  const cpus = cpusText === undefined ? os.availableParallelism() : parseCount(cpusText, "local cpus", 1);
-  const memMb = memText === undefined ? Math.floor(os.totalmem() / 1024 / 1024) : parseMemory(memText, "local mem");
+  const cpus = cpusText === undefined ? machine().cpus : parseCount(cpusText, "local cpus", 1);
+  const memMb = memText === undefined ? machine().memMb : parseMemory(memText, "local mem");
   let gpus: string[];
   if (gpusText === undefined) gpus = detectGpus();
   else if (/^\d+$/.test(gpusText)) gpus = Array.from({ length: Number(gpusText) }, (_, i) => String(i));

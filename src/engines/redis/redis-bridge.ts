@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { ownFile } from "../../domain/own-files.js";
 import { SchedulerRejected, SchedulerUnavailable } from "../cluster/run-command.js";
 import type { Answer, Call } from "./redis-calls.js";
 
@@ -12,7 +13,7 @@ let call: ((c: Call) => Answer) | null = null;
 export function redisCall<T>(c: Call, timeoutMs = 60_000): T {
   if (call === null) {
     const { createSyncFn } = createRequire(import.meta.url)("synckit") as typeof import("synckit");
-    call = createSyncFn(new URL("./redis-thread.js", import.meta.url).pathname, { timeout: timeoutMs }) as (c: Call) => Answer;
+    call = createSyncFn(ownFile("engines/redis/redis-thread.js"), { timeout: timeoutMs }) as (c: Call) => Answer;
   }
   let answer: Answer;
   try {

@@ -1,0 +1,132 @@
+import type { Selection } from "../domain/selection.js";
+import { LIFECYCLE_STATES } from "../domain/states.js";
+import { jobFilter, stateFilter } from "./queries.js";
+import type { Store } from "./store.js";
+
+/**
+ * `corral ls` and `corral ls --json` over 100,000 jobs: SQLite formats the text itself (printf, json_quote),
+ * a chunk of rows per call, so no JavaScript value is made per job or per cell. The layout (column widths,
+ * colours, the terminal's width) is decided by the caller; this module only carries it out.
+ */
+
+/** Rows per statement: big enough that the per-call cost vanishes, small enough to bound memory. */
+const CHUNK_ROWS = 20_000;
+
+/** The cells of `ls`, as SQL over `jobs j`: id, name, state, tasks, engine, age (`?` = now), command. */
+const STATE_SQL = "coalesce(j.label, j.lifecycle_state)";
+const TASKS_SQL = "(j.n_succeeded + j.n_failed + j.n_cancelled + j.n_lost) || '/' || j.n_tasks";
+/** Same rule as ageSeconds() in cli/output.ts: whole seconds, minutes, hours or days, rounded down. */
+const AGE_SQL = `(SELECT CASE WHEN s < 60 THEN s || 's' WHEN s < 3600 THEN (s / 60) || 'm' WHEN s < 86400 THEN (s / 3600) || 'h' ELSE (s / 86400) || 'd' END
+  FROM (SELECT max(0, CAST(round(? - j.created_at) AS INTEGER)) AS s))`;
+
+/** The widest cell of each column but the last (id, name, state, tasks, engine, age), and how many rows. */
+export function listingWidths(store: Store, sel: Selection, now: number): { widths: number[]; rows: number } {
+  const f = jobFilter(sel);
+  const st = stateFilter(sel.states);
+  const r = store
+    .stmt(
+      `SELECT coalesce(length(max(j.id)), 0), coalesce(max(length(j.name)), 0), coalesce(max(length(${STATE_SQL})), 0),
+              coalesce(max(length(${TASKS_SQL})), 0), coalesce(max(length(j.engine)), 0), coalesce(max(length(${AGE_SQL})), 0), count(*)
+       FROM jobs j WHERE ${f.where} AND ${st.where}`,
+    )
+    .raw()
+    .get(now, ...f.params, ...st.params) as number[];
+  return { widths: r.slice(0, 6), rows: r[6]! };
+}
+
+export interface ListingLayout {
+  /** Each column's width but the last's (see listingWidths), at least the header's. */
+  readonly widths: readonly number[];
+  readonly now: number;
+  /** The escape codes around each state's padded cell, or null for plain text. */
+  readonly paint: { readonly open: (state: string) => string; readonly close: (state: string) => string } | null;
+  /** On a terminal, the width the command may take before it is cut with "…"; null: never cut. */
+  readonly commandRoom: number | null;
+}
+
+/** The lines of `ls` (no header), in id order, a chunk of lines joined by newlines per item, no trailing newline. */
+export function* listingLines(store: Store, sel: Selection, layout: ListingLayout, chunkRows = CHUNK_ROWS): Generator<string> {
+  const f = jobFilter(sel);
+  const st = stateFilter(sel.states);
+  const [wId, wName, wState, wTasks, wEngine, wAge] = layout.widths;
+  // The state cell: padded, then wrapped in its colour; the same words cli/output.ts paints.
+  const states = [...LIFECYCLE_STATES];
+  const codeOfState = `CASE ${STATE_SQL} ${states.map(() => "WHEN ? THEN ?").join(" ")} ELSE ? END`;
+  const paintSql = layout.paint ? `${codeOfState} || printf('%-!*s', ?, ${STATE_SQL}) || ${codeOfState}` : `printf('%-!*s', ?, ${STATE_SQL})`;
+  const codes = (of: (state: string) => string) => [...states.flatMap((s) => [s, of(s)]), of("")];
+  const paintParams = layout.paint ? [...codes(layout.paint.open), wState, ...codes(layout.paint.close)] : [wState];
+  const room = layout.commandRoom;
+  const commandSql = room === null ? "j.command" : "CASE WHEN length(j.command) > ? THEN substr(j.command, 1, ?) || '…' ELSE j.command END";
+  const commandParams = room === null ? [] : [room, Math.max(10, room - 1)];
+  const sql = `SELECT string_agg(line, char(10) ORDER BY id), max(id) FROM (
+      SELECT j.id, printf('%-*d  %-!*s  ', ?, j.id, ?, j.name) || ${paintSql} ||
+             printf('  %-!*s  %-!*s  %-!*s  ', ?, ${TASKS_SQL}, ?, j.engine, ?, ${AGE_SQL}) || ${commandSql} AS line
+      FROM jobs j WHERE j.id > ? AND ${f.where} AND ${st.where} ORDER BY j.id LIMIT ${chunkRows})`;
+  const stmt = store.stmt(sql).raw();
+  for (let after = 0; ; ) {
+    const row = stmt.get(wId, wName, ...paintParams, wTasks, wEngine, wAge, layout.now, ...commandParams, after, ...f.params, ...st.params) as [
+      string | null,
+      number | null,
+    ];
+    if (row[0] === null || row[1] === null) return;
+    yield row[0];
+    after = row[1];
+  }
+}
+
+/** An ISO 8601 time with milliseconds, cut (not rounded) as JavaScript's toISOString cuts. */
+const isoSql = (col: string) =>
+  `strftime('%Y-%m-%dT%H:%M:%S', CAST(${col} AS INTEGER), 'unixepoch') || '.' || printf('%03d', CAST(${col} * 1000 AS INTEGER) % 1000) || 'Z'`;
+
+/**
+ * One job summary as `JSON.stringify(summaries, null, 2)` prints it inside the array (see toSummary in
+ * queries.ts): the same keys in the same order, byte for byte (a test holds the two together).
+ */
+const SUMMARY_JSON = `printf('  {
+    "id": %d,
+    "name": %s,
+    "batch": %s,
+    "state": %s,
+    "lifecycleState": %s,
+    "label": %s,
+    "exitCode": %s,
+    "engine": %s,
+    "command": %s,
+    "array": %s,
+    "createdAt": "%s",
+    "tasks": {
+      "total": %d,
+      "done": %d,
+      "pending": %d,
+      "queued": %d,
+      "running": %d,
+      "succeeded": %d,
+      "failed": %d,
+      "cancelled": %d,
+      "lost": %d
+    }
+  }', j.id, json_quote(j.name), json_quote(j.batch), json_quote(${STATE_SQL}), json_quote(j.lifecycle_state), json_quote(j.label),
+  CASE WHEN j.lifecycle_state = 'succeeded' THEN '0' ELSE json_quote(j.exit_code) END, json_quote(j.engine), json_quote(j.command),
+  json_quote(j.array_spec), ${isoSql("j.created_at")}, j.n_tasks, j.n_succeeded + j.n_failed + j.n_cancelled + j.n_lost, j.n_pending,
+  j.n_queued, j.n_running, j.n_succeeded, j.n_failed, j.n_cancelled, j.n_lost)`;
+
+/** `ls --json`: the selected job summaries as pretty JSON text, in chunks that concatenate to the whole array. */
+export function* summariesJson(store: Store, sel: Selection, chunkRows = CHUNK_ROWS): Generator<string> {
+  const f = jobFilter(sel);
+  const st = stateFilter(sel.states);
+  const stmt = store
+    .stmt(
+      `SELECT string_agg(o, ',' || char(10) ORDER BY id), max(id) FROM (
+         SELECT j.id, ${SUMMARY_JSON} AS o FROM jobs j WHERE j.id > ? AND ${f.where} AND ${st.where} ORDER BY j.id LIMIT ${chunkRows})`,
+    )
+    .raw();
+  let first = true;
+  for (let after = 0; ; ) {
+    const row = stmt.get(after, ...f.params, ...st.params) as [string | null, number | null];
+    if (row[0] === null || row[1] === null) break;
+    yield first ? `[\n${row[0]}` : `,\n${row[0]}`;
+    first = false;
+    after = row[1];
+  }
+  yield first ? "[]" : "\n]";
+}
