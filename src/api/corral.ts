@@ -18,6 +18,7 @@ import {
   resubmitTasks,
   takeBackJob,
 } from "../lifecycle/operations.js";
+import { settleLeftovers } from "../lifecycle/transitions.js";
 import { jobRunsDir } from "../protocol/run-dir.js";
 import { RUN_FILES } from "../protocol/wrapper.js";
 import { jobWithToken, latestDefinedJob } from "../store/jobs.js";
@@ -208,6 +209,7 @@ export class Corral {
 
   /** Folds in what happened, without starting anything. */
   private observe(opts: RefreshOptions = {}): void {
+    settleLeftovers(this.store);
     // Requests are read while their attempts still run, and once more for the attempts that just ended.
     applyRequests(this.store);
     for (const name of engineNames()) getEngine(name).refresh(this.store, opts);

@@ -4,9 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import { Corral } from "../api/corral.js";
 import { CLI } from "../testing/project.js";
-import { Store } from "../store/store.js";
 import { ensureGnuParallel, timeShell } from "./peers.js";
-import { seedHistory } from "./seed.js";
+import { benchReads } from "./reads.js";
+import { benchWaiting } from "./waiting.js";
 import { benchRedis } from "./redis.js";
 import { benchSlurm } from "./slurm.js";
 import { benchSweep } from "./workflow.js";
@@ -18,7 +18,6 @@ import { benchSweep } from "./workflow.js";
 const N = Number(process.env.CORRAL_BENCH_JOBS ?? 2000);
 const SLOTS = 2;
 const REPEATS = Number(process.env.CORRAL_BENCH_REPEATS ?? 3);
-const HISTORY = Number(process.env.CORRAL_BENCH_HISTORY ?? 100_000);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (x: number, digits = 0) => x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -115,22 +114,13 @@ function peerXargs(): number {
   return s;
 }
 
-function timeCommand(dir: string, args: string[]): number {
-  const xs: number[] = [];
-  for (let i = 0; i < REPEATS; i++) {
-    const t0 = performance.now();
-    const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, env: benchEnv(), stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 30 });
-    if (r.status !== 0) throw new Error(`corral ${args.join(" ")} failed: ${String(r.stderr)}`);
-    xs.push((performance.now() - t0) / 1000);
-  }
-  return median(xs);
-}
-
 async function main(): Promise<void> {
   const line = (s = "") => process.stdout.write(`${s}\n`);
   if (process.env.CORRAL_BENCH_ONLY === "slurm") return benchSlurm(line);
   if (process.env.CORRAL_BENCH_ONLY === "sweep") return benchSweep(line);
   if (process.env.CORRAL_BENCH_ONLY === "redis") return benchRedis(line);
+  if (process.env.CORRAL_BENCH_ONLY === "reads") return benchReads(line);
+  if (process.env.CORRAL_BENCH_ONLY === "waiting") return benchWaiting(line);
   line(`corral bench — ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? "?"}), node ${process.version}, ${new Date().toISOString()}`);
   line(`Local throughput: ${N} jobs of \`true\`, ${SLOTS} at a time, median of ${REPEATS} runs each, same machine, same run`);
   const hasParallel = ensureGnuParallel();
@@ -169,22 +159,8 @@ async function main(): Promise<void> {
   }
   line(`  supervisor peak RSS: ${fmt(peakKb / 1024, 1)} MB (goal < 150 MB: ${peakKb / 1024 < 150 ? "met" : "NOT met"})`);
 
-  line();
-  line(`Reading a large database: ${fmt(HISTORY)} finished jobs, median of ${REPEATS} runs, output to a pipe`);
-  const dir = tmp("corral-bench-history-");
-  const t0 = performance.now();
-  const store = Store.open({ path: path.join(dir, ".corral", "corral.db"), create: true });
-  seedHistory(store, HISTORY);
-  store.close();
-  line(`  (seeded in ${fmt((performance.now() - t0) / 1000, 1)} s)`);
-  for (const args of [["ls"], ["status"], ["ls", "--state", "failed"], ["ls", "--json"]]) {
-    const s = timeCommand(dir, args);
-    const goal = args.length === 1 ? ` (goal < 300 ms: ${s < 0.3 ? "met" : "NOT met"})` : "";
-    line(`  corral ${args.join(" ").padEnd(20)} ${fmt(s * 1000).padStart(6)} ms${goal}`);
-  }
-  const bare = median(Array.from({ length: REPEATS }, () => timeShell(`"${process.execPath}" -e 0`, dir)));
-  line(`  (for scale: \`node -e 0\` alone takes ${fmt(bare * 1000)} ms here)`);
-  fs.rmSync(dir, { recursive: true, force: true });
+  benchReads(line);
+  benchWaiting(line);
   benchSweep(line);
   benchSlurm(line);
   await benchRedis(line);

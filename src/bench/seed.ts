@@ -34,3 +34,48 @@ export function seedHistory(store: Store, count: number): void {
     }
   });
 }
+
+/**
+ * One running sweep of `count` tasks straight through SQL: 60% succeeded (every 100th of those failed), two
+ * running, the rest queued, each with its point's parameters; the supervisor lease is given to `holder`. Only
+ * for measuring reads.
+ */
+export function seedSweep(store: Store, count: number, holder: { pid: number; pidStart: string; host: string }): void {
+  const env = JSON.stringify({ PATH: "/usr/bin:/bin" });
+  const now = Date.now() / 1000;
+  store.write(() => {
+    store.stmt("INSERT OR IGNORE INTO environments (hash, vars) VALUES (?, ?)").run(createHash("sha256").update(env).digest("hex"), env);
+    const envId = store.stmt("SELECT id FROM environments WHERE vars = ?").pluck().get(env);
+    const argv = JSON.stringify(["python", "train.py", "--lr", "{lr}", "--seed", "{seed}"]);
+    const job = store
+      .stmt(
+        `INSERT INTO jobs (name, batch, argv, cwd, env_id, umask, engine, array_spec, created_at, command) VALUES ('train', 'sweep', ?, '/home/user/project', ?, 18, 'local', ?, ?, ?)`,
+      )
+      .run(argv, envId, `1-${count}`, now - 3600, "python train.py --lr {lr} --seed {seed}");
+    const id = Number(job.lastInsertRowid);
+    // Generated inside SQLite (a recursive series): a million rows through JavaScript take minutes on a loaded machine.
+    const ended = Math.floor(count * 0.6);
+    store
+      .stmt(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?),
+              s(i, state) AS (SELECT i, CASE WHEN i <= ? THEN CASE WHEN i % 100 = 0 THEN 'failed' ELSE 'succeeded' END
+                                             WHEN i <= ? + 2 THEN 'running' ELSE 'queued' END FROM n)
+         INSERT INTO tasks (job_id, idx, state, attempts, exit_code, updated_at, params)
+         SELECT ?, i, state, state <> 'queued', CASE state WHEN 'failed' THEN 1 WHEN 'succeeded' THEN 0 END, ?,
+                json_object('lr', 1.0 / (1 << (i % 5)), 'seed', i) FROM s`,
+      )
+      .run(count, ended, ended, id, now);
+    store
+      .stmt(
+        `INSERT INTO attempts (job_id, idx, n, engine, state, run_dir, submitted_at, started_at, ended_at, host, pid, exit_code, requests_done)
+         SELECT t.job_id, t.idx, 1, 'local', t.state, ? || '/' || t.idx || '/1', ? + t.idx * ?, ? + t.idx * ?,
+                CASE WHEN t.state = 'running' THEN NULL ELSE ? + t.idx * ? + 1 END, 'node01',
+                CASE WHEN t.state = 'running' THEN ? END, t.exit_code, t.state <> 'running'
+         FROM tasks t WHERE t.job_id = ? AND t.state <> 'queued'`,
+      )
+      .run(path.join(store.runsDir, String(id)), now - 3600, 3000 / count, now - 3600, 3000 / count, now - 3600, 3000 / count, holder.pid, id);
+    store
+      .stmt("INSERT OR REPLACE INTO supervisor (id, pid, pid_start, host, started_at, heartbeat_at) VALUES (1, ?, ?, ?, ?, ?)")
+      .run(holder.pid, holder.pidStart, holder.host, now, now);
+  });
+}

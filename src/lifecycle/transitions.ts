@@ -6,7 +6,7 @@ import type { RetryCause } from "../domain/job.js";
 import { formatDuration, formatMemory } from "../domain/resources.js";
 import { lostAttemptsBefore } from "../store/attempts.js";
 import { dependenciesOf, jobLifecycleState, jobName } from "../store/jobs.js";
-import { takeSettleBatch, waitingJob } from "../store/settle-queue.js";
+import { settleQueueIsEmpty, takeSettleBatch, waitingJob } from "../store/settle-queue.js";
 import { isTerminal } from "../domain/states.js";
 import { ACTIVE_ATTEMPTS_SQL, WAITING_STATES_SQL, type AttemptRow, type JobRow, type TaskRow } from "../store/rows.js";
 import { runDirFor } from "../protocol/run-dir.js";
@@ -272,6 +272,16 @@ export function settleDependencies(store: Store): number {
     for (const jobId of batch) changed += settleJob(store, jobId);
   }
   return changed;
+}
+
+/**
+ * Settles whatever the queue still names, in a transaction of its own, and costs one read when it names
+ * nothing (the usual case: every change settles in its own transaction). A database upgraded to the settle
+ * queue starts with its waiting jobs queued, and this is where they are first looked at.
+ */
+export function settleLeftovers(store: Store): number {
+  if (settleQueueIsEmpty(store)) return 0;
+  return store.write(() => settleDependencies(store));
 }
 
 function settleJob(store: Store, jobId: number): number {

@@ -15,7 +15,8 @@ export interface ReadyTask {
 /**
  * Waiting tasks of an engine's jobs (not held) with no attempt under way, by job and index; or of one job.
  * Jobs are found through the partial indexes of queued and of waiting-but-not-held jobs per engine, so held
- * jobs and other engines' jobs cost nothing.
+ * jobs and other engines' jobs cost nothing. CROSS JOIN keeps the jobs outermost: the planner would otherwise
+ * walk every waiting task of every engine through the state index.
  */
 export function tasksToDispatch(store: Store, engine: string, onlyJob: number | null): ReadyTask[] {
   const oneJob = onlyJob === null ? "" : "AND j.id = ?";
@@ -23,7 +24,7 @@ export function tasksToDispatch(store: Store, engine: string, onlyJob: number | 
      FROM (SELECT j.id FROM jobs j INDEXED BY jobs_queued_by_engine WHERE j.engine = ? AND j.n_queued > 0 ${oneJob}
            UNION
            SELECT j.id FROM jobs j INDEXED BY jobs_waiting_by_engine WHERE j.engine = ? AND j.n_pending > 0 AND j.held = 0 ${oneJob}) w
-       JOIN tasks t ON t.job_id = w.id
+       CROSS JOIN tasks t ON t.job_id = w.id
        LEFT JOIN attempts a ON a.job_id = t.job_id AND a.idx = t.idx AND a.n = t.attempts
      WHERE t.state IN ${WAITING_STATES_SQL} AND (a.id IS NULL OR a.state NOT IN ${ACTIVE_ATTEMPTS_SQL})
      ORDER BY t.job_id, t.idx`;

@@ -172,7 +172,10 @@ export function jobsNeedingAttention(store: Store, sel: Selection = EVERYTHING):
   ).map(toSummary);
 }
 
-/** Jobs running now, with how long they have run and where (the dashboard's live part). */
+/**
+ * Jobs running now, with how long they have run and where (the dashboard's live part). The running attempts
+ * are found through the state index: by job, a sweep of 1,000,000 tasks would be read attempt by attempt.
+ */
 export function runningNow(
   store: Store,
   sel: Selection = EVERYTHING,
@@ -182,8 +185,8 @@ export function runningNow(
   return store
     .stmt(
       `SELECT j.id, j.name, j.batch, j.n_running AS running,
-              (SELECT group_concat(DISTINCT a.host) FROM attempts a WHERE a.job_id = j.id AND a.state = 'running') AS hosts,
-              (SELECT min(a.started_at) FROM attempts a WHERE a.job_id = j.id AND a.state = 'running') AS since
+              (SELECT group_concat(DISTINCT a.host) FROM attempts a INDEXED BY attempts_by_state WHERE a.job_id = j.id AND a.state = 'running') AS hosts,
+              (SELECT min(a.started_at) FROM attempts a INDEXED BY attempts_by_state WHERE a.job_id = j.id AND a.state = 'running') AS since
        FROM jobs j INDEXED BY jobs_by_state WHERE j.lifecycle_state = 'running' AND ${f.where} ORDER BY j.id LIMIT ?`,
     )
     .all(...f.params, limit) as { id: number; name: string; batch: string | null; running: number; hosts: string; since: number | null }[];

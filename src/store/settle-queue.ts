@@ -16,3 +16,8 @@ export function takeSettleBatch(store: Store, limit = 1000): number[] {
 export function waitingJob(store: Store, id: number): { held: number; n_pending: number } | undefined {
   return store.stmt("SELECT held, n_pending FROM jobs WHERE id = ?").get(id) as { held: number; n_pending: number } | undefined;
 }
+
+/** Whether any job waits to be looked at (outside a settle, only after an upgrade or an interrupted write). */
+export function settleQueueIsEmpty(store: Store): boolean {
+  return store.stmt("SELECT 1 FROM settle_queue LIMIT 1").get() === undefined;
+}
