@@ -242,9 +242,9 @@ export class Corral {
     return this.view.show(id);
   }
 
-  status(opts: RefreshOptions = {}, sel: Selection = EVERYTHING): StatusReport {
+  status(opts: RefreshOptions = {}, sel: Selection = EVERYTHING, attentionLimit?: number): StatusReport {
     this.refresh(opts);
-    return this.view.status(sel);
+    return this.view.status(sel, attentionLimit);
   }
 
   /**

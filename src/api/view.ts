@@ -3,7 +3,17 @@ import type { JobDetail, JobSummary, TaskView } from "../domain/job.js";
 import { EVERYTHING, type Selection } from "../domain/selection.js";
 import { attemptState } from "../store/attempts.js";
 import { findDatabase } from "../store/locate.js";
-import { countByBatch, jobDetail, jobsNeedingAttention, listForDisplay, listJobs, runningNow, taskViews, type DisplayRow } from "../store/queries.js";
+import {
+  countByBatch,
+  countNeedingAttention,
+  jobDetail,
+  jobsNeedingAttention,
+  listForDisplay,
+  listJobs,
+  runningNow,
+  taskViews,
+  type DisplayRow,
+} from "../store/queries.js";
 import { listingLines, listingWidths, summariesJson, type ListingLayout } from "../store/listing.js";
 import { Store } from "../store/store.js";
 import { logFiles, type LogFile, type LogStream } from "./logs.js";
@@ -12,7 +22,10 @@ export type { ListingLayout };
 
 export interface StatusReport {
   readonly batches: { readonly batch: string | null; readonly jobs: number; readonly states: Record<string, number> }[];
+  /** Failed and lost jobs: all of them, or the first `attentionLimit` when status() was given one. */
   readonly attention: JobSummary[];
+  /** How many jobs need attention in all. */
+  readonly attentionTotal: number;
   /** Jobs running now (at most 20), with their hosts and since when. */
   readonly running: { id: number; name: string; batch: string | null; running: number; hosts: string; since: string | null }[];
 }
@@ -81,7 +94,8 @@ export class ProjectView {
     return taskViews(this.store, jobId, onlyIndex);
   }
 
-  status(sel: Selection = EVERYTHING): StatusReport {
+  /** The dashboard; `attentionLimit` caps the jobs listed as needing attention (a terminal shows a few). */
+  status(sel: Selection = EVERYTHING, attentionLimit?: number): StatusReport {
     const byBatch = new Map<string | null, { jobs: number; states: Record<string, number> }>();
     for (const row of countByBatch(this.store, sel)) {
       const b = byBatch.get(row.batch) ?? { jobs: 0, states: {} };
@@ -91,7 +105,8 @@ export class ProjectView {
     }
     return {
       batches: [...byBatch.entries()].map(([batch, v]) => ({ batch, ...v })),
-      attention: jobsNeedingAttention(this.store, sel),
+      attention: jobsNeedingAttention(this.store, sel, attentionLimit),
+      attentionTotal: countNeedingAttention(this.store, sel),
       running: runningNow(this.store, sel).map((r) => ({ ...r, since: r.since === null ? null : new Date(r.since * 1000).toISOString() })),
     };
   }

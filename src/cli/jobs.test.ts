@@ -139,6 +139,25 @@ test("status counts jobs per batch and state and lists what needs attention", ()
   assert.match(p.ok(["status"]), /Needs attention/);
 });
 
+test("status shows the first 20 jobs needing attention and counts the rest; --json lists them all", async () => {
+  const q = new TestProject("corral-attention-");
+  try {
+    const ids = Array.from({ length: 23 }, () => q.submit(["--batch", "many"], ["false"]));
+    q.run(["wait"]);
+    const text = q.ok(["status"]);
+    assert.equal((text.match(/— corral show/g) ?? []).length, 20);
+    assert.match(text, /… and 3 more: corral ls --state failed --state lost/);
+    const report = q.json<{ attention: { id: number }[]; attentionTotal: number }>(["status", "--json"]);
+    assert.deepEqual(
+      report.attention.map((j) => j.id),
+      ids,
+    );
+    assert.equal(report.attentionTotal, 23);
+  } finally {
+    await q.cleanup();
+  }
+});
+
 test("every command answers --help with exit 0", () => {
   for (const cmd of ["submit", "ls", "status", "show", "logs", "wait", "cancel", "resubmit", "delete", "mark", "release", "refresh"]) {
     const r = p.run([cmd, "--help"]);

@@ -163,13 +163,23 @@ export function countByBatch(store: Store, sel: Selection = EVERYTHING): { batch
   );
 }
 
-export function jobsNeedingAttention(store: Store, sel: Selection = EVERYTHING): JobSummary[] {
+/** Failed and lost jobs, the first `limit` of them (all without one). */
+export function jobsNeedingAttention(store: Store, sel: Selection = EVERYTHING, limit = -1): JobSummary[] {
   const f = jobFilter(sel);
   return (
     store
-      .stmt(`SELECT ${SUMMARY_COLUMNS} FROM jobs j WHERE j.lifecycle_state IN ('failed', 'lost') AND ${f.where} ORDER BY j.id`)
-      .all(...f.params) as SummaryRow[]
+      .stmt(`SELECT ${SUMMARY_COLUMNS} FROM jobs j WHERE j.lifecycle_state IN ('failed', 'lost') AND ${f.where} ORDER BY j.id LIMIT ?`)
+      .all(...f.params, limit) as SummaryRow[]
   ).map(toSummary);
+}
+
+/** How many jobs need attention (failed or lost), counted through the state index. */
+export function countNeedingAttention(store: Store, sel: Selection = EVERYTHING): number {
+  const f = jobFilter(sel);
+  return store
+    .stmt(`SELECT count(*) FROM jobs j WHERE j.lifecycle_state IN ('failed', 'lost') AND ${f.where}`)
+    .pluck()
+    .get(...f.params) as number;
 }
 
 /**

@@ -19,12 +19,13 @@ export function registerStatus(program: Command): void {
       if (sel.ids.length > 0) throw new UsageError("status takes filters (batch=genome state=failed), not job ids: use corral show or ls");
       const corral = openOptional(self);
       if (!corral) {
-        if (flags.json) printJson({ batches: [], attention: [], running: [] });
+        if (flags.json) printJson({ batches: [], attention: [], attentionTotal: 0, running: [] });
         else process.stdout.write("no jobs\n");
         return;
       }
       try {
-        const report = corral.status({}, sel);
+        // The text shows a few jobs needing attention and counts the rest; --json lists them all.
+        const report = corral.status({}, sel, flags.json ? undefined : ATTENTION_SHOWN);
         if (flags.json) {
           printJson(report);
           return;
@@ -48,12 +49,12 @@ export function registerStatus(program: Command): void {
             );
           }
         }
-        if (report.attention.length > 0) {
+        if (report.attentionTotal > 0) {
           process.stdout.write(`\n${c.bold("Needs attention:")}\n`);
-          for (const j of report.attention.slice(0, ATTENTION_SHOWN)) {
+          for (const j of report.attention) {
             process.stdout.write(`  ${j.id}  ${j.name}  ${colorState(j.state)}${j.exitCode ? ` (exit ${j.exitCode})` : ""}  — corral show ${j.id}\n`);
           }
-          const more = report.attention.length - ATTENTION_SHOWN;
+          const more = report.attentionTotal - report.attention.length;
           if (more > 0) process.stdout.write(`  … and ${more} more: corral ls --state failed --state lost\n`);
         }
       } finally {
