@@ -29,7 +29,7 @@ import { Store } from "../store/store.js";
 import { engineNames, getEngine } from "./engines.js";
 import { applyRequests } from "./spawn.js";
 import { buildJobSpec, commandText, type SpecBatch, type SubmitInput } from "./submit.js";
-import { ProjectView, type LocateOptions, type StatusReport } from "./view.js";
+import { ProjectView, type GroupReport, type LocateOptions, type ReportGrouping, type StatusReport } from "./view.js";
 
 export type OpenOptions = LocateOptions;
 export type { StatusReport };
@@ -245,6 +245,12 @@ export class Corral {
   status(opts: RefreshOptions = {}, sel: Selection = EVERYTHING, attentionLimit?: number): StatusReport {
     this.refresh(opts);
     return this.view.status(sel, attentionLimit);
+  }
+
+  /** What the selected jobs' attempts used against what they asked for, per job, name or batch (refreshed first). */
+  report(sel: Selection = EVERYTHING, by: ReportGrouping = "name"): GroupReport[] {
+    this.refresh();
+    return this.view.report(sel, by);
   }
 
   /**

@@ -16,9 +16,11 @@ import {
 } from "../store/queries.js";
 import { listingLines, listingWidths, summariesJson, type ListingLayout } from "../store/listing.js";
 import { Store } from "../store/store.js";
+import { usageFigures, type ReportGrouping } from "../store/usage.js";
+import { assessGroup, type GroupReport } from "../domain/usage.js";
 import { logFiles, type LogFile, type LogStream } from "./logs.js";
 
-export type { ListingLayout };
+export type { GroupReport, ListingLayout, ReportGrouping };
 
 export interface StatusReport {
   readonly batches: { readonly batch: string | null; readonly jobs: number; readonly states: Record<string, number> }[];
@@ -79,6 +81,11 @@ export class ProjectView {
   /** `list(sel)` as pretty JSON text, in chunks, byte for byte what JSON.stringify(list(sel), null, 2) gives. */
   listJson(sel: Selection = EVERYTHING): Generator<string> {
     return summariesJson(this.store, sel);
+  }
+
+  /** `corral report`: per group (job, name or batch), what the selected jobs' attempts used against what they asked. */
+  report(sel: Selection = EVERYTHING, by: ReportGrouping = "name"): GroupReport[] {
+    return usageFigures(this.store, sel, by).map(assessGroup);
   }
 
   /** One job's summary. */

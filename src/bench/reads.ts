@@ -56,6 +56,10 @@ export function benchReads(line: (s?: string) => void): void {
       const limit = goals[args.join(" ")];
       line(`  corral ${args.join(" ").padEnd(20)} ${fmt(s * 1000).padStart(6)} ms ${limit === undefined ? "" : goal(s, limit)}`);
     }
+    for (const args of [["report", "--by", "batch"], ["report"]]) {
+      const s = timeCommand(dir, args);
+      line(`  corral ${args.join(" ").padEnd(20)} ${fmt(s * 1000).padStart(6)} ms over ${fmt(HISTORY)} attempts ${goal(s, 500)}`);
+    }
     const bare = median(Array.from({ length: REPEATS }, () => timeShell(`"${process.execPath}" -e 0`, dir)));
     const version = timeCommand(dir, ["--version"]);
     line(`  (for scale: \`node -e 0\` takes ${fmt(bare * 1000)} ms here, \`corral --version\` ${fmt(version * 1000)} ms)`);

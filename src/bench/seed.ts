@@ -3,8 +3,8 @@ import path from "node:path";
 import type { Store } from "../store/store.js";
 
 /**
- * Fills a store with `count` finished jobs (one task, one attempt each; every 50th failed, spread over 20
- * batches) straight through SQL, as years of use would leave it. Only for measuring reads.
+ * Fills a store with `count` finished jobs (one task, one attempt each, with what it used; every 50th failed,
+ * spread over 20 batches) straight through SQL, as years of use would leave it. Only for measuring reads.
  */
 export function seedHistory(store: Store, count: number): void {
   const env = JSON.stringify({ PATH: "/usr/bin:/bin", HOME: "/home/user" });
@@ -18,8 +18,9 @@ export function seedHistory(store: Store, count: number): void {
     const task = store.stmt("INSERT INTO tasks (job_id, idx, state, attempts, exit_code, reason, updated_at) VALUES (?, 1, ?, 1, ?, ?, ?)");
     const attempt = store.stmt(
       // requests_done = 1: attempts that ended as corral finishes them (they made no requests).
-      `INSERT INTO attempts (job_id, idx, n, engine, engine_id, state, run_dir, submitted_at, started_at, ended_at, host, exit_code, requests_done)
-       VALUES (?, 1, 1, 'local', ?, ?, ?, ?, ?, ?, 'node01', ?, 1)`,
+      `INSERT INTO attempts (job_id, idx, n, engine, engine_id, state, run_dir, submitted_at, started_at, ended_at, host, exit_code, requests_done,
+                             cpu_s, max_rss_mb, usage_source)
+       VALUES (?, 1, 1, 'local', ?, ?, ?, ?, ?, ?, 'node01', ?, 1, ?, ?, 'rusage')`,
     );
     const t = Date.now() / 1000 - count;
     for (let i = 1; i <= count; i++) {
@@ -30,7 +31,7 @@ export function seedHistory(store: Store, count: number): void {
       const res = job.run(`step-${i % 1000}`, `batch-${i % 20}`, JSON.stringify(argv), envId, t + i, argv.join(" "));
       const id = Number(res.lastInsertRowid);
       task.run(id, state, exit, failed ? "exit code 1" : null, t + i);
-      attempt.run(id, String(100000 + i), state, path.join(store.runsDir, String(id), "1", "1"), t + i, t + i, t + i + 1, exit);
+      attempt.run(id, String(100000 + i), state, path.join(store.runsDir, String(id), "1", "1"), t + i, t + i, t + i + 1, exit, (i % 97) / 100, 50 + (i % 200));
     }
   });
 }

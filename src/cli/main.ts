@@ -9,6 +9,7 @@ import { registerList } from "./commands/list.js";
 import { registerLogs } from "./commands/logs.js";
 import { registerManage } from "./commands/manage.js";
 import { registerShow } from "./commands/show.js";
+import { registerReport } from "./commands/report.js";
 import { registerStatus } from "./commands/status.js";
 import { registerSubmit } from "./commands/submit.js";
 import { registerWait } from "./commands/wait.js";
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
   registerSubmit(program, ctx);
   registerList(program);
   registerStatus(program);
+  registerReport(program);
   registerShow(program);
   registerLogs(program);
   registerWait(program);

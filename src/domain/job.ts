@@ -1,3 +1,4 @@
+import type { AttemptUsage } from "./usage.js";
 import type { ArraySpec } from "./array-spec.js";
 import type { Resources } from "./resources.js";
 import type { LifecycleState } from "./states.js";
@@ -58,6 +59,8 @@ export interface AttemptView {
   readonly runDir: string;
   readonly stdout: string;
   readonly stderr: string;
+  /** What it used and was granted; each figure null until an engine or its accounting tells. */
+  readonly usage: AttemptUsage;
 }
 
 export interface TaskView {

@@ -3,6 +3,7 @@ import path from "node:path";
 import { RUN_FILES } from "../protocol/wrapper.js";
 import type { Store } from "../store/store.js";
 import type { RetryCause } from "../domain/job.js";
+import type { AttemptUsage } from "../domain/usage.js";
 import { formatDuration, formatMemory } from "../domain/resources.js";
 import { lostAttemptsBefore } from "../store/attempts.js";
 import { dependenciesOf, jobLifecycleState, jobName } from "../store/jobs.js";
@@ -214,6 +215,12 @@ const NEW_ATTEMPT: Omit<AttemptRow, "id" | "job_id" | "idx" | "n" | "engine" | "
   kill_reason: null,
   kill_sent_at: null,
   missing_since: null,
+  cpu_s: null,
+  max_rss_mb: null,
+  alloc_cpus: null,
+  alloc_mem_mb: null,
+  alloc_time_s: null,
+  usage_source: null,
 };
 
 /** The engine accepted a launching attempt under this id: it waits in its queue. */
@@ -317,4 +324,18 @@ function settleJob(store: Store, jobId: number): number {
     return store.stmt("UPDATE tasks SET state = 'queued', reason = NULL, updated_at = ? WHERE job_id = ? AND state = 'pending'").run(now, jobId).changes;
   }
   return 0;
+}
+
+/**
+ * Records what an attempt used. Figures already known are kept, so a late accounting record fills in only
+ * what was missing, and a figure that is unknown stays unknown (null), never 0.
+ */
+export function recordUsage(store: Store, attemptId: number, usage: AttemptUsage): void {
+  store
+    .stmt(
+      `UPDATE attempts SET cpu_s = coalesce(cpu_s, ?), max_rss_mb = coalesce(max_rss_mb, ?), alloc_cpus = coalesce(alloc_cpus, ?),
+         alloc_mem_mb = coalesce(alloc_mem_mb, ?), alloc_time_s = coalesce(alloc_time_s, ?), usage_source = coalesce(usage_source, ?)
+       WHERE id = ?`,
+    )
+    .run(usage.cpuS, usage.maxRssMb, usage.allocCpus, usage.allocMemMb, usage.allocTimeS, usage.source, attemptId);
 }

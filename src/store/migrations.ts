@@ -248,6 +248,15 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX jobs_queued_by_engine ON jobs(engine) WHERE n_queued > 0;
   CREATE INDEX jobs_waiting_by_engine ON jobs(engine) WHERE n_pending > 0 AND held = 0;
   `,
+  /* 7: what each attempt used (corral report): filled in when the engine measures it or its accounting tells */ `
+  -- NULL is "not known (yet)", never 0: accounting may arrive after the attempt ended, and fills in then.
+  ALTER TABLE attempts ADD COLUMN cpu_s REAL;
+  ALTER TABLE attempts ADD COLUMN max_rss_mb REAL;
+  ALTER TABLE attempts ADD COLUMN alloc_cpus INTEGER;
+  ALTER TABLE attempts ADD COLUMN alloc_mem_mb INTEGER;
+  ALTER TABLE attempts ADD COLUMN alloc_time_s INTEGER;
+  ALTER TABLE attempts ADD COLUMN usage_source TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -247,6 +247,14 @@ function attemptView(a: AttemptRow): AttemptView {
     runDir: a.run_dir,
     stdout: path.join(a.run_dir, RUN_FILES.stdout),
     stderr: path.join(a.run_dir, RUN_FILES.stderr),
+    usage: {
+      cpuS: a.cpu_s,
+      maxRssMb: a.max_rss_mb,
+      allocCpus: a.alloc_cpus,
+      allocMemMb: a.alloc_mem_mb,
+      allocTimeS: a.alloc_time_s,
+      source: a.usage_source,
+    },
   };
 }
 

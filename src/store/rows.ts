@@ -103,4 +103,11 @@ export interface AttemptRow {
   devices: string | null;
   /** When the scheduler was first seen not to know the attempt, which had left no end marker (epoch s). */
   missing_since: number | null;
+  /** What it used and was granted (migration 7); null until an engine or its accounting tells. */
+  cpu_s: number | null;
+  max_rss_mb: number | null;
+  alloc_cpus: number | null;
+  alloc_mem_mb: number | null;
+  alloc_time_s: number | null;
+  usage_source: string | null;
 }

@@ -3,6 +3,7 @@ import { formatParams } from "./list.js";
 import { tailLines } from "../../api/logs.js";
 import { UsageError } from "../../domain/errors.js";
 import { formatDuration, formatMemory } from "../../domain/resources.js";
+import type { AttemptUsage } from "../../domain/usage.js";
 import { openRequired } from "../context.js";
 import { c, colorState, elapsed, printJson } from "../output.js";
 
@@ -64,6 +65,8 @@ export function registerShow(program: Command): void {
                 `${a.host ? ` on ${a.host}` : ""}${a.engineId ? ` [${a.engine} ${a.engineId}]` : ""}` +
                 `${a.startedAt ? `, started ${a.startedAt}` : ""}${a.endedAt ? `, ran ${elapsed(a.startedAt, a.endedAt)}` : ""}`,
             );
+            const used = usageLine(a.usage, a.startedAt, a.endedAt);
+            if (used) out.push(`    used   ${used}`);
             out.push(`    stdout ${a.stdout}`);
             out.push(`    stderr ${a.stderr}`);
             if (a.state === "failed" || a.state === "lost") {
@@ -80,4 +83,20 @@ export function registerShow(program: Command): void {
         corral.close();
       }
     });
+}
+
+/** An attempt's usage, figure by figure, "unknown" for what was not measured (never 0), or null when nothing is known. */
+function usageLine(u: AttemptUsage, startedAt: string | null, endedAt: string | null): string | null {
+  if (u.cpuS === null && u.maxRssMb === null && u.allocCpus === null && u.allocMemMb === null) return null;
+  const wallS = startedAt && endedAt ? (Date.parse(endedAt) - Date.parse(startedAt)) / 1000 : null;
+  const cpu =
+    u.cpuS === null ? "cpu unknown" : `cpu ${u.cpuS.toFixed(1)}s${wallS ? ` (${((u.cpuS / Math.max(wallS, 0.001)) * 100).toFixed(0)}% of one core)` : ""}`;
+  const mem =
+    u.maxRssMb === null ? "peak memory unknown" : `peak memory ${u.maxRssMb >= 1024 ? `${(u.maxRssMb / 1024).toFixed(2)}G` : `${u.maxRssMb.toFixed(0)}M`}`;
+  const granted = [
+    u.allocCpus !== null ? `${u.allocCpus} cpus` : null,
+    u.allocMemMb !== null ? formatMemory(u.allocMemMb) : null,
+    u.allocTimeS !== null ? formatDuration(u.allocTimeS) : null,
+  ].filter(Boolean);
+  return `${cpu}, ${mem}${granted.length > 0 ? `; granted ${granted.join(", ")}` : ""}${u.source ? ` [${u.source}]` : ""}`;
 }

@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { formatLimit, groupReport, quantile, roundMemoryUp, roundTimeUp, type UsageSample } from "./usage.js";
+
+const sample = (over: Partial<UsageSample>, i = 1): UsageSample => ({
+  group: "train",
+  jobId: 1,
+  index: i,
+  engine: "slurm",
+  state: "succeeded",
+  cause: null,
+  wallS: 600,
+  cpuS: 590,
+  maxRssMb: 1000,
+  cpus: 1,
+  reqMemMb: null,
+  reqTimeS: null,
+  ...over,
+});
+
+test("quantiles interpolate between neighbours, as numpy's default does", () => {
+  const xs = Array.from({ length: 21 }, (_, i) => i * 10); // 0..200
+  assert.equal(quantile(xs, 0.5), 100);
+  assert.equal(quantile(xs, 0.95), 190);
+  assert.equal(quantile([1, 2, 3, 4], 0.5), 2.5);
+  assert.equal(quantile([7], 0.95), 7);
+});
+
+test("memory and time round up to what engines take", () => {
+  assert.equal(roundMemoryUp(1), 128);
+  assert.equal(roundMemoryUp(900), 1024);
+  assert.equal(roundMemoryUp(1100), 1536);
+  assert.equal(roundMemoryUp(20_000), 20 * 1024);
+  assert.equal(roundTimeUp(10), 60);
+  assert.equal(roundTimeUp(61), 120);
+  assert.equal(roundTimeUp(3700), 4500);
+  assert.equal(roundTimeUp(90_000), 25 * 3600);
+  assert.deepEqual([60, 2700, 3600, 7200, 5400, 90_000, 45].map(formatLimit), ["1m", "45m", "1h", "2h", "90m", "25h", "45s"]);
+});
+
+test("a group that asked 16G, 8 cpus and 24h for tasks using 1G, one core and 20 minutes is told so, with what to ask next", () => {
+  const samples = Array.from({ length: 20 }, (_, i) =>
+    sample({ index: i + 1, wallS: 600 + i * 30, cpuS: 590 + i * 30, maxRssMb: 1000 + i * 5, cpus: 8, reqMemMb: 16 * 1024, reqTimeS: 86_400 }, i + 1),
+  );
+  const r = groupReport("train", samples);
+  assert.equal(r.tasks, 20);
+  assert.equal(r.wallS!.max, 1170);
+  assert.equal(r.memoryMb!.max, 1095);
+  assert.ok(Math.abs(r.memoryMb!.p95 - 1090.25) < 1e-9);
+  assert.ok(r.cpuEfficiency! > 0.12 && r.cpuEfficiency! < 0.125, String(r.cpuEfficiency));
+  assert.deepEqual(r.findings, ["asked 16G per task, p95 used 1.1G", "asked 8 cpus, used 1.0 on average", "asked 24h, the longest task took 20m"]);
+  assert.equal(r.largeWaste, true);
+  // memory: max(1090.25 × 1.2, 1095 × 1.05) = 1308.3 → 1536M; time: 1170 × 1.5 = 1755 s → 30m; cpus: p95 of 0.98..0.99 → 1.
+  assert.deepEqual(r.suggestion!.flags, ["--cpus 1", "--mem 1536M", "--time 30m"]);
+  assert.deepEqual(r.suggestion!.keys, { cpus: 1, mem: "1536M", time: "30m" });
+});
+
+test("limits that were hit are named, and the suggestion doubles them instead of trusting what was used", () => {
+  const samples = [
+    sample({ index: 1, wallS: 3600, cause: "timeout", state: "failed", reqTimeS: 3600, reqMemMb: 4096 }, 1),
+    sample({ index: 2, wallS: 3600, cause: "timeout", state: "failed", reqTimeS: 3600, reqMemMb: 4096 }, 2),
+    sample({ index: 3, wallS: 3600, cause: "timeout", state: "failed", reqTimeS: 3600, reqMemMb: 4096 }, 3),
+    sample({ index: 4, wallS: 100, cpuS: 95, maxRssMb: 4096, cause: "oom", state: "failed", reqTimeS: 3600, reqMemMb: 4096 }, 4),
+    sample({ index: 5, wallS: 1200, cpuS: 1100, reqTimeS: 3600, reqMemMb: 4096 }, 5),
+  ];
+  const r = groupReport("sim", samples);
+  assert.deepEqual(r.failures, { oom: 1, timeout: 3, other: 0 });
+  assert.deepEqual(r.findings, ["3 tasks hit the 60m limit", "1 task ran out of 4G"]);
+  assert.equal(r.timeUsed, 1);
+  assert.deepEqual(r.suggestion!.keys, { cpus: 1, mem: "8G", time: "2h" });
+});
+
+test("figures nobody measured stay unknown, never 0, and there is no suggestion without any", () => {
+  const r = groupReport("x", [sample({ wallS: null, cpuS: null, maxRssMb: null }), sample({ state: "cancelled", wallS: 5 }, 2)]);
+  assert.equal(r.wallS, null);
+  assert.equal(r.memoryMb, null);
+  assert.equal(r.cpuEfficiency, null);
+  assert.equal(r.suggestion, null);
+  assert.equal(r.tasks, 2, "a cancelled task is counted, its figures are not");
+  const some = groupReport("y", [sample({ maxRssMb: null }), sample({ maxRssMb: 300 }, 2)]);
+  assert.equal(some.memoryMb!.measured, 1);
+  assert.equal(some.memoryMb!.max, 300);
+});
+
+test("a CPU-bound job has an efficiency near 1 and a sleeper near 0", () => {
+  assert.ok(groupReport("busy", [sample({ wallS: 10, cpuS: 9.8 })]).cpuEfficiency! > 0.95);
+  assert.ok(groupReport("sleep", [sample({ wallS: 10, cpuS: 0.02 })]).cpuEfficiency! < 0.01);
+  const four = groupReport("par", [sample({ wallS: 10, cpuS: 38, cpus: 4 })]);
+  assert.ok(Math.abs(four.cpuEfficiency! - 0.95) < 1e-9);
+  assert.equal(four.suggestion!.cpus, 4);
+});
