@@ -4,7 +4,7 @@ import path from "node:path";
 import type { Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { BULL_PREFIX, CANCELLED_KEY, queuesFor, redactUrl, resultsKey, WORKERS_KEY, workerKey } from "../pool.js";
-import { entryFields, type ResultEntry } from "../results.js";
+import { streamEntries, type ResultEntry } from "../results.js";
 import type { TaskPayload } from "../task-payload.js";
 import { beatFields, GONE_WORKER_TTL_S, type WorkerBeat } from "../worker-registry.js";
 import { createLauncher, type Launcher } from "../../local/launcher-process.js";
@@ -268,7 +268,7 @@ export class PoolWorker {
     if (entries.length === 0) return;
     const key = resultsKey(project);
     const pipe = this.redis.pipeline();
-    for (const e of entries) pipe.xadd(key, "*", ...entryFields(e));
+    for (const fields of streamEntries(entries)) pipe.xadd(key, "*", ...fields);
     const replies = (await pipe.exec()) ?? [];
     for (const [err] of replies) if (err) throw err;
   }
