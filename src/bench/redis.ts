@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { flushTestRedis, startWorker, stopAll, testRedisUrl, waitForWorkers } from "../testing/pool.js";
 import { CLI } from "../testing/project.js";
+import { cpuUsageAvailable, processCpuSeconds, treeCpuSeconds } from "./cpu-usage.js";
 
 /**
  * The Redis engine against plain BullMQ, same Redis, same concurrency (2 worker processes × 2 slots), same
@@ -22,7 +23,10 @@ import { CLI } from "../testing/project.js";
  * from before the first addBulk until the N-th result is written.
  *
  * Goal: corral at least 0.8× BullMQ's jobs/s. The machine is shared and noisy: each repeat runs both sides
- * back to back, and the ratio judged is the median of the repeats' ratios.
+ * back to back, and the ratio judged is the median of the repeats' ratios. Since a side's share of a busy
+ * machine also depends on how many processes it runs, the CPU each side used per job is printed too: every
+ * process of its tree (CLI commands, workers, launchers, wrappers and commands; the submitter for BullMQ)
+ * and, apart, the Redis server's.
  */
 const N = Number(process.env.CORRAL_BENCH_REDIS_JOBS ?? 5000);
 const WORKERS = 2;
@@ -34,8 +38,8 @@ export async function benchRedis(line: (s?: string) => void): Promise<void> {
   if (url === null) return line("Redis pool: skipped (no Redis: run scripts/redis-up.sh)");
   line(`Redis pool: ${N} tasks of \`true\`, ${WORKERS} worker processes × concurrency ${CONCURRENCY} on each side, same Redis, results recorded on both`);
   const repeats = Number(process.env.CORRAL_BENCH_REDIS_REPEATS ?? 3);
-  const corral: number[] = [];
-  const plain: number[] = [];
+  const corral: Run[] = [];
+  const plain: Run[] = [];
   for (let i = 0; i < repeats; i++) {
     // Alternating which side goes first, so neither always meets the machine in the same state.
     if (i % 2 === 0) {
@@ -46,17 +50,67 @@ export async function benchRedis(line: (s?: string) => void): Promise<void> {
       plain.push(await plainBullmq(url));
     }
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const secs = (xs: number[]) => xs.map((s) => s.toFixed(2)).join(" s, ");
-  const ratios = corral.map((c, i) => plain[i]! / c);
+  // The middle value; of an even count, the mean of the two middle ones.
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  };
+  const secs = (rs: Run[]) => rs.map((r) => r.seconds.toFixed(2)).join(" s, ");
+  const cpu = (rs: Run[]) =>
+    cpuUsageAvailable
+      ? `; CPU per job ${((1000 * median(rs.map((r) => r.cpuS))) / N).toFixed(2)} ms + Redis ${((1000 * median(rs.map((r) => r.redisCpuS))) / N).toFixed(2)} ms`
+      : "";
+  const ratios = corral.map((c, i) => plain[i]!.seconds / c.seconds);
   const ratio = median(ratios);
-  line(`  corral redis engine   ${(N / median(corral)).toFixed(0).padStart(5)} jobs/s  (median of ${repeats}: ${secs(corral)} s)`);
-  line(`  plain BullMQ          ${(N / median(plain)).toFixed(0).padStart(5)} jobs/s  (median of ${repeats}: ${secs(plain)} s)`);
+  line(
+    `  corral redis engine   ${(N / median(corral.map((r) => r.seconds))).toFixed(0).padStart(5)} jobs/s  (median of ${repeats}: ${secs(corral)} s${cpu(corral)})`,
+  );
+  line(
+    `  plain BullMQ          ${(N / median(plain.map((r) => r.seconds))).toFixed(0).padStart(5)} jobs/s  (median of ${repeats}: ${secs(plain)} s${cpu(plain)})`,
+  );
   line(`  ratio corral / BullMQ per repeat: ${ratios.map((r) => `${r.toFixed(2)}×`).join(", ")}`);
+  if (cpuUsageAvailable) {
+    const perJob = (rs: Run[]) => median(rs.map((r) => r.cpuS + r.redisCpuS)) / N;
+    line(
+      `  CPU per job, Redis included: BullMQ's / corral's = ${(perJob(plain) / perJob(corral)).toFixed(2)}× (what the ratio would be on a machine of its own, if CPU were all)`,
+    );
+  }
   line(`  goal: corral ≥ ${GOAL}× BullMQ's jobs/s → ${ratio.toFixed(2)}× (${ratio >= GOAL ? "met" : "NOT met"})`);
 }
 
-async function corralPool(url: string): Promise<number> {
+interface Run {
+  readonly seconds: number;
+  /** CPU used meanwhile by the side's processes (this one included), and by the Redis server. */
+  readonly cpuS: number;
+  readonly redisCpuS: number;
+}
+
+/** Starts counting a run's wall-clock time and CPU; the function it returns stops and reads them. */
+function startClock(redisPid: number | null): () => Run {
+  const t0 = performance.now();
+  const cpu0 = treeCpuSeconds();
+  const redis0 = redisPid === null ? 0 : processCpuSeconds(redisPid);
+  return () => ({
+    seconds: (performance.now() - t0) / 1000,
+    cpuS: treeCpuSeconds() - cpu0,
+    redisCpuS: redisPid === null ? 0 : processCpuSeconds(redisPid) - redis0,
+  });
+}
+
+/** The Redis server's pid (it answers INFO), when it runs on this host. */
+function redisServerPid(url: string): number | null {
+  const u = new URL(url);
+  if (!["127.0.0.1", "localhost", "::1", "[::1]"].includes(u.hostname)) return null;
+  const r = spawnSync("redis-cli", ["-h", u.hostname, "-p", u.port || "6379", "info", "server"], {
+    env: { ...process.env, REDISCLI_AUTH: decodeURIComponent(u.password) },
+    encoding: "utf8",
+  });
+  const pid = Number(/process_id:(\d+)/.exec(r.stdout ?? "")?.[1]);
+  return pid > 0 ? pid : null;
+}
+
+async function corralPool(url: string): Promise<Run> {
   flushTestRedis(url);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-bench-redis-"));
   const env: NodeJS.ProcessEnv = { ...process.env, CORRAL_REDIS_URL: url, NO_COLOR: "1" };
@@ -72,21 +126,21 @@ async function corralPool(url: string): Promise<number> {
       run,
       workers.map((w) => w.name),
     );
-    const t0 = performance.now();
+    const stop = startClock(redisServerPid(url));
     run(["submit", "--engine", "redis", "-a", `1-${N}`, "--", "true"]);
     const wait = spawnSync(process.execPath, [CLI, "wait"], { cwd: dir, env, encoding: "utf8" });
-    const seconds = (performance.now() - t0) / 1000;
+    const measured = stop();
     if (wait.status !== 0) throw new Error(`corral wait: ${wait.status} ${wait.stderr}`);
     const done = JSON.parse(run(["ls", "--json"])) as { tasks: { succeeded?: number; done: number } }[];
     if (done[0]?.tasks.succeeded !== N) throw new Error(`only ${JSON.stringify(done[0]?.tasks)} of ${N} succeeded`);
-    return seconds;
+    return measured;
   } finally {
     await stopAll(workers);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-async function plainBullmq(url: string): Promise<number> {
+async function plainBullmq(url: string): Promise<Run> {
   flushTestRedis(url);
   const { Queue, QueueEvents } = await import("bullmq");
   const { Redis } = await import("ioredis");
@@ -115,14 +169,14 @@ async function plainBullmq(url: string): Promise<number> {
   try {
     await events.waitUntilReady();
     await new Promise((r) => setTimeout(r, 500)); // both workers connected, as corral's are before its clock starts
-    const t0 = performance.now();
+    const stop = startClock(redisServerPid(url));
     for (let i = 0; i < N; i += 1000) {
       await queue.addBulk(Array.from({ length: Math.min(1000, N - i) }, () => ({ name: "run", data: { argv: ["true"] }, opts: { removeOnComplete: true } })));
     }
     await finished;
-    const seconds = (performance.now() - t0) / 1000;
+    const measured = stop();
     if (failed > 0) throw new Error(`${failed} BullMQ jobs failed`);
-    return seconds;
+    return measured;
   } finally {
     for (const p of procs) p.kill("SIGTERM");
     await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.on("exit", r)))));
