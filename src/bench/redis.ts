@@ -23,10 +23,10 @@ import { cpuUsageAvailable, processCpuSeconds, treeCpuSeconds } from "./cpu-usag
  * from before the first addBulk until the N-th result is written.
  *
  * Goal: corral at least 0.8× BullMQ's jobs/s. The machine is shared and noisy: each repeat runs both sides
- * back to back, and the ratio judged is the median of the repeats' ratios. Since a side's share of a busy
- * machine also depends on how many processes it runs, the CPU each side used per job is printed too: every
+ * back to back, and the measured ratio is the median of the repeats' ratios. Since a side's share of a busy
+ * machine also depends on how many processes it runs, the CPU each side used per job is measured too: every
  * process of its tree (CLI commands, workers, launchers, wrappers and commands; the submitter for BullMQ)
- * and, apart, the Redis server's.
+ * and the Redis server's. The goal is judged on the lower of the two ratios.
  */
 const N = Number(process.env.CORRAL_BENCH_REDIS_JOBS ?? 5000);
 const WORKERS = 2;
@@ -37,6 +37,7 @@ export async function benchRedis(line: (s?: string) => void): Promise<void> {
   const url = testRedisUrl(2);
   if (url === null) return line("Redis pool: skipped (no Redis: run scripts/redis-up.sh)");
   line(`Redis pool: ${N} tasks of \`true\`, ${WORKERS} worker processes × concurrency ${CONCURRENCY} on each side, same Redis, results recorded on both`);
+  line(`  (load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cpus at the start)`);
   const repeats = Number(process.env.CORRAL_BENCH_REDIS_REPEATS ?? 3);
   const corral: Run[] = [];
   const plain: Run[] = [];
@@ -70,13 +71,19 @@ export async function benchRedis(line: (s?: string) => void): Promise<void> {
     `  plain BullMQ          ${(N / median(plain.map((r) => r.seconds))).toFixed(0).padStart(5)} jobs/s  (median of ${repeats}: ${secs(plain)} s${cpu(plain)})`,
   );
   line(`  ratio corral / BullMQ per repeat: ${ratios.map((r) => `${r.toFixed(2)}×`).join(", ")}`);
-  if (cpuUsageAvailable) {
-    const perJob = (rs: Run[]) => median(rs.map((r) => r.cpuS + r.redisCpuS)) / N;
-    line(
-      `  CPU per job, Redis included: BullMQ's / corral's = ${(perJob(plain) / perJob(corral)).toFixed(2)}× (what the ratio would be on a machine of its own, if CPU were all)`,
-    );
+  if (!cpuUsageAvailable) {
+    line(`  goal: corral ≥ ${GOAL}× BullMQ's jobs/s → ${ratio.toFixed(2)}× (${ratio >= GOAL ? "met" : "NOT met"})`);
+    return;
   }
-  line(`  goal: corral ≥ ${GOAL}× BullMQ's jobs/s → ${ratio.toFixed(2)}× (${ratio >= GOAL ? "met" : "NOT met"})`);
+  const perJob = (rs: Run[]) => median(rs.map((r) => r.cpuS + r.redisCpuS)) / N;
+  const cpuRatio = perJob(plain) / perJob(corral);
+  line(`  CPU per job, Redis included: BullMQ's / corral's = ${cpuRatio.toFixed(2)}× (the jobs/s ratio to expect where CPU is the only limit)`);
+  // On a busy machine each side gets a share of the CPU by its number of runnable processes, and corral runs
+  // more of them (a wrapper per task, a launcher per worker): the measured ratio alone would flatter it.
+  const judged = Math.min(ratio, cpuRatio);
+  line(
+    `  goal: corral ≥ ${GOAL}× BullMQ's jobs/s → measured ${ratio.toFixed(2)}×, by CPU ${cpuRatio.toFixed(2)}×, judged on the lower: ${judged.toFixed(2)}× (${judged >= GOAL ? "met" : "NOT met"})`,
+  );
 }
 
 interface Run {
