@@ -41,39 +41,54 @@ export type Call =
 
 export type Answer = { ok: true; value: unknown } | { ok: false; unavailable: boolean; message: string };
 
+/**
+ * Two connections per Redis: BullMQ's queues define their ~65 Lua scripts on the connection they are given,
+ * and ioredis copies every defined script onto each pipeline made on it (a poll's, an automatic one), so
+ * corral's own commands go through a connection of their own.
+ */
 const clients = new Map<string, Redis>();
+const bullClients = new Map<string, Redis>();
 const queues = new Map<string, Queue>();
 
-async function client(url: string): Promise<Redis> {
-  let c = clients.get(url);
+async function client(url: string, which: Map<string, Redis> = clients): Promise<Redis> {
+  let c = which.get(url);
   if (c && c.status !== "ready") {
     // It lost its connection (Redis restarted): start over, rather than fail every later call.
     c.disconnect();
-    clients.delete(url);
-    for (const [key, q] of queues) {
-      if (!key.startsWith(`${url}\n`)) continue;
-      void q.close().catch(() => {});
-      queues.delete(key);
+    which.delete(url);
+    if (which === bullClients) {
+      for (const [key, q] of queues) {
+        if (!key.startsWith(`${url}\n`)) continue;
+        void q.close().catch(() => {});
+        queues.delete(key);
+      }
     }
     c = undefined;
   }
   if (!c) {
     const { Redis } = await import("ioredis");
     // Fail fast when Redis is down: corral reports "not reachable" and changes nothing, rather than hang.
-    c = new Redis(url, { lazyConnect: true, connectTimeout: 5000, maxRetriesPerRequest: 1, retryStrategy: () => null, enableAutoPipelining: true });
+    c = new Redis(url, {
+      lazyConnect: true,
+      connectTimeout: 5000,
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => null,
+      enableAutoPipelining: which === clients,
+    });
     c.on("error", () => {}); // reported through the failed command
     await c.connect();
-    clients.set(url, c);
+    which.set(url, c);
   }
   return c;
 }
 
 async function queue(url: string, name: string): Promise<Queue> {
+  const connection = await client(url, bullClients);
   const key = `${url}\n${name}`;
   let q = queues.get(key);
   if (!q) {
     const { Queue } = await import("bullmq");
-    q = new Queue(name, { connection: await client(url), prefix: BULL_PREFIX });
+    q = new Queue(name, { connection, prefix: BULL_PREFIX });
     queues.set(key, q);
   }
   return q;
@@ -208,10 +223,7 @@ async function drain(c: Redis, tag: string, runsDir: string): Promise<string[]> 
     const batch = (await c.xrangeBuffer(key, start, end, "COUNT", 64)) as [Buffer, Buffer[]][];
     if (batch.length === 0) break;
     const entries: ResultEntry[] = [];
-    for (const [, fields] of batch) {
-      const e = parseEntry(fields);
-      if (e) entries.push(e);
-    }
+    for (const [, fields] of batch) entries.push(...parseEntry(fields));
     applyResults(runsDir, entries);
     for (const e of entries) touched.add(e.attempt);
     const ids = batch.map(([id]) => id.toString());

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { applyResults, entryFields, parseEntry, type ResultEntry } from "./results.js";
+import { applyResults, CHUNK_BYTES, parseEntry, streamEntries, type ResultEntry } from "./results.js";
 
 test("results written twice (corral killed before deleting them) change nothing the second time", () => {
   const runs = fs.mkdtempSync(path.join(os.tmpdir(), "corral-results-"));
@@ -23,7 +23,8 @@ test("results written twice (corral killed before deleting them) change nothing 
     e("ended", "status=0\nend\n"),
   ];
   // Through the stream's field encoding and back, as a worker sends them.
-  const wire = entries.map((x) => parseEntry(entryFields(x).map((f) => Buffer.from(f)))!);
+  const wire = streamEntries(entries).flatMap((fields) => parseEntry(fields.map((f) => Buffer.from(f))));
+  assert.deepEqual(wire, entries);
   assert.equal(applyResults(runs, wire), 5);
   assert.equal(applyResults(runs, wire), 5);
   const dir = path.join(runs, "3", "1", "1");
@@ -36,4 +37,39 @@ test("results written twice (corral killed before deleting them) change nothing 
   // A request name that would leave the folder is refused.
   assert.equal(applyResults(runs, [e("request", "x", 0, "../../evil")]), 0);
   fs.rmSync(runs, { recursive: true, force: true });
+});
+
+const part = (attempt: string, kind: ResultEntry["kind"], data: Buffer, offset = 0): ResultEntry => ({ attempt, kind, offset, name: "", data });
+const onWire = (fields: (string | Buffer)[]) => fields.map((f) => Buffer.from(f));
+
+test("a short task's results travel as one stream entry; big output, and other attempts, get entries of their own", () => {
+  const started = part("4.2.1", "started", Buffer.from("pid=1\nend\n"));
+  const ended = part("4.2.1", "ended", Buffer.from("status=0\nend\n"));
+  const short = streamEntries([started, part("4.2.1", "stdout", Buffer.from("hi\n")), ended]);
+  assert.equal(short.length, 1);
+  assert.deepEqual(
+    parseEntry(onWire(short[0]!)).map((e) => e.kind),
+    ["started", "stdout", "ended"],
+  );
+
+  const big = [started, part("4.2.1", "stdout", Buffer.alloc(CHUNK_BYTES, 1)), part("4.2.1", "stdout", Buffer.alloc(10, 2), CHUNK_BYTES), ended];
+  const entries = streamEntries(big);
+  assert.deepEqual(
+    entries.map((f) => parseEntry(onWire(f)).map((e) => e.kind)),
+    [["started"], ["stdout"], ["stdout", "ended"]],
+  );
+  for (const f of entries) assert.ok(parseEntry(onWire(f)).reduce((n, e) => n + e.data.length, 0) <= CHUNK_BYTES);
+  assert.deepEqual(
+    entries.flatMap((f) => parseEntry(onWire(f))),
+    big,
+  );
+
+  assert.equal(streamEntries([started, part("5.1.1", "ended", Buffer.from("status=0\nend\n"))]).length, 2);
+});
+
+test("an entry of one result each (as workers sent before results shared entries) still reads; foreign entries read as none", () => {
+  const fields = onWire(["a", "3.1.1", "k", "stdout", "o", "6", "n", "", "d", "world\n"]);
+  assert.deepEqual(parseEntry(fields), [{ attempt: "3.1.1", kind: "stdout", offset: 6, name: "", data: Buffer.from("world\n") }]);
+  assert.deepEqual(parseEntry(onWire(["a", "../3", "k", "ended", "d", "x"])), []);
+  assert.deepEqual(parseEntry(onWire(["hello", "world"])), []);
 });

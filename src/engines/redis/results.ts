@@ -29,18 +29,53 @@ export function attemptKey(jobId: number, index: number, attempt: number): strin
   return `${jobId}.${index}.${attempt}`;
 }
 
-/** Stream fields of an entry (values may be binary). */
-export function entryFields(e: ResultEntry): (string | Buffer)[] {
-  return ["a", e.attempt, "k", e.kind, "o", String(e.offset), "n", e.name, "d", e.data];
+/**
+ * The stream entries that carry these results, in order. Consecutive results of one attempt share an entry
+ * while their data fits in CHUNK_BYTES: a short task's started marker, output and ended marker travel as one
+ * entry (fields `a ATTEMPT`, then `k KIND o OFFSET n NAME d DATA` per result), rather than one entry each.
+ */
+export function streamEntries(results: readonly ResultEntry[]): (string | Buffer)[][] {
+  const out: (string | Buffer)[][] = [];
+  let fields: (string | Buffer)[] | null = null;
+  let attempt = "";
+  let bytes = 0;
+  for (const e of results) {
+    if (fields === null || e.attempt !== attempt || bytes + e.data.length > CHUNK_BYTES) {
+      fields = ["a", e.attempt];
+      out.push(fields);
+      attempt = e.attempt;
+      bytes = 0;
+    }
+    fields.push("k", e.kind, "o", String(e.offset), "n", e.name, "d", e.data);
+    bytes += e.data.length;
+  }
+  return out;
 }
 
-export function parseEntry(fields: Buffer[]): ResultEntry | null {
-  const m = new Map<string, Buffer>();
-  for (let i = 0; i + 1 < fields.length; i += 2) m.set(fields[i]!.toString(), fields[i + 1]!);
-  const attempt = m.get("a")?.toString();
-  const kind = m.get("k")?.toString() as ResultKind | undefined;
-  if (!attempt || !/^\d+\.\d+\.\d+$/.test(attempt) || !kind) return null;
-  return { attempt, kind, offset: Number(m.get("o")?.toString() ?? 0), name: m.get("n")?.toString() ?? "", data: m.get("d") ?? Buffer.alloc(0) };
+const ATTEMPT_RE = /^\d+\.\d+\.\d+$/;
+
+/** The results one stream entry carries, in order (none if it is not one of corral's). */
+export function parseEntry(fields: readonly Buffer[]): ResultEntry[] {
+  const out: ResultEntry[] = [];
+  let attempt: string | null = null;
+  let part: { kind: string | null; offset: number; name: string; data: Buffer } | null = null;
+  const close = () => {
+    if (part?.kind && attempt !== null) out.push({ attempt, kind: part.kind as ResultKind, offset: part.offset, name: part.name, data: part.data });
+  };
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const key = fields[i]!.toString();
+    const value = fields[i + 1]!;
+    if (key === "a") attempt = value.toString();
+    else if (key === "k") {
+      close();
+      part = { kind: value.toString(), offset: 0, name: "", data: Buffer.alloc(0) };
+    } else if (part === null) continue;
+    else if (key === "o") part.offset = Number(value.toString());
+    else if (key === "n") part.name = value.toString();
+    else if (key === "d") part.data = value;
+  }
+  close();
+  return attempt !== null && ATTEMPT_RE.test(attempt) ? out : [];
 }
 
 const REQUEST_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -52,6 +87,7 @@ const REQUEST_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export function applyResults(runsDir: string, entries: readonly ResultEntry[]): number {
   const fds = new Map<string, number>();
   const made = new Set<string>();
+  const jobExists = new Map<string, boolean>();
   let written = 0;
   try {
     for (const e of entries) {
@@ -60,8 +96,10 @@ export function applyResults(runsDir: string, entries: readonly ResultEntry[]): 
       const [job, index, attempt] = e.attempt.split(".") as [string, string, string];
       const runDir = runDirFor(runsDir, job, index, attempt);
       if (!made.has(runDir)) {
-        if (!fs.existsSync(jobRunsDir(runsDir, job))) continue;
-        fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
+        let exists = jobExists.get(job);
+        if (exists === undefined) jobExists.set(job, (exists = fs.existsSync(jobRunsDir(runsDir, job))));
+        if (!exists) continue;
+        makeRunDir(runDir);
         made.add(runDir);
       }
       switch (e.kind) {
@@ -97,6 +135,17 @@ export function applyResults(runsDir: string, entries: readonly ResultEntry[]): 
     for (const fd of fds.values()) fs.closeSync(fd);
   }
   return written;
+}
+
+/** The attempt's folder and its task's (two mkdir calls, where a recursive mkdir would make three). */
+function makeRunDir(runDir: string): void {
+  for (const dir of [path.dirname(runDir), runDir]) {
+    try {
+      fs.mkdirSync(dir, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+  }
 }
 
 /** Whole-file writes appear at once: written under a dot-name, then renamed (readers skip dot-names). */
