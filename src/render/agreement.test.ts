@@ -28,7 +28,7 @@ function plannedJob(): { rendered: (engine: string, site: Record<string, unknown
   return { rendered, row };
 }
 
-function request(row: JobRow, settings: Record<string, unknown>): SubmissionRequest {
+function request(row: JobRow, settings: Record<string, unknown>, dialect: string | null = null): SubmissionRequest {
   return {
     job: row,
     attemptN: 1,
@@ -44,6 +44,7 @@ function request(row: JobRow, settings: Record<string, unknown>): SubmissionRequ
     comment: "corral:t:7:1:0",
     logDir: "/p/.corral/runs/7",
     settings,
+    dialect,
   };
 }
 

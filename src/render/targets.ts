@@ -1,5 +1,5 @@
 import type { ConfigTable } from "../config/project-config.js";
-import { lsfDirectives, okAnyDependency, pbsDirectives, sgeDirectives, slurmDirectives, type DirectiveJob } from "../protocol/directives.js";
+import { configuredPbsDialect, lsfDirectives, okAnyDependency, pbsDirectives, sgeDirectives, slurmDirectives, type DirectiveJob } from "../protocol/directives.js";
 import { scriptBody, type NativeJob } from "./native-job.js";
 
 export interface RenderedFile {
@@ -113,16 +113,19 @@ const sge = scriptTarget({
   },
 });
 
-/** PBS Pro: qsub scripts with select/walltime, -J arrays, chained with -W depend=afterok/afterany. */
+/**
+ * PBS: qsub scripts chained with -W depend=afterok/afterany; PBS Professional's select/-J by default, Torque's
+ * nodes/ppn and -t when the project's [pbs] table says dialect = "torque" (as for submissions).
+ */
 const pbs = scriptTarget({
   engine: "pbs",
   title: "PBS",
   extension: "pbs",
-  indexVariable: "$PBS_ARRAY_INDEX",
+  indexVariable: "${PBS_ARRAY_INDEX:-$PBS_ARRAYID}",
   retryAdvice: "PBS does not retry; resubmit failed subjobs",
   intro: [],
   keepsIds: true,
-  directives: (job) => pbsDirectives(directiveJob(job)),
+  directives: (job, _byName, site) => pbsDirectives(directiveJob(job), configuredPbsDialect(site) ?? "pro"),
   submitLine(job, ids) {
     const dep = okAnyList(job, ids);
     return `qsub${dep ? ` -W depend=${dep}` : ""} ${job.name}.pbs`;

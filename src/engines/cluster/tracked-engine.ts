@@ -108,7 +108,7 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
   validate(spec: JobSpec, projectDir: string, store: Store | null): void {
     const p = this.probe(projectDir, store);
     if (!p.usable) throw new UsageError(`--engine ${this.name}: ${p.lines.find((l) => !l.usable)?.text ?? "not usable here"} (see corral doctor)`);
-    this.backend.checkResources(spec, projectDir);
+    this.backend.checkResources(spec, projectDir, p);
   }
 
   doctor(projectDir: string): DoctorLine[] {
@@ -247,6 +247,7 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
         comment: submissionComment(tag, job.id, n, chunk.offset),
         logDir: jobRunsDir(store.runsDir, job.id),
         settings,
+        dialect: probe.dialect ?? null,
       };
       let backendId: string;
       try {
@@ -321,6 +322,7 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
       runsDir: store.runsDir,
       attempts,
       cursor: eventCursor(store, this.name),
+      dialect: this.probe(store.dir, store).dialect ?? null,
       jobTags: (jobId) => jobTags(store, jobId) ?? [],
     };
     return this.backend.observe(ctx);
@@ -403,9 +405,13 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
       } else gone.push(m);
     }
     const askable = gone.filter((m) => m.attempt.kill_reason === null && (m.ended === null || needsReason(m)) && !seen.fates.has(m.attempt.engine_id!));
+    const probe = this.probe(store.dir, store);
     const verdicts =
-      askable.length > 0 && this.backend.account && this.probe(store.dir, store).accounting
-        ? this.backend.account(askable.map((m) => m.attempt))
+      askable.length > 0 && this.backend.account && probe.accounting
+        ? this.backend.account(
+            askable.map((m) => m.attempt),
+            probe.dialect ?? null,
+          )
         : new Map<number, AccountingVerdict>();
     for (const m of gone)
       changes.push(() => this.settleGone(store, m, seen.fates.get(m.attempt.engine_id!) ?? verdicts.get(m.attempt.id) ?? null, now, graceS));
