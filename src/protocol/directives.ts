@@ -137,9 +137,15 @@ export function pbsDependency(afterOk: readonly string[], afterAny: readonly str
   const isArray = (id: string) => id.includes("[]");
   const part = (kind: string, ids: readonly string[]) => (ids.length ? [`${kind}:${ids.join(":")}`] : []);
   const parts = [
-    ...part("afterok", afterOk.filter((x) => !isArray(x))),
+    ...part(
+      "afterok",
+      afterOk.filter((x) => !isArray(x)),
+    ),
     ...part("afterokarray", afterOk.filter(isArray)),
-    ...part("afterany", afterAny.filter((x) => !isArray(x))),
+    ...part(
+      "afterany",
+      afterAny.filter((x) => !isArray(x)),
+    ),
     ...part("afteranyarray", afterAny.filter(isArray)),
   ];
   return parts.length > 0 ? parts.join(",") : null;

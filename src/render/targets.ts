@@ -1,5 +1,13 @@
 import type { ConfigTable } from "../config/project-config.js";
-import { configuredPbsDialect, lsfDirectives, okAnyDependency, pbsDirectives, sgeDirectives, slurmDirectives, type DirectiveJob } from "../protocol/directives.js";
+import {
+  configuredPbsDialect,
+  lsfDirectives,
+  okAnyDependency,
+  pbsDirectives,
+  sgeDirectives,
+  slurmDirectives,
+  type DirectiveJob,
+} from "../protocol/directives.js";
 import { scriptBody, type NativeJob } from "./native-job.js";
 
 export interface RenderedFile {
@@ -121,6 +129,7 @@ const pbs = scriptTarget({
   engine: "pbs",
   title: "PBS",
   extension: "pbs",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, not a template
   indexVariable: "${PBS_ARRAY_INDEX:-$PBS_ARRAYID}",
   retryAdvice: "PBS does not retry; resubmit failed subjobs",
   intro: [],

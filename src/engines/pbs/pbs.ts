@@ -115,6 +115,7 @@ export const pbs: BatchScheduler = {
   singleRangeArrays: true,
   pollMinAgeS: 5,
   // PBS Professional sets PBS_ARRAY_INDEX, Torque PBS_ARRAYID, and Slurm's Torque front end only Slurm's own.
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, not a template
   arrayIndexVariable: "{PBS_ARRAY_INDEX:-${PBS_ARRAYID:-$SLURM_ARRAY_TASK_ID}}",
   handOver: 'exec /bin/sh "$corral_dir/wrapper.sh"',
 
