@@ -5,6 +5,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { planDescription } from "../api/plan.js";
 import type { SubmissionRequest } from "../engines/cluster/backend.js";
+import { pbs } from "../engines/pbs/pbs.js";
 import { sge } from "../engines/sge/sge.js";
 import { slurm } from "../engines/slurm/slurm.js";
 import type { JobRow } from "../store/rows.js";
@@ -12,7 +13,7 @@ import { nativeJobs } from "./native-job.js";
 import { RENDER_TARGETS } from "./targets.js";
 
 // The directives that ask for resources, which `corral render` and a submission must spell the same way.
-const RESOURCE_LINE = /^(#SBATCH --(cpus-per-task|mem|time|gres|partition|array)=|#\$ -(pe|l|q|t|tc) )/;
+const RESOURCE_LINE = /^(#SBATCH --(cpus-per-task|mem|time|gres|partition|array)=|#\$ -(pe|l|q|t|tc) |#PBS -(l|J|t|q) )/;
 
 function plannedJob(): { rendered: (engine: string, site: Record<string, unknown>) => string[]; row: JobRow } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-agree-"));
@@ -67,4 +68,14 @@ test("corral render and a Grid Engine submission use the site's parallel environ
     () => sge.checkResources({ resources: { cpus: 4, gpus: 0 } } as never, fs.mkdtempSync(path.join(os.tmpdir(), "corral-agree-"))),
     /Grid Engine needs a parallel environment.*\[sge\]/,
   );
+});
+
+test("corral render and a PBS submission ask for the same resources, in each dialect", () => {
+  const { rendered, row } = plannedJob();
+  const pro = pbs.directives(request(row, {}, "pro")).filter((l) => RESOURCE_LINE.test(l));
+  assert.deepEqual(rendered("pbs", {}), pro);
+  assert.deepEqual(pro, ["#PBS -l select=1:ncpus=4:mem=3072mb:ngpus=1", "#PBS -l walltime=01:30:30", "#PBS -J 1-10:3%2", "#PBS -q long"]);
+  const torque = pbs.directives(request(row, { dialect: "torque" }, "torque")).filter((l) => RESOURCE_LINE.test(l));
+  assert.deepEqual(rendered("pbs", { dialect: "torque" }), torque);
+  assert.deepEqual(torque, ["#PBS -l nodes=1:ppn=4:gpus=1,mem=3072mb", "#PBS -l walltime=01:30:30", "#PBS -t 1,4,7,10%2", "#PBS -q long"]);
 });

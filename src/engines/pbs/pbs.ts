@@ -102,7 +102,7 @@ export function observationOf(records: readonly QstatRecord[], attempts: readonl
 }
 
 /** Slurm's Torque front end prints sbatch's refusal inside three lines of its own: keep sbatch's words. */
-function condensed(message: string): string {
+export function qsubRefusal(message: string): string {
   const errors = message.match(/sbatch: error: [^;']*/g);
   return errors ? `qsub: ${[...new Set(errors)].join("; ")}` : message;
 }
@@ -181,7 +181,7 @@ export const pbs: BatchScheduler = {
     try {
       out = runScheduler("qsub", [...own, ...passThrough, scriptPath]).stdout.trim();
     } catch (err) {
-      if (err instanceof SchedulerRejected) throw new SchedulerRejected(condensed(err.message));
+      if (err instanceof SchedulerRejected) throw new SchedulerRejected(qsubRefusal(err.message));
       throw err;
     }
     const id = out.split("\n").pop()!.trim();
