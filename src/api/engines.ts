@@ -4,6 +4,7 @@ import type { EngineCatalog } from "../domain/engine-catalog.js";
 import type { Engine } from "../engines/engine.js";
 import { SchedulerEngine } from "../engines/cluster/scheduler-engine.js";
 import { createLocalEngine } from "../engines/local/local-engine.js";
+import { htcondor } from "../engines/htcondor/htcondor.js";
 import { pbs } from "../engines/pbs/pbs.js";
 import { redisEngine } from "../engines/redis/redis.js";
 import { sge } from "../engines/sge/sge.js";
@@ -16,7 +17,14 @@ import { slurm } from "../engines/slurm/slurm.js";
 const SUPERVISOR_ENTRY = fileURLToPath(new URL("./supervisor-process.js", import.meta.url));
 
 const ENGINES = new Map<string, Engine>(
-  [createLocalEngine(SUPERVISOR_ENTRY), new SchedulerEngine(slurm), new SchedulerEngine(sge), new SchedulerEngine(pbs), redisEngine].map((e) => [e.name, e]),
+  [
+    createLocalEngine(SUPERVISOR_ENTRY),
+    new SchedulerEngine(slurm),
+    new SchedulerEngine(sge),
+    new SchedulerEngine(pbs),
+    new SchedulerEngine(htcondor),
+    redisEngine,
+  ].map((e) => [e.name, e]),
 );
 
 export function engineNames(): string[] {

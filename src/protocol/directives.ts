@@ -185,3 +185,24 @@ export function lsfDirectives(j: DirectiveJob, waitFor: string | null = null): s
   if (waitFor) d.push(`-w "${waitFor}"`);
   return d.map((x) => `#BSUB ${x}`);
 }
+
+/** HTCondor's hold code for a job over its memory request (CONDOR_HOLD_CODE JobOutOfResources). */
+export const HTCONDOR_MEMORY_HOLD = 34;
+
+/**
+ * HTCondor: the submit-description commands that ask for a job's resources. HTCondor has no wall-clock limit,
+ * so the time limit is a periodic_remove of a job running longer; `removeHeldForMemory` (corral's submissions)
+ * also removes a job held for exceeding its memory, so the attempt ends OUT_OF_MEMORY and may retry with more.
+ */
+export function htcondorRequestLines(j: DirectiveJob, opts: { removeHeldForMemory?: boolean } = {}): string[] {
+  const d = [`request_cpus = ${j.cpus}`];
+  if (j.memMb !== null) d.push(`request_memory = ${j.memMb}`);
+  if (j.gpus > 0) d.push(`request_gpus = ${j.gpus}`);
+  const remove = [
+    ...(j.timeS !== null ? [`(JobStatus == 2) && (time() - EnteredCurrentStatus > ${j.timeS})`] : []),
+    ...(opts.removeHeldForMemory ? [`(JobStatus == 5) && (HoldReasonCode == ${HTCONDOR_MEMORY_HOLD})`] : []),
+  ];
+  if (remove.length === 1) d.push(`periodic_remove = ${remove[0]}`);
+  else if (remove.length > 1) d.push(`periodic_remove = ${remove.map((r) => `(${r})`).join(" || ")}`);
+  return d;
+}

@@ -1,6 +1,7 @@
 import type { ConfigTable } from "../config/project-config.js";
 import {
   configuredPbsDialect,
+  htcondorRequestLines,
   lsfDirectives,
   okAnyDependency,
   pbsDirectives,
@@ -173,11 +174,9 @@ const htcondor: RenderTarget = {
         `executable = ${job.name}.sh`,
         ...(job.indices ? ["arguments = $(task)"] : []),
         `initialdir = ${job.cwd}`,
-        `request_cpus = ${job.cpus}`,
+        // The same request lines as corral's own submissions (protocol/directives.ts).
+        ...htcondorRequestLines(directiveJob(job)),
       ];
-      if (job.memMb !== null) sub.push(`request_memory = ${job.memMb}`);
-      if (job.gpus > 0) sub.push(`request_gpus = ${job.gpus}`);
-      if (job.timeS !== null) sub.push(`periodic_remove = (JobStatus == 2) && (time() - EnteredCurrentStatus > ${job.timeS})`);
       if (job.queue) sub.push(`# queue '${job.queue}': HTCondor has no queues; use requirements to pick machines`);
       sub.push(`output = ${job.name}.$(Cluster).$(Process).out`, `error = ${job.name}.$(Cluster).$(Process).err`, `log = ${batch}.log`);
       sub.push(job.indices ? `queue task in (${job.indices.join(", ")})` : "queue 1", "");

@@ -118,6 +118,8 @@ export interface Backend {
   readonly minArrayIndex: number;
   /** Whether one call can carry only a single start-end:step range (Grid Engine's -t). */
   readonly singleRangeArrays: boolean;
+  /** Whether one call carries only consecutive indices counted from minArrayIndex (HTCondor's `queue N`). */
+  readonly arraysFromZero?: boolean;
   /** How long an answer is reused by default (`[cluster] poll_min_age` overrides). */
   readonly pollMinAgeS: number;
   /** Checks binaries, daemons, accounting and limits in one cheap call; `thorough` (doctor) may ask more. */

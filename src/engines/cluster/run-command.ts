@@ -6,9 +6,9 @@ export class SchedulerUnavailable extends Error {}
 /** The scheduler answered and refused (unknown partition, bad option): the user's input is at fault. */
 export class SchedulerRejected extends Error {}
 
-/** Messages by which Slurm and Grid Engine clients say they could not reach their daemon. */
+/** Messages by which Slurm, Grid Engine, PBS and HTCondor clients say they could not reach their daemon. */
 const UNREACHABLE =
-  /unable to contact|socket timed out|connection refused|zero bytes were transmitted|communication|cannot connect|can't connect|unable to connect|commlib error|no route to host|timed out/i;
+  /unable to contact|socket timed out|connection refused|zero bytes were transmitted|communication|cannot connect|can't connect|unable to connect|commlib error|no route to host|timed out|can't find address of|couldn't contact|failed to connect/i;
 
 export interface CommandResult {
   readonly stdout: string;

@@ -228,7 +228,12 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
     if (indices.length === 0) return true;
     const chunks: (Omit<Chunk, "range"> & { range: string | null })[] =
       job.array_spec !== null
-        ? planChunks(indices, { minIndex: this.backend.minArrayIndex, maxIndex: probe.maxArrayIndex, singleRange: this.backend.singleRangeArrays })
+        ? planChunks(indices, {
+            minIndex: this.backend.minArrayIndex,
+            maxIndex: probe.maxArrayIndex,
+            singleRange: this.backend.singleRangeArrays,
+            fromZero: this.backend.arraysFromZero ?? false,
+          })
         : indices.map((idx) => ({ offset: 0, indices: [idx], range: null }));
     const settings = configSection(store.dir, this.name);
     for (const chunk of chunks) {
