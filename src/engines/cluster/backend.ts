@@ -138,6 +138,8 @@ export interface Backend {
   account?(attempts: readonly AttemptRow[], dialect: string | null): Map<number, AccountingVerdict>;
   /** Cancels tasks or jobs (ids as taskId gives them). */
   cancel(taskIds: readonly string[], projectDir: string): void;
+  /** Releases tasks the scheduler holds (ids as taskId gives them); tasks not held are left as they are. */
+  release?(taskIds: readonly string[], projectDir: string): void;
 }
 
 /**

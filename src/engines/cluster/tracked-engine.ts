@@ -130,6 +130,21 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
     this.deliverKills(store);
   }
 
+  /** Asks the backend to release the jobs' waiting attempts it may hold; one call for all of them. */
+  releaseHeld(store: Store, jobIds: readonly number[]): void {
+    if (!this.backend.release) return;
+    const wanted = new Set(jobIds);
+    const ids = activeAttempts(store, this.name)
+      .filter((a) => wanted.has(a.job_id) && a.state === "queued" && a.engine_id !== null)
+      .map((a) => a.engine_id!);
+    if (ids.length === 0) return;
+    try {
+      this.backend.release(ids, store.dir);
+    } catch (err) {
+      if (!(err instanceof SchedulerUnavailable || err instanceof SchedulerRejected)) throw err;
+    }
+  }
+
   async abandon(attempts: readonly AttemptRow[]): Promise<void> {
     const ids = attempts.filter((a) => a.engine_id !== null).map((a) => a.engine_id!);
     if (ids.length === 0) return;

@@ -41,6 +41,15 @@ else if (cmd === "condor_history") {
     const [cluster, proc] = id.split(".");
     event(sub, "009", { cluster, proc: Number(proc) }, "Job was aborted.", ["via condor_rm (by user tester)"]);
   }
+} else if (cmd === "condor_release") {
+  const log = fs.readFileSync(dir + "/last-log", "utf8");
+  for (const id of args.filter((a) => /^\d+\.\d+$/.test(a))) {
+    const [cluster, proc] = id.split(".").map(Number);
+    event(log, "013", { cluster, proc }, "Job was released.", ["via condor_release (by user tester)"]);
+    event(log, "001", { cluster, proc }, "Job executing on host: <127.0.0.1:9618>");
+    const r = spawnSync("/bin/sh", [fs.readFileSync(dir + "/exec-" + id, "utf8")], { env: { ...process.env, CORRAL_CONDOR_PROCESS: String(proc) } });
+    event(log, "005", { cluster, proc }, "Job terminated.", ["(1) Normal termination (return value " + r.status + ")"]);
+  }
 } else if (cmd === "condor_submit") {
   const desc = fs.readFileSync(args[args.length - 1], "utf8");
   const get = (k) => (new RegExp("^" + k.replace("+", "\\+") + " = (.*)$", "m").exec(desc) || [])[1];
@@ -56,6 +65,7 @@ else if (cmd === "condor_history") {
     if (name === "held") {
       event(log, "012", id, "Job was held.", ["via condor_hold (by user tester)", "Code 1 Subcode 0"]);
       fs.appendFileSync(dir + "/queue", cluster + "." + proc + "\n");
+      fs.writeFileSync(dir + "/exec-" + cluster + "." + proc, get("executable"));
     } else if (name === "oom") {
       event(log, "001", id, "Job executing on host: <127.0.0.1:9618>");
       event(log, "012", id, "Job was held.", ["Error from slot1@vm: Job has gone over cgroup memory limit of 100 megabytes.", "Code 34 Subcode 0"]);
@@ -85,7 +95,7 @@ const calls = () => fs.readFileSync(path.join(dir, "calls"), "utf8").split("\n")
 before(() => {
   fs.mkdirSync(bin);
   fs.writeFileSync(path.join(dir, "standin.cjs"), STANDIN);
-  for (const cmd of ["condor_version", "condor_q", "condor_submit", "condor_rm", "condor_history"])
+  for (const cmd of ["condor_version", "condor_q", "condor_submit", "condor_rm", "condor_release", "condor_history"])
     fs.writeFileSync(path.join(bin, cmd), `#!/bin/sh\nexec '${process.execPath}' '${dir}/standin.cjs' ${cmd} "$@"\n`, { mode: 0o755 });
   process.env.PATH = `${bin}:${process.env.PATH}`;
   process.env.CONDOR_STANDIN_DIR = dir;
@@ -143,21 +153,37 @@ test("removals corral's periodic_remove made are TIMEOUT and OUT_OF_MEMORY in sh
   assert.equal(eventCursor(store, "htcondor") !== null && JSON.parse(eventCursor(store, "htcondor")!).offset, fs.statSync(eventLogPath(store.dir)).size);
 });
 
-test("a held job is shown held with HTCondor's reason; corral cancel removes it with one condor_rm", () => {
-  const held = submit({ command: ["true"], name: "held" });
+test("a held job is shown held with HTCondor's reason; release runs it with one condor_release, cancel removes one with one condor_rm", () => {
+  const held = submit({ command: ["sh", "-c", "echo released"], name: "held" });
+  const doomed = submit({ command: ["true"], name: "held" });
   engine.refresh(store, { force: true });
   assert.equal(task(held).lifecycleState, "queued");
-  assert.match(task(held).reason ?? "", /^waiting in htcondor: held: via condor_hold \(by user tester\) \(HoldReasonCode 1\); release with condor_release 10\d\.0$/);
-  cancelTasks(store, [{ jobId: held, index: task(held).index }]);
-  const before = calls().length;
+  assert.match(
+    task(held).reason ?? "",
+    /^waiting in htcondor: held: via condor_hold \(by user tester\) \(HoldReasonCode 1\); release with condor_release 10\d\.0$/,
+  );
+  let before = calls().length;
+  engine.releaseHeld(store, [held]);
+  assert.deepEqual(
+    calls()
+      .slice(before)
+      .map((c) => c.split(" ")[0]),
+    ["condor_release"],
+  );
+  engine.refresh(store, { force: true });
+  assert.equal(task(held).lifecycleState, "succeeded");
+  cancelTasks(store, [{ jobId: doomed, index: task(doomed).index }]);
+  before = calls().length;
   engine.cancel(store);
   assert.deepEqual(
-    calls().slice(before).map((c) => c.split(" ")[0]),
+    calls()
+      .slice(before)
+      .map((c) => c.split(" ")[0]),
     ["condor_rm"],
   );
   engine.refresh(store, { force: true });
-  assert.equal(task(held).lifecycleState, "cancelled");
-  assert.equal(task(held).reason, "cancelled by user");
+  assert.equal(task(doomed).lifecycleState, "cancelled");
+  assert.equal(task(doomed).reason, "cancelled by user");
 });
 
 test("a job silent in the log is looked for with one condor_q; gone from the queue, condor_history tells how it left", () => {
@@ -167,7 +193,9 @@ test("a job silent in the log is looked for with one condor_q; gone from the que
     const before = calls().length;
     engine.refresh(store, { force: true });
     assert.deepEqual(
-      calls().slice(before).map((c) => c.split(" ")[0]),
+      calls()
+        .slice(before)
+        .map((c) => c.split(" ")[0]),
       ["condor_q", "condor_history"],
     );
     assert.equal(task(silent).lifecycleState, "cancelled");

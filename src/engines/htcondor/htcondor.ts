@@ -309,6 +309,14 @@ export const htcondor: BatchScheduler = {
     return out;
   },
 
+  release(taskIds: readonly string[], projectDir: string): void {
+    try {
+      runScheduler("condor_release", [...scheddArgs(configSection(projectDir, "htcondor")), ...new Set(taskIds)]);
+    } catch (err) {
+      if (!(err instanceof SchedulerRejected)) throw err; // not held: nothing to release
+    }
+  },
+
   cancel(taskIds: readonly string[], projectDir: string): void {
     try {
       runScheduler("condor_rm", [...scheddArgs(configSection(projectDir, "htcondor")), ...new Set(taskIds)]);

@@ -63,3 +63,13 @@ test("[pbs] settings and --sched-arg reach qsub untouched, after corral's own op
     fs.rmSync(p.path(".corral", "config.toml"));
   }
 });
+
+test("a job held in PBS (qsub -h) waits there, and corral release releases it with qrls", async (t) => {
+  if (!needScheduler(t, "pbs", problem)) return;
+  const id = p.submit(["--engine", "pbs", "--sched-arg=-h"], ["echo", "released"]);
+  p.ok(["refresh"]);
+  assert.equal(p.json<{ state: string }>(["show", String(id)]).state, "queued");
+  p.ok(["release", String(id)]);
+  assert.equal((await p.runAsync(["wait", String(id), "--timeout", "60"])).code, 0);
+  assert.equal(p.ok(["logs", String(id)]), "released\n");
+});

@@ -235,6 +235,14 @@ export const pbs: BatchScheduler = {
     return out;
   },
 
+  release(taskIds: readonly string[]): void {
+    try {
+      runScheduler("qrls", [...new Set(taskIds)]);
+    } catch (err) {
+      if (!(err instanceof SchedulerRejected)) throw err; // not held: nothing to release
+    }
+  },
+
   cancel(taskIds: readonly string[]): void {
     // One qdel for all; ids that already ended are refused ("Unknown Job Id"), which is what cancelling wanted.
     try {
