@@ -5,6 +5,7 @@ import type { Engine } from "../engines/engine.js";
 import { SchedulerEngine } from "../engines/cluster/scheduler-engine.js";
 import { createLocalEngine } from "../engines/local/local-engine.js";
 import { htcondor } from "../engines/htcondor/htcondor.js";
+import { lsf } from "../engines/lsf/lsf.js";
 import { pbs } from "../engines/pbs/pbs.js";
 import { redisEngine } from "../engines/redis/redis.js";
 import { sge } from "../engines/sge/sge.js";

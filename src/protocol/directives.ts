@@ -176,7 +176,8 @@ export function pbsDirectives(j: DirectiveJob, dialect: PbsDialect = "pro"): str
 /** LSF: `#BSUB` lines; arrays as NAME[range]%cap; `waitFor` is a -w condition such as done(a) && ended(b). */
 export function lsfDirectives(j: DirectiveJob, waitFor: string | null = null): string[] {
   const name = j.array ? `${j.name}[${j.array.range}]${j.array.cap ? `%${j.array.cap}` : ""}` : j.name;
-  const d = [`-J "${name}"`, `-n ${j.cpus}`, `-o ${j.outputPrefix}.%J.%I.out`];
+  // corral's comment goes in the job description (-Jd), which bjobs -o job_description lists.
+  const d = [`-J "${name}"`, ...(j.comment ? [`-Jd "${j.comment}"`] : []), `-n ${j.cpus}`, `-o ${j.outputPrefix}.%J.%I.out`];
   if (j.memMb !== null) d.push(`-M ${j.memMb}MB`, `-R "rusage[mem=${j.memMb}MB]"`);
   // -W takes minutes.
   if (j.timeS !== null) d.push(`-W ${Math.ceil(j.timeS / 60)}`);
@@ -205,4 +206,10 @@ export function htcondorRequestLines(j: DirectiveJob, opts: { removeHeldForMemor
   if (remove.length === 1) d.push(`periodic_remove = ${remove[0]}`);
   else if (remove.length > 1) d.push(`periodic_remove = ${remove.map((r) => `(${r})`).join(" || ")}`);
   return d;
+}
+
+/** LSF's -w condition for a job's parents: done() waits for success, ended() for any end (an array's id: all its elements). */
+export function lsfWaitCondition(afterOk: readonly string[], afterAny: readonly string[]): string | null {
+  const parts = [...afterOk.map((id) => `done(${id})`), ...afterAny.map((id) => `ended(${id})`)];
+  return parts.length > 0 ? parts.join(" && ") : null;
 }

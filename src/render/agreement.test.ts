@@ -5,6 +5,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { planDescription } from "../api/plan.js";
 import type { SubmissionRequest } from "../engines/cluster/backend.js";
+import { lsf } from "../engines/lsf/lsf.js";
 import { pbs } from "../engines/pbs/pbs.js";
 import { sge } from "../engines/sge/sge.js";
 import { slurm } from "../engines/slurm/slurm.js";
@@ -13,7 +14,7 @@ import { nativeJobs } from "./native-job.js";
 import { RENDER_TARGETS } from "./targets.js";
 
 // The directives that ask for resources, which `corral render` and a submission must spell the same way.
-const RESOURCE_LINE = /^(#SBATCH --(cpus-per-task|mem|time|gres|partition|array)=|#\$ -(pe|l|q|t|tc) |#PBS -(l|J|t|q) )/;
+const RESOURCE_LINE = /^(#SBATCH --(cpus-per-task|mem|time|gres|partition|array)=|#\$ -(pe|l|q|t|tc) |#PBS -(l|J|t|q) |#BSUB -(n|M|R|W|gpu|q) )/;
 
 function plannedJob(): { rendered: (engine: string, site: Record<string, unknown>) => string[]; row: JobRow } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-agree-"));
@@ -78,4 +79,11 @@ test("corral render and a PBS submission ask for the same resources, in each dia
   const torque = pbs.directives(request(row, { dialect: "torque" }, "torque")).filter((l) => RESOURCE_LINE.test(l));
   assert.deepEqual(rendered("pbs", { dialect: "torque" }), torque);
   assert.deepEqual(torque, ["#PBS -l nodes=1:ppn=4:gpus=1,mem=3072mb", "#PBS -l walltime=01:30:30", "#PBS -t 1,4,7,10%2", "#PBS -q long"]);
+});
+
+test("corral render and an LSF submission ask for the same resources", () => {
+  const { rendered, row } = plannedJob();
+  const submitted = lsf.directives(request(row, {})).filter((l) => RESOURCE_LINE.test(l));
+  assert.deepEqual(rendered("lsf", {}), submitted);
+  assert.ok(submitted.includes("#BSUB -W 91") && submitted.includes('#BSUB -gpu "num=1"'), submitted.join("\n"));
 });

@@ -3,6 +3,7 @@ import {
   configuredPbsDialect,
   htcondorRequestLines,
   lsfDirectives,
+  lsfWaitCondition,
   okAnyDependency,
   pbsDirectives,
   sgeDirectives,
@@ -152,8 +153,8 @@ const lsf = scriptTarget({
   intro: ["# Dependencies name the jobs (-w), so the order only matters for readability."],
   keepsIds: false,
   directives(job, byName) {
-    const cond = [...job.after.map((n) => `done(${byName(n).qualified})`), ...job.afterAny.map((n) => `ended(${byName(n).qualified})`)];
-    return lsfDirectives(directiveJob(job), cond.length ? cond.join(" && ") : null);
+    const name = (n: string) => byName(n).qualified;
+    return lsfDirectives(directiveJob(job), lsfWaitCondition(job.after.map(name), job.afterAny.map(name)));
   },
   submitLine(job) {
     return `bsub < ${job.name}.lsf`;
