@@ -23,6 +23,7 @@ const ENGINES = new Map<string, Engine>(
     new SchedulerEngine(slurm),
     new SchedulerEngine(sge),
     new SchedulerEngine(pbs),
+    new SchedulerEngine(lsf),
     new SchedulerEngine(htcondor),
     redisEngine,
   ].map((e) => [e.name, e]),
