@@ -105,6 +105,16 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
     return result;
   }
 
+  /**
+   * The dialect the last probe found, even if that probe is older than PROBE_TTL_S (a site does not change
+   * its scheduler between two refreshes): watching asks the backend nothing more to find it out.
+   */
+  private knownDialect(store: Store): string | null {
+    if (this.probed?.dir === store.dir) return this.probed.result.dialect ?? null;
+    const cached = cachedProbe(store, this.name);
+    return cached ? ((JSON.parse(cached.probe) as ProbeResult).dialect ?? null) : (this.probe(store.dir, store).dialect ?? null);
+  }
+
   validate(spec: JobSpec, projectDir: string, store: Store | null): void {
     const p = this.probe(projectDir, store);
     if (!p.usable) throw new UsageError(`--engine ${this.name}: ${p.lines.find((l) => !l.usable)?.text ?? "not usable here"} (see corral doctor)`);
@@ -342,7 +352,7 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
       runsDir: store.runsDir,
       attempts,
       cursor: eventCursor(store, this.name),
-      dialect: this.probe(store.dir, store).dialect ?? null,
+      dialect: this.knownDialect(store),
       jobTags: (jobId) => jobTags(store, jobId) ?? [],
     };
     return this.backend.observe(ctx);

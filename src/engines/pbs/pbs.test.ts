@@ -152,3 +152,17 @@ test("the front end's refusal is sbatch's own words on one line", () => {
   );
   assert.equal(qsubRefusal("qsub: Unknown queue"), "qsub: Unknown queue");
 });
+
+test("an array cap on a PBS Professional server that cannot cap subjobs is refused with one line; Torque and newer servers take it", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-pbs-cap-"));
+  const spec = { array: { cap: 8 }, resources: { gpus: 0 } } as never;
+  const probe = (arrayCaps: boolean) => ({ usable: true, lines: [], maxArrayIndex: null, accounting: true, dialect: "pro", arrayCaps });
+  assert.throws(
+    () => pbs.checkResources(spec, dir, probe(false)),
+    /^UsageError: --array %8: this PBS Professional server cannot cap running subjobs \(it came with 2020\.1\); drop the cap$/,
+  );
+  assert.doesNotThrow(() => pbs.checkResources(spec, dir, probe(true)));
+  fs.writeFileSync(path.join(dir, "config.toml"), '[pbs]\ndialect = "PBSPro"\n');
+  assert.throws(() => pbs.checkResources(spec, dir, probe(true)), /\[pbs\] dialect: expected "pro"/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
