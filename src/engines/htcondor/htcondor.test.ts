@@ -3,7 +3,7 @@ import fs from "node:fs";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { effectOf, parseEvents } from "./event-log.js";
-import { htcondor, parseAutoformat, readLog, scheddArgs, submitDescription, verdictOfHistory, type LogCursor } from "./htcondor.js";
+import { htcondor, parseAutoformat, readLog, scheddArgs, storedCursor, submitDescription, verdictOfHistory, type LogCursor } from "./htcondor.js";
 import type { SubmissionRequest } from "../cluster/backend.js";
 import type { JobRow } from "../../store/rows.js";
 
@@ -67,6 +67,9 @@ test("a damaged or replaced log: stray lines are skipped, an unknown event chang
   assert.equal(replaced.cursor.offset, 0);
   assert.equal(replaced.cursor.checkedAt, 5);
   assert.equal(effectOf({ code: 42, id: "1.0", text: "", details: [] }, undefined, 0), null);
+  assert.equal(storedCursor("1234"), null, "a cursor corral cannot read: the log is read from the start");
+  assert.equal(storedCursor("{not json"), null);
+  assert.deepEqual(storedCursor('{"offset":5,"jobs":{},"checkedAt":0}'), { offset: 5, jobs: {}, checkedAt: 0 });
 });
 
 test("condor_history's records: completed goes to the markers, condor_rm is cancelled, corral's periodic_remove is TIMEOUT", () => {

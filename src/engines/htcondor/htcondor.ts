@@ -85,6 +85,17 @@ export function readLog(
   return { cursor: { offset: start.offset + Buffer.byteLength(fresh.slice(0, consumed)), jobs, checkedAt: start.checkedAt }, fates, comments };
 }
 
+/** The cursor the store kept; one it cannot read (an older corral's) means reading the log from the start. */
+export function storedCursor(text: string | null): LogCursor | null {
+  if (text === null) return null;
+  try {
+    const c = JSON.parse(text) as LogCursor;
+    return typeof c.offset === "number" && typeof c.jobs === "object" && c.jobs !== null ? c : null;
+  } catch {
+    return null;
+  }
+}
+
 function liveOf(news: JobNews | undefined): LiveJob {
   if (!news) return { state: "submitted", running: false, reason: null };
   return { state: news.state, running: news.state === "running" || news.state === "suspended", reason: news.reason };
@@ -260,7 +271,7 @@ export const htcondor: BatchScheduler = {
     const log = eventLogPath(ctx.projectDir);
     const text = fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "";
     const watched = ctx.attempts.filter((a) => a.engine_id !== null).map((a) => a.engine_id!);
-    const read = readLog(text, ctx.cursor ? (JSON.parse(ctx.cursor) as LogCursor) : null, watched, nowS);
+    const read = readLog(text, storedCursor(ctx.cursor), watched, nowS);
     const live = new Map<string, LiveJob>();
     for (const a of ctx.attempts) if (a.engine_id !== null && !read.fates.has(a.engine_id)) live.set(a.engine_id, liveOf(read.cursor.jobs[a.engine_id]));
     // The log is the truth, but a job removed while the schedd could not write it says nothing: one condor_q,
