@@ -118,6 +118,8 @@ export interface Backend {
   readonly minArrayIndex: number;
   /** Whether one call can carry only a single start-end:step range (Grid Engine's -t). */
   readonly singleRangeArrays: boolean;
+  /** Whether its probe tells which of several dialects it speaks (PBS: Professional or Torque; see ProbeResult.dialect). */
+  readonly speaksDialects?: boolean;
   /** Whether one call carries only consecutive indices counted from minArrayIndex (HTCondor's `queue N`). */
   readonly arraysFromZero?: boolean;
   /** How long an answer is reused by default (`[cluster] poll_min_age` overrides). */

@@ -110,6 +110,7 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
    * its scheduler between two refreshes): watching asks the backend nothing more to find it out.
    */
   private knownDialect(store: Store): string | null {
+    if (!this.backend.speaksDialects) return null;
     if (this.probed?.dir === store.dir) return this.probed.result.dialect ?? null;
     const cached = cachedProbe(store, this.name);
     return cached ? ((JSON.parse(cached.probe) as ProbeResult).dialect ?? null) : (this.probe(store.dir, store).dialect ?? null);
@@ -435,12 +436,11 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
       } else gone.push(m);
     }
     const askable = gone.filter((m) => m.attempt.kill_reason === null && (m.ended === null || needsReason(m)) && !seen.fates.has(m.attempt.engine_id!));
-    const probe = this.probe(store.dir, store);
     const verdicts =
-      askable.length > 0 && this.backend.account && probe.accounting
+      askable.length > 0 && this.backend.account && this.probe(store.dir, store).accounting
         ? this.backend.account(
             askable.map((m) => m.attempt),
-            probe.dialect ?? null,
+            this.knownDialect(store),
           )
         : new Map<number, AccountingVerdict>();
     for (const m of gone)

@@ -113,6 +113,7 @@ export const pbs: BatchScheduler = {
   minArrayIndex: 0,
   // PBS Professional's -J takes one start-end:step range (Torque's -t takes lists, but one range serves both).
   singleRangeArrays: true,
+  speaksDialects: true,
   pollMinAgeS: 5,
   // PBS Professional sets PBS_ARRAY_INDEX, Torque PBS_ARRAYID, and Slurm's Torque front end only Slurm's own.
   // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, not a template
