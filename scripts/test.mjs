@@ -12,6 +12,7 @@ const LONGEST_FIRST = [
   "cli/concurrency.test.js",
   "engines/slurm/slurm-engine.test.js",
   "engines/sge/sge-engine.test.js",
+  "engines/pbs/pbs-engine.test.js",
   "inbox/inbox.test.js",
   "engines/redis/redis-engine.test.js",
   "engines/local/supervisor.test.js",

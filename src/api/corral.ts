@@ -318,8 +318,15 @@ export class Corral {
   /** Takes jobs out of hold (`--hold`), letting them run once their dependencies allow. */
   release(sel: Selection): number[] {
     this.requireNarrowed(sel, "release");
-    const jobs = this.view.list(sel).map((j) => j.id);
+    const listed = this.view.list(sel);
+    const jobs = listed.map((j) => j.id);
     releaseJobs(this.store, jobs);
+    // What the scheduler itself holds (a user hold, an HTCondor hold) is released there too.
+    for (const name of new Set(listed.map((j) => j.engine)))
+      getEngine(name).releaseHeld?.(
+        this.store,
+        listed.filter((j) => j.engine === name).map((j) => j.id),
+      );
     this.refresh();
     return jobs;
   }

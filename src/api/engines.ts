@@ -4,6 +4,9 @@ import type { EngineCatalog } from "../domain/engine-catalog.js";
 import type { Engine } from "../engines/engine.js";
 import { SchedulerEngine } from "../engines/cluster/scheduler-engine.js";
 import { createLocalEngine } from "../engines/local/local-engine.js";
+import { htcondor } from "../engines/htcondor/htcondor.js";
+import { lsf } from "../engines/lsf/lsf.js";
+import { pbs } from "../engines/pbs/pbs.js";
 import { redisEngine } from "../engines/redis/redis.js";
 import { sge } from "../engines/sge/sge.js";
 import { slurm } from "../engines/slurm/slurm.js";
@@ -15,7 +18,15 @@ import { slurm } from "../engines/slurm/slurm.js";
 const SUPERVISOR_ENTRY = ownFile("api/supervisor-process.js");
 
 const ENGINES = new Map<string, Engine>(
-  [createLocalEngine(SUPERVISOR_ENTRY), new SchedulerEngine(slurm), new SchedulerEngine(sge), redisEngine].map((e) => [e.name, e]),
+  [
+    createLocalEngine(SUPERVISOR_ENTRY),
+    new SchedulerEngine(slurm),
+    new SchedulerEngine(sge),
+    new SchedulerEngine(pbs),
+    new SchedulerEngine(lsf),
+    new SchedulerEngine(htcondor),
+    redisEngine,
+  ].map((e) => [e.name, e]),
 );
 
 export function engineNames(): string[] {

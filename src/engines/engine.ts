@@ -39,6 +39,8 @@ export interface Engine {
   refresh(store: Store, opts?: RefreshOptions): void;
   /** Delivers cancellation to attempts already marked with a `kill_reason` in the store. */
   cancel(store: Store, attempts: readonly AttemptRow[]): void;
+  /** Releases what the scheduler itself holds of these jobs (a user hold, HTCondor's holds): qrls, condor_release. */
+  releaseHeld?(store: Store, jobIds: readonly number[]): void;
   /** Stops attempts whose records are about to be deleted: nothing will watch them afterwards. */
   abandon(attempts: readonly AttemptRow[]): Promise<void>;
   /** Whether the engine is usable here, one line each for what was checked. */

@@ -1,3 +1,4 @@
+import { parseArraySpec } from "../domain/array-spec.js";
 import { UsageError } from "../domain/errors.js";
 
 /**
@@ -98,15 +99,76 @@ export function sgeDirectives(j: DirectiveJob, site: SgeSite, opts: { cwd?: bool
   return d.map((x) => `#$ ${x}`);
 }
 
-/** PBS Professional: `#PBS` lines (select/walltime, -J arrays). */
-export function pbsDirectives(j: DirectiveJob): string[] {
-  const select = [`select=1:ncpus=${j.cpus}`, ...(j.memMb !== null ? [`mem=${j.memMb}mb`] : []), ...(j.gpus > 0 ? [`ngpus=${j.gpus}`] : [])].join(":");
+/** The two PBS dialects users meet: PBS Professional / OpenPBS, and Torque. */
+export type PbsDialect = "pro" | "torque";
+
+/** `[pbs] dialect`, checked: null when unset (the probe detects it), else "pro" or "torque". */
+export function configuredPbsDialect(site: { readonly dialect?: unknown }): PbsDialect | null {
+  const d = site.dialect;
+  if (d === undefined) return null;
+  if (d === "pro" || d === "torque") return d;
+  throw new UsageError(`[pbs] dialect: expected "pro" (PBS Professional, OpenPBS) or "torque", not ${JSON.stringify(d)}`);
+}
+
+/** Torque's -t takes no step: `1-7:2` becomes `1,3,5,7`, consecutive runs kept as `a-b`. */
+export function torqueArrayList(range: string): string {
+  const runs: string[] = [];
+  const indices = parseArraySpec(range).indices;
+  for (let i = 0; i < indices.length; ) {
+    let j = i;
+    while (j + 1 < indices.length && indices[j + 1] === indices[j]! + 1) j++;
+    runs.push(j === i ? String(indices[i]) : `${indices[i]}-${indices[j]}`);
+    i = j + 1;
+  }
+  return runs.join(",");
+}
+
+/** PBS Professional's -J: a one-index range is refused (Y must exceed X), so `5` is spelled `5-6:2`. */
+export function proArrayRange(range: string): string {
+  return /^\d+$/.test(range) ? `${range}-${Number(range) + 1}:2` : range;
+}
+
+/**
+ * The -W depend= list. Torque waits for a whole array with its own afterokarray/afteranyarray (an id such as
+ * `12[].server`); PBS Professional's afterok takes an array's id as it takes any job's.
+ */
+export function pbsDependency(afterOk: readonly string[], afterAny: readonly string[], dialect: PbsDialect): string | null {
+  if (dialect === "pro") return okAnyDependency(afterOk, afterAny);
+  const isArray = (id: string) => id.includes("[]");
+  const part = (kind: string, ids: readonly string[]) => (ids.length ? [`${kind}:${ids.join(":")}`] : []);
+  const parts = [
+    ...part(
+      "afterok",
+      afterOk.filter((x) => !isArray(x)),
+    ),
+    ...part("afterokarray", afterOk.filter(isArray)),
+    ...part(
+      "afterany",
+      afterAny.filter((x) => !isArray(x)),
+    ),
+    ...part("afteranyarray", afterAny.filter(isArray)),
+  ];
+  return parts.length > 0 ? parts.join(",") : null;
+}
+
+/**
+ * PBS: `#PBS` lines. PBS Professional asks for a chunk (`select=1:ncpus=N:mem=M`) and takes arrays as
+ * `-J 1-100:2%8`; Torque asks for `nodes=1:ppn=N,mem=M` and takes arrays as `-t 1,3,5%8`.
+ */
+export function pbsDirectives(j: DirectiveJob, dialect: PbsDialect = "pro"): string[] {
   // PBS job names are at most 236 characters.
-  const d = [`-N ${j.name.slice(0, 236)}`, `-l ${select}`, "-j oe"];
+  const d = [`-N ${j.name.slice(0, 236)}`];
+  if (dialect === "pro") {
+    d.push(`-l ${[`select=1:ncpus=${j.cpus}`, ...(j.memMb !== null ? [`mem=${j.memMb}mb`] : []), ...(j.gpus > 0 ? [`ngpus=${j.gpus}`] : [])].join(":")}`);
+  } else {
+    d.push(`-l nodes=1:ppn=${j.cpus}${j.gpus > 0 ? `:gpus=${j.gpus}` : ""}${j.memMb !== null ? `,mem=${j.memMb}mb` : ""}`);
+  }
+  d.push("-j oe");
   if (j.timeS !== null) d.push(`-l walltime=${hms(j.timeS)}`);
-  if (j.array) d.push(`-J ${j.array.range}${j.array.cap ? `%${j.array.cap}` : ""}`);
+  const cap = j.array?.cap ? `%${j.array.cap}` : "";
+  if (j.array) d.push(dialect === "pro" ? `-J ${proArrayRange(j.array.range)}${cap}` : `-t ${torqueArrayList(j.array.range)}${cap}`);
   if (j.queue !== null) d.push(`-q ${j.queue}`);
-  const dep = okAnyDependency(j.afterOk ?? [], j.afterAny ?? []);
+  const dep = pbsDependency(j.afterOk ?? [], j.afterAny ?? [], dialect);
   if (dep) d.push(`-W depend=${dep}`);
   return d.map((x) => `#PBS ${x}`);
 }
@@ -114,7 +176,8 @@ export function pbsDirectives(j: DirectiveJob): string[] {
 /** LSF: `#BSUB` lines; arrays as NAME[range]%cap; `waitFor` is a -w condition such as done(a) && ended(b). */
 export function lsfDirectives(j: DirectiveJob, waitFor: string | null = null): string[] {
   const name = j.array ? `${j.name}[${j.array.range}]${j.array.cap ? `%${j.array.cap}` : ""}` : j.name;
-  const d = [`-J "${name}"`, `-n ${j.cpus}`, `-o ${j.outputPrefix}.%J.%I.out`];
+  // corral's comment goes in the job description (-Jd), which bjobs -o job_description lists.
+  const d = [`-J "${name}"`, ...(j.comment ? [`-Jd "${j.comment}"`] : []), `-n ${j.cpus}`, `-o ${j.outputPrefix}.%J.%I.out`];
   if (j.memMb !== null) d.push(`-M ${j.memMb}MB`, `-R "rusage[mem=${j.memMb}MB]"`);
   // -W takes minutes.
   if (j.timeS !== null) d.push(`-W ${Math.ceil(j.timeS / 60)}`);
@@ -122,4 +185,31 @@ export function lsfDirectives(j: DirectiveJob, waitFor: string | null = null): s
   if (j.queue !== null) d.push(`-q ${j.queue}`);
   if (waitFor) d.push(`-w "${waitFor}"`);
   return d.map((x) => `#BSUB ${x}`);
+}
+
+/** HTCondor's hold code for a job over its memory request (CONDOR_HOLD_CODE JobOutOfResources). */
+export const HTCONDOR_MEMORY_HOLD = 34;
+
+/**
+ * HTCondor: the submit-description commands that ask for a job's resources. HTCondor has no wall-clock limit,
+ * so the time limit is a periodic_remove of a job running longer; `removeHeldForMemory` (corral's submissions)
+ * also removes a job held for exceeding its memory, so the attempt ends OUT_OF_MEMORY and may retry with more.
+ */
+export function htcondorRequestLines(j: DirectiveJob, opts: { removeHeldForMemory?: boolean } = {}): string[] {
+  const d = [`request_cpus = ${j.cpus}`];
+  if (j.memMb !== null) d.push(`request_memory = ${j.memMb}`);
+  if (j.gpus > 0) d.push(`request_gpus = ${j.gpus}`);
+  const remove = [
+    ...(j.timeS !== null ? [`(JobStatus == 2) && (time() - EnteredCurrentStatus > ${j.timeS})`] : []),
+    ...(opts.removeHeldForMemory ? [`(JobStatus == 5) && (HoldReasonCode == ${HTCONDOR_MEMORY_HOLD})`] : []),
+  ];
+  if (remove.length === 1) d.push(`periodic_remove = ${remove[0]}`);
+  else if (remove.length > 1) d.push(`periodic_remove = ${remove.map((r) => `(${r})`).join(" || ")}`);
+  return d;
+}
+
+/** LSF's -w condition for a job's parents: done() waits for success, ended() for any end (an array's id: all its elements). */
+export function lsfWaitCondition(afterOk: readonly string[], afterAny: readonly string[]): string | null {
+  const parts = [...afterOk.map((id) => `done(${id})`), ...afterAny.map((id) => `ended(${id})`)];
+  return parts.length > 0 ? parts.join(" && ") : null;
 }

@@ -5,6 +5,8 @@ import path from "node:path";
 import { test } from "node:test";
 import { planDescription } from "../api/plan.js";
 import type { SubmissionRequest } from "../engines/cluster/backend.js";
+import { lsf } from "../engines/lsf/lsf.js";
+import { pbs } from "../engines/pbs/pbs.js";
 import { sge } from "../engines/sge/sge.js";
 import { slurm } from "../engines/slurm/slurm.js";
 import type { JobRow } from "../store/rows.js";
@@ -12,7 +14,7 @@ import { nativeJobs } from "./native-job.js";
 import { RENDER_TARGETS } from "./targets.js";
 
 // The directives that ask for resources, which `corral render` and a submission must spell the same way.
-const RESOURCE_LINE = /^(#SBATCH --(cpus-per-task|mem|time|gres|partition|array)=|#\$ -(pe|l|q|t|tc) )/;
+const RESOURCE_LINE = /^(#SBATCH --(cpus-per-task|mem|time|gres|partition|array)=|#\$ -(pe|l|q|t|tc) |#PBS -(l|J|t|q) |#BSUB -(n|M|R|W|gpu|q) )/;
 
 function plannedJob(): { rendered: (engine: string, site: Record<string, unknown>) => string[]; row: JobRow } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-agree-"));
@@ -28,7 +30,7 @@ function plannedJob(): { rendered: (engine: string, site: Record<string, unknown
   return { rendered, row };
 }
 
-function request(row: JobRow, settings: Record<string, unknown>): SubmissionRequest {
+function request(row: JobRow, settings: Record<string, unknown>, dialect: string | null = null): SubmissionRequest {
   return {
     job: row,
     attemptN: 1,
@@ -44,6 +46,7 @@ function request(row: JobRow, settings: Record<string, unknown>): SubmissionRequ
     comment: "corral:t:7:1:0",
     logDir: "/p/.corral/runs/7",
     settings,
+    dialect,
   };
 }
 
@@ -66,4 +69,21 @@ test("corral render and a Grid Engine submission use the site's parallel environ
     () => sge.checkResources({ resources: { cpus: 4, gpus: 0 } } as never, fs.mkdtempSync(path.join(os.tmpdir(), "corral-agree-"))),
     /Grid Engine needs a parallel environment.*\[sge\]/,
   );
+});
+
+test("corral render and a PBS submission ask for the same resources, in each dialect", () => {
+  const { rendered, row } = plannedJob();
+  const pro = pbs.directives(request(row, {}, "pro")).filter((l) => RESOURCE_LINE.test(l));
+  assert.deepEqual(rendered("pbs", {}), pro);
+  assert.deepEqual(pro, ["#PBS -l select=1:ncpus=4:mem=3072mb:ngpus=1", "#PBS -l walltime=01:30:30", "#PBS -J 1-10:3%2", "#PBS -q long"]);
+  const torque = pbs.directives(request(row, { dialect: "torque" }, "torque")).filter((l) => RESOURCE_LINE.test(l));
+  assert.deepEqual(rendered("pbs", { dialect: "torque" }), torque);
+  assert.deepEqual(torque, ["#PBS -l nodes=1:ppn=4:gpus=1,mem=3072mb", "#PBS -l walltime=01:30:30", "#PBS -t 1,4,7,10%2", "#PBS -q long"]);
+});
+
+test("corral render and an LSF submission ask for the same resources", () => {
+  const { rendered, row } = plannedJob();
+  const submitted = lsf.directives(request(row, {})).filter((l) => RESOURCE_LINE.test(l));
+  assert.deepEqual(rendered("lsf", {}), submitted);
+  assert.ok(submitted.includes("#BSUB -W 91") && submitted.includes('#BSUB -gpu "num=1"'), submitted.join("\n"));
 });

@@ -1,5 +1,15 @@
 import type { ConfigTable } from "../config/project-config.js";
-import { lsfDirectives, okAnyDependency, pbsDirectives, sgeDirectives, slurmDirectives, type DirectiveJob } from "../protocol/directives.js";
+import {
+  configuredPbsDialect,
+  htcondorRequestLines,
+  lsfDirectives,
+  lsfWaitCondition,
+  okAnyDependency,
+  pbsDirectives,
+  sgeDirectives,
+  slurmDirectives,
+  type DirectiveJob,
+} from "../protocol/directives.js";
 import { scriptBody, type NativeJob } from "./native-job.js";
 
 export interface RenderedFile {
@@ -113,16 +123,20 @@ const sge = scriptTarget({
   },
 });
 
-/** PBS Pro: qsub scripts with select/walltime, -J arrays, chained with -W depend=afterok/afterany. */
+/**
+ * PBS: qsub scripts chained with -W depend=afterok/afterany; PBS Professional's select/-J by default, Torque's
+ * nodes/ppn and -t when the project's [pbs] table says dialect = "torque" (as for submissions).
+ */
 const pbs = scriptTarget({
   engine: "pbs",
   title: "PBS",
   extension: "pbs",
-  indexVariable: "$PBS_ARRAY_INDEX",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, not a template
+  indexVariable: "${PBS_ARRAY_INDEX:-$PBS_ARRAYID}",
   retryAdvice: "PBS does not retry; resubmit failed subjobs",
   intro: [],
   keepsIds: true,
-  directives: (job) => pbsDirectives(directiveJob(job)),
+  directives: (job, _byName, site) => pbsDirectives(directiveJob(job), configuredPbsDialect(site) ?? "pro"),
   submitLine(job, ids) {
     const dep = okAnyList(job, ids);
     return `qsub${dep ? ` -W depend=${dep}` : ""} ${job.name}.pbs`;
@@ -139,8 +153,8 @@ const lsf = scriptTarget({
   intro: ["# Dependencies name the jobs (-w), so the order only matters for readability."],
   keepsIds: false,
   directives(job, byName) {
-    const cond = [...job.after.map((n) => `done(${byName(n).qualified})`), ...job.afterAny.map((n) => `ended(${byName(n).qualified})`)];
-    return lsfDirectives(directiveJob(job), cond.length ? cond.join(" && ") : null);
+    const name = (n: string) => byName(n).qualified;
+    return lsfDirectives(directiveJob(job), lsfWaitCondition(job.after.map(name), job.afterAny.map(name)));
   },
   submitLine(job) {
     return `bsub < ${job.name}.lsf`;
@@ -161,11 +175,9 @@ const htcondor: RenderTarget = {
         `executable = ${job.name}.sh`,
         ...(job.indices ? ["arguments = $(task)"] : []),
         `initialdir = ${job.cwd}`,
-        `request_cpus = ${job.cpus}`,
+        // The same request lines as corral's own submissions (protocol/directives.ts).
+        ...htcondorRequestLines(directiveJob(job)),
       ];
-      if (job.memMb !== null) sub.push(`request_memory = ${job.memMb}`);
-      if (job.gpus > 0) sub.push(`request_gpus = ${job.gpus}`);
-      if (job.timeS !== null) sub.push(`periodic_remove = (JobStatus == 2) && (time() - EnteredCurrentStatus > ${job.timeS})`);
       if (job.queue) sub.push(`# queue '${job.queue}': HTCondor has no queues; use requirements to pick machines`);
       sub.push(`output = ${job.name}.$(Cluster).$(Process).out`, `error = ${job.name}.$(Cluster).$(Process).err`, `log = ${batch}.log`);
       sub.push(job.indices ? `queue task in (${job.indices.join(", ")})` : "queue 1", "");

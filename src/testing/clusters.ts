@@ -7,7 +7,7 @@ import { TestProject } from "./project.js";
 
 /**
  * Integration tests run against the real daemons (scripts/clusters-up.sh starts them). A scheduler named in
- * CORRAL_REQUIRE (CI sets slurm,sge) must be usable: its tests fail, never skip, when it is not.
+ * CORRAL_REQUIRE (CI sets slurm,sge,pbs) must be usable: its tests fail, never skip, when it is not.
  */
 export function requiredSchedulers(): string[] {
   return (process.env.CORRAL_REQUIRE ?? "")
@@ -100,4 +100,28 @@ export function peakOverlap(ledger: string, kindField: number, timeField: number
     peak = Math.max(peak, running);
   }
   return peak;
+}
+
+/**
+ * Slurm's Torque front end (scripts/torque-up.sh puts it in a folder of its own, since its qsub would shadow
+ * Grid Engine's): put first on this test process's PATH, and so on the corral processes it starts, for the PBS
+ * tests only. Returns the folder.
+ */
+export function useTorqueFrontEnd(): string {
+  const dir = process.env.CORRAL_TORQUE_DIR ?? "/opt/corral-torque/bin";
+  if (fs.existsSync(path.join(dir, "qsub"))) process.env.PATH = `${dir}:${process.env.PATH ?? ""}`;
+  return dir;
+}
+
+/** A copy of this machine's slurm.conf that points the clients at a port where no slurmctld listens. */
+export function unreachableSlurmConf(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-slurm-down-"));
+  let conf = "";
+  try {
+    conf = fs.readFileSync("/etc/slurm/slurm.conf", "utf8");
+  } catch {
+    /* no Slurm: the tests skip or fail before using it */
+  }
+  fs.writeFileSync(path.join(dir, "slurm.conf"), `${conf.replace(/^SlurmctldPort=.*$/m, "")}\nSlurmctldPort=6999\n`);
+  return path.join(dir, "slurm.conf");
 }

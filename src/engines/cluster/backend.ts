@@ -59,6 +59,8 @@ export interface SubmissionRequest {
   readonly logDir: string;
   /** The backend's table in .corral/config.toml, for the keys corral interprets itself (Grid Engine's pe). */
   readonly settings: ConfigTable;
+  /** Which variant of the scheduler answered the probe (PBS Professional or Torque), or null. */
+  readonly dialect: string | null;
 }
 
 /** What a backend tells about the project's attempts in ONE call (a listing, or the new part of an event log). */
@@ -87,6 +89,8 @@ export interface ObserveContext {
   readonly attempts: readonly AttemptRow[];
   /** Where the backend's event log was read up to (see Observation.cursor), or null. */
   readonly cursor: string | null;
+  /** Which variant of the scheduler answered the probe (see ProbeResult.dialect), or null. */
+  readonly dialect: string | null;
   /** The worker tags a job's tasks need. */
   jobTags(jobId: number): readonly string[];
 }
@@ -97,6 +101,13 @@ export interface ProbeResult {
   /** The largest array index the backend accepts (Slurm: MaxArraySize - 1), or null for no limit we know of. */
   readonly maxArrayIndex: number | null;
   readonly accounting: boolean;
+  /**
+   * Which variant of the scheduler this is, for a backend that speaks several (PBS: "pro" or "torque"), as
+   * detected or as set in its config table; kept with the probe so watching needs no extra call to find out.
+   */
+  readonly dialect?: string | null;
+  /** False when the scheduler cannot cap how many array tasks run at once (an old PBS Professional). */
+  readonly arrayCaps?: boolean;
 }
 
 /** What every backend does. */
@@ -107,12 +118,16 @@ export interface Backend {
   readonly minArrayIndex: number;
   /** Whether one call can carry only a single start-end:step range (Grid Engine's -t). */
   readonly singleRangeArrays: boolean;
+  /** Whether its probe tells which of several dialects it speaks (PBS: Professional or Torque; see ProbeResult.dialect). */
+  readonly speaksDialects?: boolean;
+  /** Whether one call carries only consecutive indices counted from minArrayIndex (HTCondor's `queue N`). */
+  readonly arraysFromZero?: boolean;
   /** How long an answer is reused by default (`[cluster] poll_min_age` overrides). */
   readonly pollMinAgeS: number;
   /** Checks binaries, daemons, accounting and limits in one cheap call; `thorough` (doctor) may ask more. */
   probe(projectDir: string, thorough: boolean): ProbeResult;
-  /** Refuses resources this backend cannot express (with the flag and what to do). */
-  checkResources(spec: JobSpec, projectDir: string): void;
+  /** Refuses resources this backend cannot express (with the flag and what to do), given what the probe found. */
+  checkResources(spec: JobSpec, projectDir: string, probe?: ProbeResult): void;
   /** The id of one task as observations and accounting name it. */
   taskId(jobId: string, arrayIndex: number | null): string;
   /** The corral index a task id stands for, given the submission's offset; null when the id does not tell. */
@@ -122,9 +137,11 @@ export interface Backend {
   /** Every live job of this project and user, in ONE call (see Observation). */
   observe(ctx: ObserveContext): Observation;
   /** Why the given tasks left the queue, in at most one call per backend job (keyed by attempt id). */
-  account?(attempts: readonly AttemptRow[]): Map<number, AccountingVerdict>;
+  account?(attempts: readonly AttemptRow[], dialect: string | null): Map<number, AccountingVerdict>;
   /** Cancels tasks or jobs (ids as taskId gives them). */
   cancel(taskIds: readonly string[], projectDir: string): void;
+  /** Releases tasks the scheduler holds (ids as taskId gives them); tasks not held are left as they are. */
+  release?(taskIds: readonly string[], projectDir: string): void;
 }
 
 /**
@@ -136,7 +153,10 @@ export interface BatchScheduler extends Backend {
   configArgs(projectDir: string): string[];
   /** The submit script's directive lines (#SBATCH, #$), from the one source `corral render` shares. */
   directives(req: SubmissionRequest): string[];
-  /** The variable holding the array index inside a running array task. */
+  /**
+   * The variable holding the array index inside a running array task: a name, or a parameter expansion
+   * without its `$` (`{A:-$B}`) where the variable depends on the scheduler's dialect.
+   */
   readonly arrayIndexVariable: string;
   /** The script's last lines: hand over to the wrapper at "$corral_dir/wrapper.sh". */
   readonly handOver: string;

@@ -61,3 +61,15 @@ test("scheduler range lists expand, including Slurm's bracketed pending tasks", 
   assert.deepEqual(expandRanges("3,5"), [3, 5]);
   assert.deepEqual(expandRanges("1-4%2"), [1, 2, 3, 4]);
 });
+
+test("arrays indexed from zero (HTCondor's queue N) go as runs of consecutive indices, each offset to start at 0", () => {
+  assert.deepEqual(
+    planChunks([1, 3, 5, 6, 7, 10], { minIndex: 0, maxIndex: null, singleRange: false, fromZero: true }).map((c) => [c.offset, c.range, c.indices]),
+    [
+      [1, "0", [1]],
+      [3, "0", [3]],
+      [5, "0-2", [5, 6, 7]],
+      [10, "0", [10]],
+    ],
+  );
+});

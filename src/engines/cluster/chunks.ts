@@ -16,6 +16,8 @@ export interface ChunkLimits {
   readonly minIndex: number;
   readonly maxIndex: number | null;
   readonly singleRange: boolean;
+  /** One call carries consecutive indices counted from minIndex (HTCondor's `queue N`, indexed by $(Process)). */
+  readonly fromZero?: boolean;
 }
 
 /** Compresses ascending numbers into `a-b:s` runs (3 or more evenly spaced) and single numbers. */
@@ -58,6 +60,17 @@ function arithmeticRuns(sorted: readonly number[]): number[][] {
   return runs;
 }
 
+/** Runs of consecutive numbers. */
+function consecutiveRuns(sorted: readonly number[]): number[][] {
+  const runs: number[][] = [];
+  for (const x of sorted) {
+    const last = runs[runs.length - 1];
+    if (last && x === last[last.length - 1]! + 1) last.push(x);
+    else runs.push([x]);
+  }
+  return runs;
+}
+
 function rangeOf(run: readonly number[], offset: number): string {
   const rel = run.map((x) => x - offset);
   if (rel.length === 1) return String(rel[0]);
@@ -84,7 +97,12 @@ export function planChunks(indices: readonly number[], limits: ChunkLimits): Chu
   }
   const chunks: Chunk[] = [];
   for (const w of windows) {
-    if (limits.singleRange) {
+    if (limits.fromZero) {
+      for (const run of consecutiveRuns(w.indices)) {
+        const offset = run[0]! - limits.minIndex;
+        chunks.push({ offset, indices: run, range: rangeOf(run, offset) });
+      }
+    } else if (limits.singleRange) {
       for (const run of arithmeticRuns(w.indices)) chunks.push({ offset: w.offset, indices: run, range: rangeOf(run, w.offset) });
     } else {
       chunks.push({ offset: w.offset, indices: w.indices, range: formatRanges(w.indices.map((x) => x - w.offset)).join(",") });

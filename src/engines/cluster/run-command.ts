@@ -6,9 +6,9 @@ export class SchedulerUnavailable extends Error {}
 /** The scheduler answered and refused (unknown partition, bad option): the user's input is at fault. */
 export class SchedulerRejected extends Error {}
 
-/** Messages by which Slurm and Grid Engine clients say they could not reach their daemon. */
+/** Messages by which Slurm, Grid Engine, PBS, LSF and HTCondor clients say they could not reach their daemon. */
 const UNREACHABLE =
-  /unable to contact|socket timed out|connection refused|zero bytes were transmitted|communication|cannot connect|can't connect|unable to connect|commlib error|no route to host|timed out/i;
+  /unable to contact|socket timed out|connection refused|zero bytes were transmitted|communication|cannot connect|can't connect|unable to connect|commlib error|no route to host|timed out|can't find address of|couldn't contact|failed to connect|lsf is down|daemon not responding/i;
 
 export interface CommandResult {
   readonly stdout: string;
@@ -23,10 +23,17 @@ export const schedulerCalls = { counts: new Map<string, number>(), ms: 0 };
  * timeout or a "cannot reach the daemon" message is SchedulerUnavailable; any other failure is
  * SchedulerRejected with the scheduler's own message on one line.
  */
-export function runScheduler(cmd: string, args: readonly string[], timeoutMs = 60_000): CommandResult {
+export function runScheduler(cmd: string, args: readonly string[], timeoutMs = 60_000, input?: string): CommandResult {
   schedulerCalls.counts.set(cmd, (schedulerCalls.counts.get(cmd) ?? 0) + 1);
   const t0 = performance.now();
-  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"] });
+  // `input` goes to the command's standard input (LSF's bsub reads a script's #BSUB lines only from there).
+  const r = spawnSync(cmd, args, {
+    encoding: "utf8",
+    timeout: timeoutMs,
+    maxBuffer: 256 * 1024 * 1024,
+    stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    ...(input === undefined ? {} : { input }),
+  });
   schedulerCalls.ms += performance.now() - t0;
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;

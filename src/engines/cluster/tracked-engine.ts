@@ -105,10 +105,21 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
     return result;
   }
 
+  /**
+   * The dialect the last probe found, even if that probe is older than PROBE_TTL_S (a site does not change
+   * its scheduler between two refreshes): watching asks the backend nothing more to find it out.
+   */
+  private knownDialect(store: Store): string | null {
+    if (!this.backend.speaksDialects) return null;
+    if (this.probed?.dir === store.dir) return this.probed.result.dialect ?? null;
+    const cached = cachedProbe(store, this.name);
+    return cached ? ((JSON.parse(cached.probe) as ProbeResult).dialect ?? null) : (this.probe(store.dir, store).dialect ?? null);
+  }
+
   validate(spec: JobSpec, projectDir: string, store: Store | null): void {
     const p = this.probe(projectDir, store);
     if (!p.usable) throw new UsageError(`--engine ${this.name}: ${p.lines.find((l) => !l.usable)?.text ?? "not usable here"} (see corral doctor)`);
-    this.backend.checkResources(spec, projectDir);
+    this.backend.checkResources(spec, projectDir, p);
   }
 
   doctor(projectDir: string): DoctorLine[] {
@@ -128,6 +139,21 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
 
   cancel(store: Store): void {
     this.deliverKills(store);
+  }
+
+  /** Asks the backend to release the jobs' waiting attempts it may hold; one call for all of them. */
+  releaseHeld(store: Store, jobIds: readonly number[]): void {
+    if (!this.backend.release) return;
+    const wanted = new Set(jobIds);
+    const ids = activeAttempts(store, this.name)
+      .filter((a) => wanted.has(a.job_id) && a.state === "queued" && a.engine_id !== null)
+      .map((a) => a.engine_id!);
+    if (ids.length === 0) return;
+    try {
+      this.backend.release(ids, store.dir);
+    } catch (err) {
+      if (!(err instanceof SchedulerUnavailable || err instanceof SchedulerRejected)) throw err;
+    }
   }
 
   async abandon(attempts: readonly AttemptRow[]): Promise<void> {
@@ -228,7 +254,12 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
     if (indices.length === 0) return true;
     const chunks: (Omit<Chunk, "range"> & { range: string | null })[] =
       job.array_spec !== null
-        ? planChunks(indices, { minIndex: this.backend.minArrayIndex, maxIndex: probe.maxArrayIndex, singleRange: this.backend.singleRangeArrays })
+        ? planChunks(indices, {
+            minIndex: this.backend.minArrayIndex,
+            maxIndex: probe.maxArrayIndex,
+            singleRange: this.backend.singleRangeArrays,
+            fromZero: this.backend.arraysFromZero ?? false,
+          })
         : indices.map((idx) => ({ offset: 0, indices: [idx], range: null }));
     const settings = configSection(store.dir, this.name);
     for (const chunk of chunks) {
@@ -247,6 +278,7 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
         comment: submissionComment(tag, job.id, n, chunk.offset),
         logDir: jobRunsDir(store.runsDir, job.id),
         settings,
+        dialect: probe.dialect ?? null,
       };
       let backendId: string;
       try {
@@ -321,6 +353,7 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
       runsDir: store.runsDir,
       attempts,
       cursor: eventCursor(store, this.name),
+      dialect: this.knownDialect(store),
       jobTags: (jobId) => jobTags(store, jobId) ?? [],
     };
     return this.backend.observe(ctx);
@@ -405,7 +438,10 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
     const askable = gone.filter((m) => m.attempt.kill_reason === null && (m.ended === null || needsReason(m)) && !seen.fates.has(m.attempt.engine_id!));
     const verdicts =
       askable.length > 0 && this.backend.account && this.probe(store.dir, store).accounting
-        ? this.backend.account(askable.map((m) => m.attempt))
+        ? this.backend.account(
+            askable.map((m) => m.attempt),
+            this.knownDialect(store),
+          )
         : new Map<number, AccountingVerdict>();
     for (const m of gone)
       changes.push(() => this.settleGone(store, m, seen.fates.get(m.attempt.engine_id!) ?? verdicts.get(m.attempt.id) ?? null, now, graceS));

@@ -1,25 +1,11 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { needScheduler, schedulerProblem, show } from "../../testing/clusters.js";
+import { needScheduler, schedulerProblem, show, unreachableSlurmConf } from "../../testing/clusters.js";
 import { clusterScenarios } from "../../testing/cluster-scenarios.js";
 import { TestProject } from "../../testing/project.js";
-
-// A copy of this machine's slurm.conf that points the clients at a port where no slurmctld listens.
-function unreachableSlurmConf(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-slurm-down-"));
-  let conf = "";
-  try {
-    conf = fs.readFileSync("/etc/slurm/slurm.conf", "utf8");
-  } catch {
-    /* no Slurm: the tests skip or fail before using it */
-  }
-  fs.writeFileSync(path.join(dir, "slurm.conf"), `${conf.replace(/^SlurmctldPort=.*$/m, "")}\nSlurmctldPort=6999\n`);
-  return path.join(dir, "slurm.conf");
-}
 
 clusterScenarios({
   engine: "slurm",
