@@ -97,7 +97,10 @@ export function applyResults(runsDir: string, entries: readonly ResultEntry[]): 
       const runDir = runDirFor(runsDir, job, index, attempt);
       if (!made.has(runDir)) {
         let exists = jobExists.get(job);
-        if (exists === undefined) jobExists.set(job, (exists = fs.existsSync(jobRunsDir(runsDir, job))));
+        if (exists === undefined) {
+          exists = fs.existsSync(jobRunsDir(runsDir, job));
+          jobExists.set(job, exists);
+        }
         if (!exists) continue;
         makeRunDir(runDir);
         made.add(runDir);
