@@ -1,9 +1,27 @@
 import fs from "node:fs";
-import type { JobDetail, JobSummary, TaskView } from "../domain/job.js";
+import type { JobDetail, JobHeader, JobSummary, TaskView } from "../domain/job.js";
 import { EVERYTHING, type Selection } from "../domain/selection.js";
 import { attemptState } from "../store/attempts.js";
 import { findDatabase } from "../store/locate.js";
-import { countByBatch, jobDetail, jobsNeedingAttention, listForDisplay, listJobs, runningNow, taskViews, type DisplayRow } from "../store/queries.js";
+import {
+  countByBatch,
+  hasActiveJobs,
+  jobDetail,
+  jobHeader,
+  jobsNeedingAttention,
+  latestAttempts,
+  listForDisplay,
+  listJobs,
+  pageOfJobs,
+  runningNow,
+  taskPage,
+  taskStates,
+  taskViews,
+  type AttemptSpan,
+  type DisplayRow,
+  type JobSortKey,
+  type PageRequest,
+} from "../store/queries.js";
 import { Store } from "../store/store.js";
 import { logFiles, type LogFile, type LogStream } from "./logs.js";
 
@@ -81,6 +99,41 @@ export class ProjectView {
   /** The log files of a job's tasks (all of them, or one), of the latest attempt or of attempt `attempt`. */
   logFiles(ref: { jobId: number; index: number | null }, streams: readonly LogStream[], attempt?: number): LogFile[] {
     return logFiles(this.store, ref, streams, attempt);
+  }
+
+  /** One sorted page of the selected jobs, and how many there are: the dashboard's table. */
+  pageOfJobs(sel: Selection, opts: PageRequest & { sort: JobSortKey; descending: boolean }): { total: number; rows: JobSummary[] } {
+    return pageOfJobs(this.store, sel, opts);
+  }
+
+  /** A job without its tasks (see tasksPage and taskStates for those). */
+  header(id: number): JobHeader {
+    return jobHeader(this.store, id);
+  }
+
+  /** The states of a job's first `limit` tasks, by index: an array drawn as a grid. */
+  taskStates(jobId: number, limit: number): { index: number[]; state: string[]; total: number } {
+    return taskStates(this.store, jobId, limit);
+  }
+
+  /** A page of a job's tasks with their attempts, optionally only those in `states` (states or labels). */
+  tasksPage(jobId: number, opts: PageRequest & { states: readonly string[] }): { total: number; tasks: TaskView[] } {
+    return taskPage(this.store, jobId, opts);
+  }
+
+  /** The most recent attempts of the selected jobs (a timeline), newest first. */
+  latestAttempts(sel: Selection, limit: number): AttemptSpan[] {
+    return latestAttempts(this.store, sel, limit);
+  }
+
+  /** Whether a refresh could find anything new (some job still waits or runs). */
+  hasActiveJobs(): boolean {
+    return hasActiveJobs(this.store);
+  }
+
+  /** Changes whenever another connection commits: polled by live readers to know when to read again. */
+  dataVersion(): number {
+    return this.store.dataVersion();
   }
 
   /** The state of one attempt now (a follower stops once it has ended). */
