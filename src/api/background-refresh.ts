@@ -10,7 +10,10 @@ export type ThreadCall =
   | { readonly kind: "change"; readonly change: Change }
   | { readonly kind: "workers" };
 
-export type ThreadAnswer = { readonly id: number } & ({ readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string; readonly usage: boolean });
+export type ThreadAnswer = { readonly id: number } & (
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly error: string; readonly usage: boolean }
+);
 
 /**
  * A long-lived worker thread with its own connection to a project, doing what may wait on a scheduler or on

@@ -15,6 +15,7 @@ import {
   pageOfJobs,
   runningNow,
   taskPage,
+  taskCountsByBatch,
   taskStates,
   taskViews,
   type AttemptSpan,
@@ -24,6 +25,8 @@ import {
 } from "../store/queries.js";
 import { Store } from "../store/store.js";
 import { logFiles, type LogFile, type LogStream } from "./logs.js";
+
+export { JOB_SORT_KEYS, type AttemptSpan, type JobSortKey } from "../store/queries.js";
 
 export interface StatusReport {
   readonly batches: { readonly batch: string | null; readonly jobs: number; readonly states: Record<string, number> }[];
@@ -124,6 +127,11 @@ export class ProjectView {
   /** The most recent attempts of the selected jobs (a timeline), newest first. */
   latestAttempts(sel: Selection, limit: number): AttemptSpan[] {
     return latestAttempts(this.store, sel, limit);
+  }
+
+  /** Each batch's tasks by state (the dashboard's bars), from the per-job counts. */
+  taskCountsByBatch(): ReturnType<typeof taskCountsByBatch> {
+    return taskCountsByBatch(this.store);
   }
 
   /** Whether a refresh could find anything new (some job still waits or runs). */

@@ -332,7 +332,10 @@ export function pageOfJobs(
   const st = stateFilter(sel.states);
   const where = `${f.where} AND ${st.where}`;
   const params = [...f.params, ...st.params];
-  const total = store.stmt(`SELECT count(*) FROM jobs j WHERE ${where}`).pluck().get(...params) as number;
+  const total = store
+    .stmt(`SELECT count(*) FROM jobs j WHERE ${where}`)
+    .pluck()
+    .get(...params) as number;
   const dir = opts.descending ? "DESC" : "ASC";
   const order = opts.sort === "id" ? `j.id ${dir}` : `${SORT_COLUMNS[opts.sort]} ${dir}, j.id ${dir}`;
   const rows = store
@@ -344,10 +347,7 @@ export function pageOfJobs(
 /** Each task's index and state (its label if it has one), in index order, up to `limit` tasks: an array's grid. */
 export function taskStates(store: Store, jobId: number, limit: number): { index: number[]; state: string[]; total: number } {
   getJobRow(store, jobId);
-  const rows = store
-    .stmt("SELECT idx, coalesce(label, state) FROM tasks WHERE job_id = ? ORDER BY idx LIMIT ?")
-    .raw()
-    .all(jobId, limit) as [number, string][];
+  const rows = store.stmt("SELECT idx, coalesce(label, state) FROM tasks WHERE job_id = ? ORDER BY idx LIMIT ?").raw().all(jobId, limit) as [number, string][];
   const total = store.stmt("SELECT n_tasks FROM jobs WHERE id = ?").pluck().get(jobId) as number;
   return { index: rows.map((r) => r[0]), state: rows.map((r) => r[1]), total };
 }
@@ -357,10 +357,12 @@ export function taskPage(store: Store, jobId: number, opts: PageRequest & { read
   getJobRow(store, jobId);
   const lifecycle = opts.states.filter((s) => isLifecycleState(s));
   const labels = opts.states.filter((s) => !isLifecycleState(s));
-  const where =
-    opts.states.length === 0 ? "1" : `(state IN (SELECT value FROM json_each(?)) OR coalesce(label, '') IN (SELECT value FROM json_each(?)))`;
+  const where = opts.states.length === 0 ? "1" : `(state IN (SELECT value FROM json_each(?)) OR coalesce(label, '') IN (SELECT value FROM json_each(?)))`;
   const params = opts.states.length === 0 ? [] : [JSON.stringify(lifecycle), JSON.stringify(labels)];
-  const total = store.stmt(`SELECT count(*) FROM tasks WHERE job_id = ? AND ${where}`).pluck().get(jobId, ...params) as number;
+  const total = store
+    .stmt(`SELECT count(*) FROM tasks WHERE job_id = ? AND ${where}`)
+    .pluck()
+    .get(jobId, ...params) as number;
   const tasks = store
     .stmt(`SELECT * FROM tasks WHERE job_id = ? AND ${where} ORDER BY idx LIMIT ? OFFSET ?`)
     .all(jobId, ...params, opts.limit, opts.offset) as TaskRow[];
@@ -410,4 +412,29 @@ export function hasActiveJobs(store: Store): boolean {
     store.stmt(`SELECT 1 FROM jobs INDEXED BY jobs_by_state WHERE lifecycle_state = 'running' OR lifecycle_state IN ${WAITING_STATES_SQL} LIMIT 1`).get() !==
     undefined
   );
+}
+
+/** Task counts per batch and state, summed from the per-job counts (one pass over the jobs, no task read). */
+export function taskCountsByBatch(store: Store): { batch: string | null; tasks: Record<LifecycleState, number> & { total: number; labelled: number } }[] {
+  const rows = store
+    .stmt(
+      `SELECT j.batch, sum(n_tasks), sum(n_pending), sum(n_queued), sum(n_running), sum(n_succeeded), sum(n_failed), sum(n_cancelled), sum(n_lost), sum(n_labelled)
+       FROM jobs j GROUP BY j.batch ORDER BY j.batch`,
+    )
+    .raw()
+    .all() as [string | null, ...number[]][];
+  return rows.map(([batch, total, pending, queued, running, succeeded, failed, cancelled, lost, labelled]) => ({
+    batch,
+    tasks: {
+      total: total!,
+      pending: pending!,
+      queued: queued!,
+      running: running!,
+      succeeded: succeeded!,
+      failed: failed!,
+      cancelled: cancelled!,
+      lost: lost!,
+      labelled: labelled!,
+    },
+  }));
 }

@@ -68,8 +68,7 @@ export function registerManage(program: Command): void {
     try {
       const deleted = await corral.delete(sel, { keepLogs: flags.keepLogs });
       if (flags.json) printJson(deleted);
-      else
-        process.stdout.write(`${describeJobs("deleted", deleted)}\n`);
+      else process.stdout.write(`${describeJobs("deleted", deleted)}\n`);
     } finally {
       corral.close();
     }
