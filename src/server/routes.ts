@@ -6,7 +6,7 @@ import { JOB_SORT_KEYS, type JobSortKey, type ProjectView } from "../api/view.js
 import { UsageError } from "../domain/errors.js";
 import { splitFilterText } from "../domain/filter.js";
 import { buildSelection, parseStates } from "../domain/selection.js";
-import type { LiveProject } from "./live.js";
+import type { LiveEvent, LiveProject } from "./live.js";
 
 /** Sizes that bound every answer, whatever the project's size: no endpoint reads every row. */
 export const LIMITS = {
@@ -125,19 +125,20 @@ export function apiRoutes(opts: RouteOptions): Hono {
 
   app.get("/events", (c) =>
     streamSSE(c, async (stream) => {
-      let closed = false;
-      const send = (e: unknown) => void stream.writeSSE({ event: (e as { kind: string }).kind, data: JSON.stringify(e) }).catch(() => undefined);
+      const send = (e: LiveEvent) => void stream.writeSSE({ event: e.kind, data: JSON.stringify(e) }).catch(() => undefined);
       const stop = live.listen(send);
-      stream.onAbort(() => {
-        closed = true;
-        stop();
-      });
       send({ kind: "change", version: live.version });
-      // A comment every 15 s keeps proxies and the browser from deciding the stream is dead.
-      while (!closed) {
-        await stream.sleep(15_000);
-        if (!closed) await stream.write(": keep-alive\n\n").catch(() => undefined);
-      }
+      await new Promise<void>((resolve) => {
+        // A comment now and then keeps proxies and the browser from deciding the stream is dead; the timer
+        // is unref'd so an open stream never keeps a stopping server alive.
+        const keepAlive = setInterval(() => void stream.write(": keep-alive\n\n").catch(() => undefined), 15_000);
+        keepAlive.unref();
+        stream.onAbort(() => {
+          clearInterval(keepAlive);
+          stop();
+          resolve();
+        });
+      });
     }),
   );
 
