@@ -66,12 +66,25 @@ export function seedArray(store: Store, tasks: number, opts: { name?: string; ba
     for (let i = 1; i <= tasks; i++) {
       const state = seededState(i);
       const exit = state === "failed" ? 1 : state === "succeeded" ? 0 : null;
-      const reason = state === "failed" ? "exit code 1" : state === "lost" ? "the host stopped answering" : state === "cancelled" ? "cancelled by the user" : null;
+      const reason =
+        state === "failed" ? "exit code 1" : state === "lost" ? "the host stopped answering" : state === "cancelled" ? "cancelled by the user" : null;
       // 32 slots (4 on each of 8 hosts): tasks start 32 at a time every minute and run 20 to 50 s.
       const start = t + Math.floor(i / 32) * 60 + (i % 7);
       const end = start + 20 + ((i * 7919) % 31);
       task.run(id, i, state, exit, reason, end);
-      attempt.run(id, i, String(200000 + i), state, path.join(store.runsDir, String(id), String(i), "1"), start, start, end, `node0${(i % 8) + 1}`, exit, reason);
+      attempt.run(
+        id,
+        i,
+        String(200000 + i),
+        state,
+        path.join(store.runsDir, String(id), String(i), "1"),
+        start,
+        start,
+        end,
+        `node0${(i % 8) + 1}`,
+        exit,
+        reason,
+      );
     }
     return id;
   });

@@ -59,7 +59,7 @@ test("without the token nothing is served but a page that asks for it; with it, 
   if (!s) return;
   const res = await s.page.goto(`${s.ui.base}/`);
   assert.equal(res?.status(), 401);
-  assert.match(await s.page.textContent("h1") ?? "", /needs its token/);
+  assert.match((await s.page.textContent("h1")) ?? "", /needs its token/);
   const api = await s.page.goto(`${s.ui.base}/api/overview`);
   assert.equal(api?.status(), 401);
   const bad = await s.page.goto(`${s.ui.base}/?token=not-the-token`);

@@ -24,7 +24,11 @@ export function JobView({ id, route }: { id: number; route: Route }) {
         Job {job.id} <span class="name">{job.name}</span> <StateBadge state={job.state} />
         {job.exitCode ? <span class="muted"> exit {job.exitCode}</span> : null}
       </h1>
-      <Actions targets={[String(job.id)]} what={`job ${job.id} (${job.name})`} verbs={job.held ? ["release", "cancel", "mark", "delete"] : ["cancel", "resubmit", "mark", "delete"]} />
+      <Actions
+        targets={[String(job.id)]}
+        what={`job ${job.id} (${job.name})`}
+        verbs={job.held ? ["release", "cancel", "mark", "delete"] : ["cancel", "resubmit", "mark", "delete"]}
+      />
       <dl class="facts">
         <dt>Command</dt>
         <dd>
