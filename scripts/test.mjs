@@ -14,6 +14,7 @@ const LONGEST_FIRST = [
   "engines/sge/sge-engine.test.js",
   "inbox/inbox.test.js",
   "engines/redis/redis-engine.test.js",
+  "server/dashboard.test.js",
   "engines/local/supervisor.test.js",
   "cli/jobs.test.js",
   "cli/dependencies.test.js",

@@ -4,6 +4,7 @@ import { EVERYTHING, type Selection } from "../domain/selection.js";
 import { attemptState } from "../store/attempts.js";
 import { findDatabase } from "../store/locate.js";
 import {
+  attentionPage,
   countByBatch,
   hasActiveJobs,
   jobDetail,
@@ -85,6 +86,30 @@ export class ProjectView {
   }
 
   status(sel: Selection = EVERYTHING): StatusReport {
+    return { ...this.statusCounts(sel), attention: jobsNeedingAttention(this.store, sel) };
+  }
+
+  /**
+   * What `status` says, for a page: each batch with its jobs and its tasks by state, what runs now, and the
+   * first `attentionShown` jobs needing attention with how many there are (never every failed job of a history).
+   */
+  overview(attentionShown: number): Omit<StatusReport, "attention"> & {
+    batches: (StatusReport["batches"][number] & { tasks: ReturnType<typeof taskCountsByBatch>[number]["tasks"] | null })[];
+    attention: JobSummary[];
+    attentionTotal: number;
+  } {
+    const counts = this.statusCounts(EVERYTHING);
+    const tasks = new Map(taskCountsByBatch(this.store).map((b) => [b.batch, b.tasks]));
+    const attention = attentionPage(this.store, attentionShown);
+    return {
+      batches: counts.batches.map((b) => ({ ...b, tasks: tasks.get(b.batch) ?? null })),
+      running: counts.running,
+      attention: attention.jobs,
+      attentionTotal: attention.total,
+    };
+  }
+
+  private statusCounts(sel: Selection): Omit<StatusReport, "attention"> {
     const byBatch = new Map<string | null, { jobs: number; states: Record<string, number> }>();
     for (const row of countByBatch(this.store, sel)) {
       const b = byBatch.get(row.batch) ?? { jobs: 0, states: {} };
@@ -94,7 +119,6 @@ export class ProjectView {
     }
     return {
       batches: [...byBatch.entries()].map(([batch, v]) => ({ batch, ...v })),
-      attention: jobsNeedingAttention(this.store, sel),
       running: runningNow(this.store, sel).map((r) => ({ ...r, since: r.since === null ? null : new Date(r.since * 1000).toISOString() })),
     };
   }
@@ -127,11 +151,6 @@ export class ProjectView {
   /** The most recent attempts of the selected jobs (a timeline), newest first. */
   latestAttempts(sel: Selection, limit: number): AttemptSpan[] {
     return latestAttempts(this.store, sel, limit);
-  }
-
-  /** Each batch's tasks by state (the dashboard's bars), from the per-job counts. */
-  taskCountsByBatch(): ReturnType<typeof taskCountsByBatch> {
-    return taskCountsByBatch(this.store);
   }
 
   /** Whether a refresh could find anything new (some job still waits or runs). */

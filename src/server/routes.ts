@@ -54,20 +54,14 @@ export function apiRoutes(opts: RouteOptions): Hono {
     return c.json({ error: `internal error: ${err.message}` }, 500);
   });
 
+  // Computed once per version of the store, however many pages ask: five tabs cost one set of queries.
+  let cached: { version: number; body: unknown } | null = null;
   app.get("/overview", (c) => {
     const v = live.view;
     const base = { project: opts.projectDir, database: live.dbPath, readOnly: opts.readOnly, version: live.version, lastRefresh: live.lastRefresh };
     if (v === null) return c.json({ ...base, exists: false, batches: [], running: [], attention: [], attentionTotal: 0 });
-    const report = v.status();
-    const tasks = new Map(v.taskCountsByBatch().map((b) => [b.batch, b.tasks]));
-    return c.json({
-      ...base,
-      exists: true,
-      batches: report.batches.map((b) => ({ ...b, tasks: tasks.get(b.batch) ?? null })),
-      running: report.running,
-      attention: report.attention.slice(0, LIMITS.attentionShown),
-      attentionTotal: report.attention.length,
-    });
+    if (cached?.version !== live.version) cached = { version: live.version, body: v.overview(LIMITS.attentionShown) };
+    return c.json({ ...base, exists: true, ...(cached.body as object) });
   });
 
   app.get("/jobs", (c) => {
