@@ -1,6 +1,5 @@
 import fs from "node:fs";
 import os from "node:os";
-import path from "node:path";
 import { Store } from "../store/store.js";
 import { CHROMIUM, launchBrowser, startUi } from "../testing/browser.js";
 import { TestProject } from "../testing/project.js";

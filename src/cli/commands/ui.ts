@@ -43,11 +43,15 @@ export function registerUi(program: Command): void {
       if (flags.open) openBrowser(dashboard.url);
       await new Promise<void>((resolve) => {
         const stop = () => {
+          // A refresh blocked on a scheduler that does not answer cannot be interrupted inside its thread:
+          // Ctrl-C does not wait for it (the poll lease it holds expires by itself).
+          setTimeout(() => process.exit(0), 1000).unref();
           void dashboard.close().then(resolve);
         };
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
       });
+      process.exit(0);
     });
 }
 
