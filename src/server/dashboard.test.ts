@@ -88,9 +88,6 @@ test("a job submitted from the CLI appears and moves queued → running → succ
   await jobRow(page, job, "running").waitFor({ timeout: 15_000 });
   await jobRow(page, job, "succeeded").waitFor({ timeout: 15_000 });
   assert.equal(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument), true, "no reload happened");
-  await page.goto(`${s.ui.base}/#/`);
-  await page.waitForSelector(".batch");
-  await page.screenshot({ path: path.join(shots, "overview.png") });
 });
 
 test("a filter narrows the table, and a bad one shows its error in place", async (t) => {
@@ -156,12 +153,17 @@ test("a 10,000-task array is drawn as a grid of cells coloured by state, and a c
   const s = await open(t, {
     prepare: (p) => {
       const store = Store.open({ path: p.dbPath, create: true });
+      seedArray(store, 2000, { name: "map", batch: "genome" });
+      seedArray(store, 600, { name: "reduce", batch: "genome" });
+      seedArray(store, 12, { name: "plot", batch: "report" });
       id = seedArray(store, 10_000);
       store.close();
     },
   });
   if (!s) return;
   const { page } = s;
+  await page.waitForSelector(".batch[data-batch='sweep-1']");
+  await page.screenshot({ path: path.join(shots, "overview.png") });
   await page.goto(`${s.ui.base}/#/job/${id}`);
   const grid = page.locator(".grid canvas");
   await grid.waitFor();

@@ -68,4 +68,6 @@ function App() {
 }
 
 startLive();
-render(<App />, document.getElementById("app")!);
+const root = document.getElementById("app")!;
+root.textContent = ""; // the "Loading…" shown until this script ran
+render(<App />, root);
