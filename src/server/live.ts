@@ -93,7 +93,15 @@ export class LiveProject {
       this.viewOrNull = view;
       if (view === null) return;
     }
-    const v = this.viewOrNull!.dataVersion();
+    let v: number;
+    try {
+      v = this.viewOrNull!.dataVersion();
+    } catch {
+      // The database went away under the dashboard (a project removed): wait for it to come back.
+      this.viewOrNull?.close();
+      this.viewOrNull = null;
+      return;
+    }
     if (v === this.lastDataVersion) return;
     this.lastDataVersion = v;
     this.versionCounter++;

@@ -176,3 +176,18 @@ export function Pager({ offset, limit, total, onPage }: { offset: number; limit:
     </nav>
   );
 }
+
+/** A table's header row of plain column titles. */
+export function TableHead({ columns }: { columns: readonly string[] }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((c) => (
+          <th key={c} scope="col">
+            {c}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}

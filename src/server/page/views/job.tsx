@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { Actions, ErrorLine, Pager, StateBadge, StateBar } from "../components.js";
+import { Actions, ErrorLine, Pager, StateBadge, StateBar, TableHead } from "../components.js";
 import { duration, elapsed, LIFECYCLE, megabytes } from "../format.js";
 import { useLiveJson } from "../live.js";
 import { go, href, type Route } from "../router.js";
@@ -7,6 +7,7 @@ import type { Attempt, JobHeader, Task } from "../types.js";
 import { TaskGrid } from "./task-grid.js";
 
 const TASK_PAGE = 25;
+const ATTEMPT_COLUMNS = ["Attempt", "State", "Exit", "Reason", "Host", "Engine id", "Started", "Ran", "Logs"];
 
 /** A job: command, environment, resources, dependencies, its tasks (a grid for an array) and every attempt. */
 export function JobView({ id, route }: { id: number; route: Route }) {
@@ -224,20 +225,8 @@ function TaskBlock({ jobId, task, array }: { jobId: number; task: Task; array: b
       {open && task.attempts.length > 0 && (
         <div class="table-wrap">
           <table class="attempts">
-            <thead>
-              <tr>
-                <th scope="col">Attempt</th>
-                <th scope="col">State</th>
-                <th scope="col">Exit</th>
-                <th scope="col">Reason</th>
-                <th scope="col">Host</th>
-                <th scope="col">Engine id</th>
-                <th scope="col">Started</th>
-                <th scope="col">Ran</th>
-                {/* Issue 14's usage against the request (memory, CPU, wall time) gets its columns here. */}
-                <th scope="col">Logs</th>
-              </tr>
-            </thead>
+            {/* Issue 14's usage against the request (memory, CPU, wall time) gets its columns before Logs. */}
+            <TableHead columns={ATTEMPT_COLUMNS} />
             <tbody>
               {task.attempts.map((a) => (
                 <AttemptRow key={a.n} jobId={jobId} index={task.index} a={a} />

@@ -1,4 +1,4 @@
-import { ErrorLine } from "../components.js";
+import { ErrorLine, TableHead } from "../components.js";
 import { duration } from "../format.js";
 import { useLiveJson } from "../live.js";
 import type { WorkerView } from "../types.js";
@@ -28,17 +28,7 @@ export function WorkersView() {
           ) : (
             <div class="table-wrap">
               <table class="workers">
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">State</th>
-                    <th scope="col">Host</th>
-                    <th scope="col">Tags</th>
-                    <th scope="col">Tasks</th>
-                    <th scope="col">Load</th>
-                    <th scope="col">Last seen</th>
-                  </tr>
-                </thead>
+                <TableHead columns={["Name", "State", "Host", "Tags", "Tasks", "Load", "Last seen"]} />
                 <tbody>
                   {data.workers.map((w) => {
                     const state = w.live ? w.state : w.state === "stopped" ? "stopped" : "gone";
