@@ -96,3 +96,16 @@ test("without a Redis pool the workers view says so", async (t) => {
   t.after(() => ui.stop());
   assert.deepEqual(await (await api(ui, "/api/workers")).json(), { configured: false });
 });
+
+test("corral ui refuses a bad port in one line, and warns when it listens beyond loopback", async (t) => {
+  const p = new TestProject("corral-ui-flags-");
+  t.after(() => p.cleanup());
+  const bad = p.run(["ui", "--port", "http"]);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr, "corral: --port 'http': expected a port number (0-65535)\n");
+  const ui = await startUi(p, ["--host", "0.0.0.0"]);
+  t.after(() => ui.stop());
+  assert.match(ui.stderr(), /warning: listening on 0\.0\.0\.0, not loopback/);
+  assert.equal((await api(ui, "/api/overview")).status, 200);
+  assert.equal((await fetch(`${ui.base}/api/overview`)).status, 401, "the token is still required");
+});

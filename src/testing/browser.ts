@@ -46,6 +46,8 @@ export interface RunningUi {
   readonly base: string;
   readonly token: string;
   readonly child: ChildProcess;
+  /** What it wrote on stderr so far (warnings). */
+  stderr(): string;
   stop(): Promise<void>;
 }
 
@@ -67,6 +69,7 @@ export function startUi(p: TestProject, args: readonly string[] = [], env: NodeJ
         base: m[1]!.replace(/\/$/, ""),
         token: m[2]!,
         child,
+        stderr: () => err,
         stop: () =>
           new Promise((done) => {
             if (child.exitCode !== null) return done();
