@@ -1,6 +1,7 @@
 /** Small formatting rules shared by the views. */
-export const LIFECYCLE = ["pending", "queued", "running", "succeeded", "failed", "cancelled", "lost"] as const;
-export type Lifecycle = (typeof LIFECYCLE)[number];
+import { LIFECYCLE_STATES } from "../../domain/states.js";
+
+export const LIFECYCLE = LIFECYCLE_STATES;
 
 /** Colours as CSS variables (style.css), so a state reads the same in bars, badges, the grid and the timeline. */
 export const STATE_COLOR: Record<string, string> = {

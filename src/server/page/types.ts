@@ -1,74 +1,14 @@
-/** The JSON the server answers with (see server/routes.ts; the shapes are the API's JobSummary, TaskView...). */
-export interface TaskCounts {
-  total: number;
-  done: number;
-  pending: number;
-  queued: number;
-  running: number;
-  succeeded: number;
-  failed: number;
-  cancelled: number;
-  lost: number;
-}
+import type { AttemptView, JobHeader as DomainJobHeader, JobSummary as DomainJobSummary, TaskView } from "../../domain/job.js";
 
-export interface JobSummary {
-  id: number;
-  name: string;
-  batch: string | null;
-  state: string;
-  lifecycleState: string;
-  label: string | null;
-  exitCode: number | null;
-  engine: string;
-  command: string;
-  array: string | null;
-  createdAt: string;
-  tasks: TaskCounts;
-}
-
-export interface JobHeader extends JobSummary {
-  argv: string[];
-  cwd: string;
-  script: string | null;
-  env: Record<string, string>;
-  inheritedEnvCount: number;
-  resources: { cpus: number; memMb: number | null; timeLimitS: number | null; gpus: number; queue: string | null };
-  retries: number;
-  stderrFails: boolean;
-  held: boolean;
-  metadata: Record<string, unknown>;
-  dependencies: { id: number; kind: string }[];
-}
-
-export interface Attempt {
-  n: number;
-  engine: string;
-  engineId: string | null;
-  state: string;
-  exitCode: number | null;
-  signal: string | null;
-  reason: string | null;
-  host: string | null;
-  pid: number | null;
-  submittedAt: string;
-  startedAt: string | null;
-  endedAt: string | null;
-  runDir: string;
-  stdout: string;
-  stderr: string;
-}
-
-export interface Task {
-  index: number;
-  state: string;
-  lifecycleState: string;
-  label: string | null;
-  exitCode: number | null;
-  signal: string | null;
-  reason: string | null;
-  params: Record<string, unknown> | null;
-  attempts: Attempt[];
-}
+/**
+ * The JSON the server answers with (server/routes.ts): the API's own types, as JSON carries them (the page never
+ * changes them). What only the dashboard answers with is spelled here.
+ */
+export type JobSummary = DomainJobSummary;
+export type JobHeader = DomainJobHeader;
+export type Task = TaskView;
+export type Attempt = AttemptView;
+export type TaskCounts = JobSummary["tasks"];
 
 export interface Overview {
   project: string;
