@@ -15,6 +15,7 @@ const LONGEST_FIRST = [
   "engines/pbs/pbs-engine.test.js",
   "inbox/inbox.test.js",
   "engines/redis/redis-engine.test.js",
+  "server/dashboard.test.js",
   "engines/local/supervisor.test.js",
   "cli/jobs.test.js",
   "cli/dependencies.test.js",

@@ -50,9 +50,13 @@ export interface WaitResult {
 
 /** The project's `.corral/` folder: the one holding the database found from here, else the one a submission would make. */
 export function projectDirFor(opts: OpenOptions = {}): string {
+  return path.dirname(databasePathFor(opts));
+}
+
+/** The database found from here (as every command finds it), else the one a first submission here would create. */
+export function databasePathFor(opts: OpenOptions = {}): string {
   const cwd = opts.cwd ?? process.cwd();
-  const found = findDatabase({ db: opts.db, cwd, env: opts.env ?? process.env });
-  return path.dirname(found ?? defaultDatabasePath(cwd));
+  return findDatabase({ db: opts.db, cwd, env: opts.env ?? process.env }) ?? defaultDatabasePath(cwd);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

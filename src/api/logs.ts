@@ -66,3 +66,54 @@ export function tailLines(file: string, n: number): string[] | null {
     fs.closeSync(fd);
   }
 }
+
+/** A piece of a log file: its bytes from `from` to `to` (the file's size when read), as text. */
+export interface LogChunk {
+  readonly exists: boolean;
+  readonly from: number;
+  readonly to: number;
+  readonly text: string;
+}
+
+/**
+ * Reads at most `maxBytes` of a log: from byte `from` on (following a growing file), or, with `from` null, its
+ * end (the tail first), starting after a line break so no half line is shown. A chunk that ends inside a
+ * multi-byte character stops before it, so the next read resumes on a character boundary.
+ */
+export function readLogChunk(file: string, from: number | null, maxBytes: number): LogChunk {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "r");
+  } catch {
+    return { exists: false, from: 0, to: 0, text: "" };
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    let start = from === null ? Math.max(0, size - maxBytes) : Math.min(from, size);
+    const buf = Buffer.alloc(Math.min(maxBytes, size - start));
+    const read = fs.readSync(fd, buf, 0, buf.length, start);
+    let bytes = buf.subarray(0, read);
+    if (from === null && start > 0) {
+      const nl = bytes.indexOf(0x0a);
+      if (nl >= 0) {
+        bytes = bytes.subarray(nl + 1);
+        start += nl + 1;
+      }
+    }
+    const end = utf8Boundary(bytes);
+    return { exists: true, from: start, to: start + end, text: bytes.subarray(0, end).toString("utf8") };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The length of the longest prefix that does not end inside a UTF-8 sequence. */
+function utf8Boundary(b: Buffer): number {
+  for (let back = 1; back <= Math.min(4, b.length); back++) {
+    const byte = b[b.length - back]!;
+    if ((byte & 0xc0) === 0x80) continue; // a continuation byte: look further back for its lead
+    const need = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return need > back ? b.length - back : b.length;
+  }
+  return b.length;
+}

@@ -1,18 +1,29 @@
 import fs from "node:fs";
-import type { JobDetail, JobSummary, TaskView } from "../domain/job.js";
+import type { JobDetail, JobHeader, JobSummary, TaskView } from "../domain/job.js";
 import { EVERYTHING, type Selection } from "../domain/selection.js";
 import { attemptState } from "../store/attempts.js";
 import { findDatabase } from "../store/locate.js";
 import {
+  attentionPage,
   countByBatch,
   countNeedingAttention,
+  hasActiveJobs,
   jobDetail,
+  jobHeader,
   jobsNeedingAttention,
+  latestAttempts,
   listForDisplay,
   listJobs,
+  pageOfJobs,
   runningNow,
+  taskPage,
+  taskCountsByBatch,
+  taskStates,
   taskViews,
+  type AttemptSpan,
   type DisplayRow,
+  type JobSortKey,
+  type PageRequest,
 } from "../store/queries.js";
 import { listingLines, listingWidths, summariesJson, type ListingLayout } from "../store/listing.js";
 import { Store } from "../store/store.js";
@@ -21,6 +32,7 @@ import { assessGroup, type GroupReport } from "../domain/usage.js";
 import { logFiles, type LogFile, type LogStream } from "./logs.js";
 
 export type { GroupReport, ListingLayout, ReportGrouping };
+export { JOB_SORT_KEYS, type AttemptSpan, type JobSortKey } from "../store/queries.js";
 
 export interface StatusReport {
   readonly batches: { readonly batch: string | null; readonly jobs: number; readonly states: Record<string, number> }[];
@@ -103,6 +115,34 @@ export class ProjectView {
 
   /** The dashboard; `attentionLimit` caps the jobs listed as needing attention (a terminal shows a few). */
   status(sel: Selection = EVERYTHING, attentionLimit?: number): StatusReport {
+    return {
+      ...this.statusCounts(sel),
+      attention: jobsNeedingAttention(this.store, sel, attentionLimit),
+      attentionTotal: countNeedingAttention(this.store, sel),
+    };
+  }
+
+  /**
+   * What `status` says, for a page: each batch with its jobs and its tasks by state, what runs now, and the
+   * first `attentionShown` jobs needing attention with how many there are (never every failed job of a history).
+   */
+  overview(attentionShown: number): Omit<StatusReport, "attention" | "attentionTotal"> & {
+    batches: (StatusReport["batches"][number] & { tasks: ReturnType<typeof taskCountsByBatch>[number]["tasks"] | null })[];
+    attention: JobSummary[];
+    attentionTotal: number;
+  } {
+    const counts = this.statusCounts(EVERYTHING);
+    const tasks = new Map(taskCountsByBatch(this.store).map((b) => [b.batch, b.tasks]));
+    const attention = attentionPage(this.store, attentionShown);
+    return {
+      batches: counts.batches.map((b) => ({ ...b, tasks: tasks.get(b.batch) ?? null })),
+      running: counts.running,
+      attention: attention.jobs,
+      attentionTotal: attention.total,
+    };
+  }
+
+  private statusCounts(sel: Selection): Omit<StatusReport, "attention" | "attentionTotal"> {
     const byBatch = new Map<string | null, { jobs: number; states: Record<string, number> }>();
     for (const row of countByBatch(this.store, sel)) {
       const b = byBatch.get(row.batch) ?? { jobs: 0, states: {} };
@@ -112,8 +152,7 @@ export class ProjectView {
     }
     return {
       batches: [...byBatch.entries()].map(([batch, v]) => ({ batch, ...v })),
-      attention: jobsNeedingAttention(this.store, sel, attentionLimit),
-      attentionTotal: countNeedingAttention(this.store, sel),
+
       running: runningNow(this.store, sel).map((r) => ({ ...r, since: r.since === null ? null : new Date(r.since * 1000).toISOString() })),
     };
   }
@@ -121,6 +160,41 @@ export class ProjectView {
   /** The log files of a job's tasks (all of them, or one), of the latest attempt or of attempt `attempt`. */
   logFiles(ref: { jobId: number; index: number | null }, streams: readonly LogStream[], attempt?: number): LogFile[] {
     return logFiles(this.store, ref, streams, attempt);
+  }
+
+  /** One sorted page of the selected jobs, and how many there are: the dashboard's table. */
+  pageOfJobs(sel: Selection, opts: PageRequest & { sort: JobSortKey; descending: boolean }): { total: number; rows: JobSummary[] } {
+    return pageOfJobs(this.store, sel, opts);
+  }
+
+  /** A job without its tasks (see tasksPage and taskStates for those). */
+  header(id: number): JobHeader {
+    return jobHeader(this.store, id);
+  }
+
+  /** The states of a job's first `limit` tasks, by index: an array drawn as a grid. */
+  taskStates(jobId: number, limit: number): { index: number[]; state: string[]; total: number } {
+    return taskStates(this.store, jobId, limit);
+  }
+
+  /** A page of a job's tasks with their attempts, optionally only those in `states` (states or labels). */
+  tasksPage(jobId: number, opts: PageRequest & { states: readonly string[] }): { total: number; tasks: TaskView[] } {
+    return taskPage(this.store, jobId, opts);
+  }
+
+  /** The most recent attempts of the selected jobs (a timeline), newest first. */
+  latestAttempts(sel: Selection, limit: number): AttemptSpan[] {
+    return latestAttempts(this.store, sel, limit);
+  }
+
+  /** Whether a refresh could find anything new (some job still waits or runs). */
+  hasActiveJobs(): boolean {
+    return hasActiveJobs(this.store);
+  }
+
+  /** Changes whenever another connection commits: polled by live readers to know when to read again. */
+  dataVersion(): number {
+    return this.store.dataVersion();
   }
 
   /** The state of one attempt now (a follower stops once it has ended). */

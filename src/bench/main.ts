@@ -5,6 +5,7 @@ import path from "node:path";
 import { Corral } from "../api/corral.js";
 import { CLI } from "../testing/project.js";
 import { ensureGnuParallel, timeShell } from "./peers.js";
+import { benchDashboard } from "./dashboard.js";
 import { benchReads } from "./reads.js";
 import { benchWaiting } from "./waiting.js";
 import { benchRedis } from "./redis.js";
@@ -13,7 +14,8 @@ import { benchSweep } from "./workflow.js";
 
 /**
  * `npm run bench`: corral's local engine against GNU parallel and xargs on the same machine in the same run,
- * then `ls`/`status` on a large database and the supervisor's peak memory. Prints figures and ratios.
+ * then `ls`/`status` on a large database and the supervisor's peak memory, then the dashboard on 100,000 jobs
+ * (first paint, p50/p99 of the page's requests). Prints figures and ratios. CORRAL_BENCH_ONLY=ui runs the last alone.
  */
 const N = Number(process.env.CORRAL_BENCH_JOBS ?? 2000);
 const SLOTS = 2;
@@ -121,6 +123,7 @@ async function main(): Promise<void> {
   if (process.env.CORRAL_BENCH_ONLY === "redis") return benchRedis(line);
   if (process.env.CORRAL_BENCH_ONLY === "reads") return benchReads(line);
   if (process.env.CORRAL_BENCH_ONLY === "waiting") return benchWaiting(line);
+  if (process.env.CORRAL_BENCH_ONLY === "ui") return benchDashboard(line);
   line(`corral bench — ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? "?"}), node ${process.version}, ${new Date().toISOString()}`);
   line(`Local throughput: ${N} jobs of \`true\`, ${SLOTS} at a time, median of ${REPEATS} runs each, same machine, same run`);
   const hasParallel = ensureGnuParallel();
@@ -164,6 +167,7 @@ async function main(): Promise<void> {
   benchSweep(line);
   benchSlurm(line);
   await benchRedis(line);
+  await benchDashboard(line);
 }
 
 main().catch((err: unknown) => {

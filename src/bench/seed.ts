@@ -80,3 +80,58 @@ export function seedSweep(store: Store, count: number, holder: { pid: number; pi
       .run(holder.pid, holder.pidStart, holder.host, now, now);
   });
 }
+
+/** The state a seeded array task ended in: mostly succeeded, with failures, cancellations and losses mixed in. */
+function seededState(i: number): "succeeded" | "failed" | "cancelled" | "lost" {
+  return i % 97 === 0 ? "lost" : i % 31 === 0 ? "cancelled" : i % 13 === 0 ? "failed" : "succeeded";
+}
+
+/**
+ * Adds one finished array job of `tasks` tasks (one attempt each, over 8 hosts with 4 slots each) straight
+ * through SQL, for measuring the dashboard's reads and drawing its task grid. Returns the job's id.
+ */
+export function seedArray(store: Store, tasks: number, opts: { name?: string; batch?: string } = {}): number {
+  const env = JSON.stringify({ PATH: "/usr/bin:/bin", HOME: "/home/user" });
+  const hash = createHash("sha256").update(env).digest("hex");
+  return store.write(() => {
+    store.stmt("INSERT OR IGNORE INTO environments (hash, vars) VALUES (?, ?)").run(hash, env);
+    const envId = store.stmt("SELECT id FROM environments WHERE hash = ?").pluck().get(hash);
+    const argv = ["python", "sweep.py", "--point", "$CORRAL_TASK_ID"];
+    const t = Date.now() / 1000 - (tasks / 32) * 60 - 60;
+    const res = store
+      .stmt(
+        `INSERT INTO jobs (name, batch, argv, cwd, env_id, umask, engine, array_spec, created_at, command) VALUES (?, ?, ?, '/home/user/project', ?, 18, 'local', ?, ?, ?)`,
+      )
+      .run(opts.name ?? "sweep", opts.batch ?? "sweep-1", JSON.stringify(argv), envId, `1-${tasks}`, t, argv.join(" "));
+    const id = Number(res.lastInsertRowid);
+    const task = store.stmt("INSERT INTO tasks (job_id, idx, state, attempts, exit_code, reason, updated_at) VALUES (?, ?, ?, 1, ?, ?, ?)");
+    const attempt = store.stmt(
+      `INSERT INTO attempts (job_id, idx, n, engine, engine_id, state, run_dir, submitted_at, started_at, ended_at, host, exit_code, reason, requests_done)
+       VALUES (?, ?, 1, 'local', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+    );
+    for (let i = 1; i <= tasks; i++) {
+      const state = seededState(i);
+      const exit = state === "failed" ? 1 : state === "succeeded" ? 0 : null;
+      const reason =
+        state === "failed" ? "exit code 1" : state === "lost" ? "the host stopped answering" : state === "cancelled" ? "cancelled by the user" : null;
+      // 32 slots (4 on each of 8 hosts): tasks start 32 at a time every minute and run 20 to 50 s.
+      const start = t + Math.floor(i / 32) * 60 + (i % 7);
+      const end = start + 20 + ((i * 7919) % 31);
+      task.run(id, i, state, exit, reason, end);
+      attempt.run(
+        id,
+        i,
+        String(200000 + i),
+        state,
+        path.join(store.runsDir, String(id), String(i), "1"),
+        start,
+        start,
+        end,
+        `node0${(i % 8) + 1}`,
+        exit,
+        reason,
+      );
+    }
+    return id;
+  });
+}

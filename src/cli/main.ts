@@ -12,6 +12,7 @@ import { registerShow } from "./commands/show.js";
 import { registerReport } from "./commands/report.js";
 import { registerStatus } from "./commands/status.js";
 import { registerSubmit } from "./commands/submit.js";
+import { registerUi } from "./commands/ui.js";
 import { registerWait } from "./commands/wait.js";
 import { registerWorker } from "./commands/worker.js";
 import { registerWorkflow } from "./commands/workflow.js";
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
   registerJob(program, ctx);
   registerInbox(program);
   registerWorker(program);
+  registerUi(program);
   program
     .command("supervisor", { hidden: true })
     .description("run the local engine's queue in the foreground (started on demand by other commands)")

@@ -78,3 +78,11 @@ export function parseFilterTerm(text: string): FilterTerm {
     throw new UsageError(`filter '${text}': '${value}' is neither a state nor a label`);
   return { field, param: null, op, value, text };
 }
+
+/**
+ * Splits a line typed in one box (`12 state=failed name~'map*'`) into the words a shell would pass, keeping
+ * quotes inside a word as the shell passes them when quoted twice (parseFilterTerm removes them).
+ */
+export function splitFilterText(text: string): string[] {
+  return text.match(/(?:[^\s'"]+|'[^']*'|"[^"]*")+/g) ?? [];
+}

@@ -92,7 +92,8 @@ export interface JobSummary {
   readonly tasks: { readonly total: number; readonly done: number } & Record<LifecycleState, number>;
 }
 
-export interface JobDetail extends JobSummary {
+/** A job with everything `corral show` prints above its tasks. */
+export interface JobHeader extends JobSummary {
   /** The command exactly as submitted. */
   readonly argv: readonly string[];
   readonly cwd: string;
@@ -106,6 +107,9 @@ export interface JobDetail extends JobSummary {
   readonly held: boolean;
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly dependencies: readonly { readonly id: number; readonly kind: "ok" | "any" | "group" }[];
+}
+
+export interface JobDetail extends JobHeader {
   readonly taskList: TaskView[];
 }
 

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { UsageError } from "../domain/errors.js";
-import type { AttemptView, JobDetail, JobSummary, TaskRef, TaskView } from "../domain/job.js";
+import type { AttemptView, JobDetail, JobHeader, JobSummary, TaskRef, TaskView } from "../domain/job.js";
 
 export type { TaskRef };
 import type { Point } from "../domain/params.js";
@@ -10,7 +10,7 @@ import { RUN_FILES } from "../protocol/wrapper.js";
 import { environmentOf } from "./environments.js";
 import { filterSql } from "./filter-sql.js";
 import type { Store } from "./store.js";
-import type { AttemptRow, JobRow, TaskRow } from "./rows.js";
+import { WAITING_STATES_SQL, type AttemptRow, type JobRow, type TaskRow } from "./rows.js";
 
 const iso = (s: number | null): string | null => (s === null ? null : new Date(s * 1000).toISOString());
 
@@ -271,6 +271,10 @@ export function taskViews(store: Store, jobId: number, onlyIndex?: number): Task
       : store.stmt("SELECT * FROM tasks WHERE job_id = ? AND idx = ?").all(jobId, onlyIndex)
   ) as TaskRow[];
   const attempts = store.stmt("SELECT * FROM attempts WHERE job_id = ? ORDER BY idx, n").all(jobId) as AttemptRow[];
+  return withAttempts(tasks, attempts);
+}
+
+function withAttempts(tasks: readonly TaskRow[], attempts: readonly AttemptRow[]): TaskView[] {
   const byTask = new Map<number, AttemptView[]>();
   for (const a of attempts) {
     const list = byTask.get(a.idx) ?? [];
@@ -291,6 +295,11 @@ export function taskViews(store: Store, jobId: number, onlyIndex?: number): Task
 }
 
 export function jobDetail(store: Store, id: number): JobDetail {
+  return { ...jobHeader(store, id), taskList: taskViews(store, id) };
+}
+
+/** Everything about a job but its tasks (a page of a large array's tasks comes from taskPage). */
+export function jobHeader(store: Store, id: number): JobHeader {
   const job = getJobRow(store, id);
   const summary = listJobs(store, { ids: [{ kind: "job", id }], states: [], name: null, batch: null, all: false })[0]!;
   const deps = store.stmt("SELECT parent_id AS id, kind FROM dependencies WHERE job_id = ? ORDER BY parent_id").all(id) as {
@@ -310,6 +319,152 @@ export function jobDetail(store: Store, id: number): JobDetail {
     held: job.held === 1,
     metadata: JSON.parse(job.metadata) as Record<string, unknown>,
     dependencies: deps,
-    taskList: taskViews(store, id),
   };
+}
+
+/** The columns the dashboard's job table sorts by (always then by id, so pages never overlap). */
+const SORT_COLUMNS = {
+  id: "j.id",
+  name: "j.name",
+  batch: "j.batch",
+  state: "coalesce(j.label, j.lifecycle_state)",
+  engine: "j.engine",
+  created: "j.created_at",
+  tasks: "j.n_tasks",
+} as const;
+export type JobSortKey = keyof typeof SORT_COLUMNS;
+export const JOB_SORT_KEYS = Object.keys(SORT_COLUMNS) as JobSortKey[];
+
+export interface PageRequest {
+  readonly offset: number;
+  readonly limit: number;
+}
+
+/**
+ * One page of the jobs a selection names, sorted in SQL, with how many there are in all: the table reads
+ * `limit` rows whatever the project's size (SQLite keeps only the top rows while it sorts).
+ */
+export function pageOfJobs(
+  store: Store,
+  sel: Selection,
+  opts: PageRequest & { readonly sort: JobSortKey; readonly descending: boolean },
+): { total: number; rows: JobSummary[] } {
+  const f = jobFilter(sel);
+  const st = stateFilter(sel.states);
+  const where = `${f.where} AND ${st.where}`;
+  const params = [...f.params, ...st.params];
+  const total = store
+    .stmt(`SELECT count(*) FROM jobs j WHERE ${where}`)
+    .pluck()
+    .get(...params) as number;
+  const dir = opts.descending ? "DESC" : "ASC";
+  const order = opts.sort === "id" ? `j.id ${dir}` : `${SORT_COLUMNS[opts.sort]} ${dir}, j.id ${dir}`;
+  const rows = store
+    .stmt(`SELECT ${SUMMARY_COLUMNS} FROM jobs j WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`)
+    .all(...params, opts.limit, opts.offset) as SummaryRow[];
+  return { total, rows: rows.map(toSummary) };
+}
+
+/** Each task's index and state (its label if it has one), in index order, up to `limit` tasks: an array's grid. */
+export function taskStates(store: Store, jobId: number, limit: number): { index: number[]; state: string[]; total: number } {
+  getJobRow(store, jobId);
+  const rows = store.stmt("SELECT idx, coalesce(label, state) FROM tasks WHERE job_id = ? ORDER BY idx LIMIT ?").raw().all(jobId, limit) as [number, string][];
+  const total = store.stmt("SELECT n_tasks FROM jobs WHERE id = ?").pluck().get(jobId) as number;
+  return { index: rows.map((r) => r[0]), state: rows.map((r) => r[1]), total };
+}
+
+/** A page of a job's tasks with their attempts, optionally only those in some states or with some labels. */
+export function taskPage(store: Store, jobId: number, opts: PageRequest & { readonly states: readonly string[] }): { total: number; tasks: TaskView[] } {
+  getJobRow(store, jobId);
+  const lifecycle = opts.states.filter((s) => isLifecycleState(s));
+  const labels = opts.states.filter((s) => !isLifecycleState(s));
+  const where = opts.states.length === 0 ? "1" : `(state IN (SELECT value FROM json_each(?)) OR coalesce(label, '') IN (SELECT value FROM json_each(?)))`;
+  const params = opts.states.length === 0 ? [] : [JSON.stringify(lifecycle), JSON.stringify(labels)];
+  const total = store
+    .stmt(`SELECT count(*) FROM tasks WHERE job_id = ? AND ${where}`)
+    .pluck()
+    .get(jobId, ...params) as number;
+  const tasks = store
+    .stmt(`SELECT * FROM tasks WHERE job_id = ? AND ${where} ORDER BY idx LIMIT ? OFFSET ?`)
+    .all(jobId, ...params, opts.limit, opts.offset) as TaskRow[];
+  const attempts = store
+    .stmt("SELECT * FROM attempts WHERE job_id = ? AND idx IN (SELECT value FROM json_each(?)) ORDER BY idx, n")
+    .all(jobId, JSON.stringify(tasks.map((t) => t.idx))) as AttemptRow[];
+  return { total, tasks: withAttempts(tasks, attempts) };
+}
+
+/** One attempt as a bar of the timeline: where it ran, from when to when (epoch seconds). */
+export interface AttemptSpan {
+  readonly job: number;
+  readonly index: number;
+  readonly n: number;
+  readonly name: string;
+  readonly batch: string | null;
+  readonly engine: string;
+  readonly host: string | null;
+  readonly state: string;
+  readonly submitted: number;
+  readonly started: number | null;
+  readonly ended: number | null;
+  readonly exitCode: number | null;
+  readonly reason: string | null;
+}
+
+/**
+ * The `limit` most recent attempts of the selected jobs, newest first. Attempts are numbered as they are
+ * created, so this walks the attempts' rowid backwards (the CROSS JOIN keeps SQLite from starting at the jobs)
+ * and stops after `limit` matches, however long the history.
+ */
+export function latestAttempts(store: Store, sel: Selection, limit: number): AttemptSpan[] {
+  const f = jobFilter(sel);
+  const st = stateFilter(sel.states);
+  return store
+    .stmt(
+      `SELECT a.job_id AS job, a.idx AS "index", a.n, j.name, j.batch, a.engine, a.host, a.state, a.submitted_at AS submitted,
+              a.started_at AS started, a.ended_at AS ended, a.exit_code AS exitCode, a.reason
+       FROM attempts a CROSS JOIN jobs j ON j.id = a.job_id WHERE ${f.where} AND ${st.where} ORDER BY a.id DESC LIMIT ?`,
+    )
+    .all(...f.params, ...st.params, limit) as AttemptSpan[];
+}
+
+/** Whether any job still waits or runs: only then can a refresh find anything new. */
+export function hasActiveJobs(store: Store): boolean {
+  return (
+    store.stmt(`SELECT 1 FROM jobs INDEXED BY jobs_by_state WHERE lifecycle_state = 'running' OR lifecycle_state IN ${WAITING_STATES_SQL} LIMIT 1`).get() !==
+    undefined
+  );
+}
+
+/** Task counts per batch and state, summed from the per-job counts (one pass over the jobs, no task read). */
+export function taskCountsByBatch(store: Store): { batch: string | null; tasks: Record<LifecycleState, number> & { total: number; labelled: number } }[] {
+  const rows = store
+    .stmt(
+      `SELECT j.batch, sum(n_tasks), sum(n_pending), sum(n_queued), sum(n_running), sum(n_succeeded), sum(n_failed), sum(n_cancelled), sum(n_lost), sum(n_labelled)
+       FROM jobs j GROUP BY j.batch ORDER BY j.batch`,
+    )
+    .raw()
+    .all() as [string | null, ...number[]][];
+  return rows.map(([batch, total, pending, queued, running, succeeded, failed, cancelled, lost, labelled]) => ({
+    batch,
+    tasks: {
+      total: total!,
+      pending: pending!,
+      queued: queued!,
+      running: running!,
+      succeeded: succeeded!,
+      failed: failed!,
+      cancelled: cancelled!,
+      lost: lost!,
+      labelled: labelled!,
+    },
+  }));
+}
+
+/** The first `limit` jobs that failed or were lost, and how many there are: `status`'s "needs attention", bounded. */
+export function attentionPage(store: Store, limit: number): { total: number; jobs: JobSummary[] } {
+  const total = store.stmt("SELECT count(*) FROM jobs INDEXED BY jobs_by_state WHERE lifecycle_state IN ('failed', 'lost')").pluck().get() as number;
+  const rows = store
+    .stmt(`SELECT ${SUMMARY_COLUMNS} FROM jobs j INDEXED BY jobs_by_state WHERE j.lifecycle_state IN ('failed', 'lost') ORDER BY j.id LIMIT ?`)
+    .all(limit) as SummaryRow[];
+  return { total, jobs: rows.map(toSummary) };
 }

@@ -53,6 +53,14 @@ export class Store {
     return s;
   }
 
+  /**
+   * A number that changes whenever another connection commits (SQLite's data_version): a long-lived reader
+   * polls it, cheaply, to learn that something changed without re-reading anything.
+   */
+  dataVersion(): number {
+    return this.db.pragma("data_version", { simple: true }) as number;
+  }
+
   write<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
   }

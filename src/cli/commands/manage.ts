@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { describeJobs, describeTasks } from "../../api/changes.js";
 import type { TaskRef } from "../../domain/job.js";
 import { UsageError } from "../../domain/errors.js";
 import { parseIdItem } from "../../domain/selection.js";
@@ -10,8 +11,7 @@ function taskIds(tasks: readonly TaskRef[]): string[] {
 }
 
 function summarise(verb: string, tasks: readonly TaskRef[]): string {
-  const jobs = new Set(tasks.map((t) => t.jobId));
-  return `${verb} ${tasks.length} task${tasks.length === 1 ? "" : "s"} of ${jobs.size} job${jobs.size === 1 ? "" : "s"}${jobs.size > 0 && jobs.size <= 20 ? `: ${[...jobs].join(" ")}` : ""}\n`;
+  return `${describeTasks(verb, tasks)}\n`;
 }
 
 export function registerManage(program: Command): void {
@@ -68,10 +68,7 @@ export function registerManage(program: Command): void {
     try {
       const deleted = await corral.delete(sel, { keepLogs: flags.keepLogs });
       if (flags.json) printJson(deleted);
-      else
-        process.stdout.write(
-          `deleted ${deleted.length} job${deleted.length === 1 ? "" : "s"}${deleted.length > 0 && deleted.length <= 20 ? `: ${deleted.join(" ")}` : ""}\n`,
-        );
+      else process.stdout.write(`${describeJobs("deleted", deleted)}\n`);
     } finally {
       corral.close();
     }
@@ -110,7 +107,7 @@ export function registerManage(program: Command): void {
       const corral = openRequired(self);
       try {
         const jobs = corral.release(selectionFrom(ids, flags));
-        process.stdout.write(`released ${jobs.length} job${jobs.length === 1 ? "" : "s"}\n`);
+        process.stdout.write(`${describeJobs("released", jobs)}\n`);
       } finally {
         corral.close();
       }
