@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { fenceMarker } from "../protocol/markers.js";
 import { renderWrapper, RUN_FILES } from "../protocol/wrapper.js";
 import { fillPlaceholders } from "../protocol/command-template.js";
 import { runDirFor } from "../protocol/run-dir.js";
@@ -97,16 +98,33 @@ export function writeAttemptFiles(store: Store, job: JobRow, index: number, atte
   return materializeAttempt(attemptLaunch(store, job, index, attempt, engineEnv), runDirFor(store.runsDir, job.id, index, attempt));
 }
 
+/** What corral writes when it fences an attempt; the claim files of earlier versions said "fenced by corral". */
+const CORRAL_FENCE = fenceMarker("corral");
+const LEGACY_FENCE = "fenced by corral\n";
+
 /**
  * Takes an attempt's claim before its wrapper does, so the wrapper, if it ever starts, exits without running
- * anything. True when corral won: the attempt provably never ran and can be replaced.
+ * anything. True when corral won, now or in an earlier call that crashed before recording it: the attempt
+ * provably never ran and can be replaced. The claim is the exclusive creation of `started`; the claim file of
+ * wrappers written by earlier versions of corral (`claimed`) is taken first, so none of those can still start.
  */
 export function fenceAttempt(runDir: string): boolean {
+  fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  return takeExclusively(path.join(runDir, RUN_FILES.legacyClaim)) && takeExclusively(path.join(runDir, RUN_FILES.started));
+}
+
+/** Creates `file` holding corral's fence, or finds that an earlier fence of corral's made it. */
+function takeExclusively(file: string): boolean {
   try {
-    fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
-    fs.writeFileSync(path.join(runDir, RUN_FILES.claim), "fenced by corral\n", { flag: "wx", mode: 0o600 });
+    fs.writeFileSync(file, CORRAL_FENCE, { flag: "wx", mode: 0o600 });
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") return false;
+    try {
+      const text = fs.readFileSync(file, "utf8");
+      return text === CORRAL_FENCE || text === LEGACY_FENCE;
+    } catch {
+      return false;
+    }
   }
 }

@@ -218,7 +218,8 @@ export class LocalSupervisor {
       if (pid !== null && isSameProcessAlive(pid, pidStart)) continue; // adopted: watched on every poll
       if (pid === null) {
         // Launch interrupted before the pid was recorded. Fence the attempt: if we win the claim, the
-        // wrapper will never run the command, so the task can safely go back to the queue.
+        // wrapper will never run the command, so the task can safely go back to the queue. If we lose it, the
+        // claim is a `started` marker still being written (or a torn one): it gets the launch grace.
         if (fenceAttempt(a.run_dir)) {
           decisions.push(() => abandonUnstartedAttempt(store, a, "the supervisor stopped before the attempt started"));
         } else if (Date.now() - claimTime(a.run_dir) > this.o.launchGraceMs) {
@@ -410,9 +411,10 @@ function jobsInTurn(store: Store): number[] {
 /** Priorities above this go before every job of other batches, not only within their own batch. */
 const GLOBAL_PRIORITY = 100;
 
+/** When the attempt was claimed: the claim is the creation of its `started` marker. */
 function claimTime(runDir: string): number {
   try {
-    return fs.statSync(path.join(runDir, RUN_FILES.claim)).mtimeMs;
+    return fs.statSync(path.join(runDir, RUN_FILES.started)).mtimeMs;
   } catch {
     return Date.now();
   }
