@@ -82,7 +82,11 @@ test("the wrapper publishes started and ended markers with pid, host and exit st
   assert.deepEqual(fateOf(ended), { exitCode: 3, signal: null, failed: true, reason: "exit code 3" });
   assert.equal(r.stdout(), "out\n");
   assert.equal(r.stderr(), "err\n");
-  assert.deepEqual(fs.readdirSync(r.dir).sort(), ["ended", "started", "stderr", "stdout", "wrapper.sh"], "nothing else is left behind: the claim is the started marker");
+  assert.deepEqual(
+    fs.readdirSync(r.dir).sort(),
+    ["ended", "started", "stderr", "stdout", "wrapper.sh"],
+    "nothing else is left behind: the claim is the started marker",
+  );
   assert.ok(fs.readFileSync(path.join(r.dir, RUN_FILES.ended), "utf8").endsWith("\nend\n"), "a marker ends with its end line");
 });
 
