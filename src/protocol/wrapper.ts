@@ -53,7 +53,7 @@ umask 077
 corral_publish() {
   printf '%s' "$2" > "$CORRAL_RUN_DIR/$1"
 }
-${w.startedBy === "launcher" ? "# The launcher claimed the attempt and published `started` for this process before starting it." : CLAIM_AND_START}
+${w.startedBy === "launcher" ? LAUNCHER_STARTED : CLAIM_AND_START}
 ${exports}
 export CORRAL_RUN_DIR
 if ! cd ${shQuote(w.cwd)} 2>/dev/null; then
@@ -89,6 +89,10 @@ end
 exit "$corral_status"
 `;
 }
+
+/** The launcher hands this script over in CORRAL_WRAPPER, which the command must not inherit. */
+const LAUNCHER_STARTED = `# The launcher claimed the attempt and published \`started\` for this process before starting it.
+unset CORRAL_WRAPPER`;
 
 /**
  * The claim and the `started` marker in one file: noclobber (set -C) opens `started` with O_CREAT|O_EXCL, so a

@@ -16,7 +16,15 @@ export interface Launcher {
   readonly kind: string;
   /** CPU seconds used by the launcher itself and by the wrappers it reaped (Linux), for the supervisor's log. */
   cpu(): { own: number; children: number } | null;
+  /** Starts `/bin/sh WRAPPERPATH`; the wrapper claims the attempt and publishes `started` itself. */
   launch(attemptId: number, wrapperPath: string): void;
+  /**
+   * Where the launcher can claim attempts itself: creates `runDir` (and its parents), claims the attempt by
+   * creating its `started` marker for the process it forked (pid, start time, host), then turns that process
+   * into sh running SCRIPT, a wrapper rendered with `startedBy: "launcher"` (handed over in the environment
+   * variable CORRAL_WRAPPER, never on a command line). A refused claim ends the process at once.
+   */
+  launchClaimed?(attemptId: number, runDir: string, script: string): void;
   close(): void;
 }
 
@@ -26,27 +34,69 @@ export interface Launcher {
  * next to nothing. Perl (perl-base is Essential on Debian) is used because a POSIX shell cannot put a child
  * in its own session without leaving SIGINT/SIGQUIT ignored in it, nor report which child exited.
  *
- * Protocol, one line each: in `ID PATH`; out `S ID PID` (started), `D PID` (reaped), `E ID REASON`.
+ * For the local engine it also does the wrapper's first steps in the forked child, before the exec: the run
+ * directory, and the claim with the `started` marker (one read of /proc/self/stat, where sh needs one read(2)
+ * per byte), so the supervisor writes no file per attempt and sh starts at the command.
+ *
+ * Protocol, in: `ID PATH` (run the wrapper file), or `C ID DIRBYTES SCRIPTBYTES` followed by that many bytes of
+ * run directory and of script (claim, then sh runs SCRIPT, handed over in its environment as CORRAL_WRAPPER). Out, one line each: `S ID PID` (started),
+ * `D PID` (reaped), `E ID REASON` (could not start).
  */
 const PERL_LAUNCHER = String.raw`
 use strict; use warnings; use POSIX ();
 $| = 1;
-$SIG{CHLD} = sub { while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) { print "D $pid\n"; } };
+binmode STDIN; binmode STDOUT;
+$SIG{CHLD} = sub { while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) { print "D $pid
+"; } };
+sub take { my ($n) = @_; my $buf = '';
+  while (length($buf) < $n) { my $got = read(STDIN, $buf, $n - length($buf), length($buf));
+    if (!defined $got) { next if $!{EINTR}; return undef; } return undef if $got == 0; }
+  return $buf; }
+sub mkdirs { my ($d) = @_; return 1 if mkdir($d, 0700) || $!{EEXIST}; return 0 unless $!{ENOENT};
+  my ($up) = $d =~ m{^(.+)/[^/]+$}; return 0 unless defined $up && mkdirs($up); return mkdir($d, 0700) || $!{EEXIST}; }
+sub refuse { my ($id, $why) = @_; syswrite(STDOUT, "E $id $why
+"); POSIX::_exit(126); }
 for (;;) {
   my $line = <STDIN>;
   if (!defined $line) { last unless $!{EINTR}; next; }
   chomp $line;
-  my ($id, $path) = split(/ /, $line, 2);
+  my ($id, $path, $dir, $script);
+  if ($line =~ /^C (\d+) (\d+) (\d+)$/) {
+    $id = $1; $dir = take($2); $script = take($3);
+    last unless defined $dir && defined $script;
+  } else {
+    ($id, $path) = split(/ /, $line, 2);
+  }
   my $pid = fork();
-  if (!defined $pid) { print "E $id fork failed: $!\n"; next; }
+  if (!defined $pid) { print "E $id fork failed: $!
+"; next; }
   if ($pid == 0) {
     POSIX::setsid();
     $SIG{$_} = 'DEFAULT' for qw(INT QUIT TERM HUP PIPE CHLD USR1 USR2 ALRM XCPU);
     POSIX::sigprocmask(POSIX::SIG_SETMASK(), POSIX::SigSet->new());
-    open(STDIN, '<', '/dev/null'); open(STDOUT, '>', '/dev/null'); open(STDERR, '>', '/dev/null');
+    open(STDIN, '<', '/dev/null');
+    if (defined $dir) {
+      umask(077);
+      mkdirs($dir) or refuse($id, "cannot create the run directory $dir: $!");
+      # The claim: whoever creates started first owns the attempt (a fence by corral, say); the loser runs nothing.
+      sysopen(my $fh, "$dir/started", POSIX::O_WRONLY() | POSIX::O_CREAT() | POSIX::O_EXCL(), 0600) or ($!{EEXIST} ? POSIX::_exit(0) : refuse($id, "cannot create $dir/started: $!"));
+      my $stat = ''; if (open(my $st, '<', '/proc/self/stat')) { sysread($st, $stat, 4096); close($st); }
+      my $pstart = ''; if ($stat =~ /^.*\)\s+(.*)$/s) { my @f = split(/ /, $1); $pstart = $f[19] // ''; }
+      my $host = (POSIX::uname())[1];
+      syswrite($fh, "pid=$$
+pstart=$pstart
+host=$host
+end
+"); close($fh);
+    }
+    open(STDOUT, '>', '/dev/null'); open(STDERR, '>', '/dev/null');
+    # The script travels in the environment, readable by its owner only: it holds the job's variables, which a
+    # command line would show to every user of the machine.
+    if (defined $dir) { $ENV{CORRAL_WRAPPER} = $script; exec {'/bin/sh'} 'sh', '-c', 'eval "$CORRAL_WRAPPER"' or POSIX::_exit(127); }
     exec('/bin/sh', $path) or POSIX::_exit(127);
   }
-  print "S $id $pid\n";
+  print "S $id $pid
+";
 }
 `;
 
@@ -104,6 +154,12 @@ class PerlLauncher implements Launcher {
 
   launch(attemptId: number, wrapperPath: string): void {
     this.proc.stdin!.write(`${attemptId} ${wrapperPath}\n`);
+  }
+
+  launchClaimed(attemptId: number, runDir: string, script: string): void {
+    const dir = Buffer.from(runDir);
+    const text = Buffer.from(script);
+    this.proc.stdin!.write(Buffer.concat([Buffer.from(`C ${attemptId} ${dir.length} ${text.length}\n`), dir, text]));
   }
 
   close(): void {

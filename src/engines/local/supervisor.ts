@@ -4,7 +4,7 @@ import path from "node:path";
 import { readEnded, readStarted, type EndedMarker, type StartedMarker } from "../../protocol/markers.js";
 import { RUN_FILES } from "../../protocol/wrapper.js";
 import { launchGraceMs } from "../../config/project-config.js";
-import { fenceAttempt, writeAttemptFiles } from "../../lifecycle/attempt-files.js";
+import { attemptForLauncher, fenceAttempt, writeAttemptFiles } from "../../lifecycle/attempt-files.js";
 import { ingestMarkers, outcomeFromMarkers } from "../../lifecycle/ingest.js";
 import { abandonUnstartedAttempt, finishAttempt, recordLaunches, recordProcessStart, settleDependencies } from "../../lifecycle/transitions.js";
 import { activeAttempts, attemptById, markKilling } from "../../store/attempts.js";
@@ -352,9 +352,17 @@ export class LocalSupervisor {
         const engineEnv: Record<string, string> = {};
         // GPUs are handed out exclusively; a job that asked for none does not see any.
         if (budget.gpus.length > 0 || job.gpus > 0) engineEnv.CUDA_VISIBLE_DEVICES = devices.join(",");
-        const wrapper = writeAttemptFiles(store, job, attempt.idx, attempt.n, engineEnv);
-        this.children.add(attempt.id);
-        this.launcher!.launch(attempt.id, wrapper);
+        const launcher = this.launcher!;
+        if (launcher.launchClaimed) {
+          // The launcher makes the run directory and the claim itself: no file written here.
+          const { runDir, script } = attemptForLauncher(store, job, attempt.idx, attempt.n, engineEnv);
+          this.children.add(attempt.id);
+          launcher.launchClaimed(attempt.id, runDir, script);
+        } else {
+          const wrapper = writeAttemptFiles(store, job, attempt.idx, attempt.n, engineEnv);
+          this.children.add(attempt.id);
+          launcher.launch(attempt.id, wrapper);
+        }
       } catch (err) {
         this.children.delete(attempt.id);
         this.launchFailures.push({ id: attempt.id, why: (err as Error).message });
