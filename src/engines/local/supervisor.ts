@@ -322,8 +322,9 @@ export class LocalSupervisor {
   private newLauncher(): Launcher {
     return createLauncher({
       started: (id, pid) => {
+        // No tick of its own: a start frees nothing and nobody waits for it, so it is recorded with the next
+        // change (an exit, a submission) or poll. Meanwhile the started marker says it, as after a crash.
         this.starts.push({ id, pid, pidStart: processStartTime(pid), at: Date.now() / 1000 });
-        this.wake();
       },
       exited: (id) => {
         this.children.delete(id);
@@ -393,7 +394,7 @@ export class LocalSupervisor {
     const own = process.cpuUsage();
     const launcher = this.launcher?.cpu();
     this.launcher?.close();
-    const cpu = `cpu ${((own.user + own.system) / 1e6).toFixed(1)}s${launcher ? `, launcher ${launcher.own.toFixed(1)}s, attempts ${launcher.children.toFixed(1)}s` : ""}`;
+    const cpu = `cpu ${((own.user + own.system) / 1e6).toFixed(1)}s (system ${(own.system / 1e6).toFixed(1)}s)${launcher ? `, launcher ${launcher.own.toFixed(1)}s, attempts ${launcher.children.toFixed(1)}s` : ""}`;
     this.o.log(`supervisor ${process.pid} exiting (${cpu})`);
     this.resolveDone?.();
   }
