@@ -96,3 +96,43 @@ test("the started marker's start time is the one the supervisor reads for the sa
   fs.writeFileSync(release, "");
   await exited(4);
 });
+
+test("a stand-by starts as its predecessor's process is reaped, not before, and at once after one already reaped", async (t) => {
+  const { l, started, exited } = launcher();
+  t.after(() => l.close());
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), "corral-launcher-"));
+  const release = path.join(base, "release");
+  const log = path.join(base, "log");
+  const first = path.join(base, "first");
+  l.launchClaimed!(10, first, wrapper(first, ["sh", "-c", `while [ ! -e ${release} ]; do sleep 0.05; done; echo first-ends >> ${log}`]));
+  const second = path.join(base, "second");
+  l.launchClaimed!(11, second, wrapper(second, ["sh", "-c", `echo second-starts >> ${log}`]), 10);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(started.has(11), false, "the stand-by waits while its predecessor runs");
+  assert.equal(fs.existsSync(second), false);
+  fs.writeFileSync(release, "");
+  await exited(11);
+  assert.equal(fs.readFileSync(log, "utf8"), "first-ends\nsecond-starts\n");
+  const third = path.join(base, "third");
+  l.launchClaimed!(12, third, wrapper(third, ["true"]), 10);
+  await exited(12);
+  assert.equal(readEnded(third)?.status, 0, "a stand-by after an attempt already reaped starts at once");
+});
+
+test("a stand-by still waiting when the launcher's input ends never starts", async () => {
+  const { l, started } = launcher();
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), "corral-launcher-"));
+  const release = path.join(base, "release");
+  const first = path.join(base, "first");
+  l.launchClaimed!(20, first, wrapper(first, ["sh", "-c", `while [ ! -e ${release} ]; do sleep 0.05; done`]));
+  const second = path.join(base, "second");
+  l.launchClaimed!(21, second, wrapper(second, ["true"]), 20);
+  for (let i = 0; i < 200 && !started.has(20); i++) await new Promise((r) => setTimeout(r, 20));
+  l.close(); // as when its supervisor dies
+  await new Promise((r) => setTimeout(r, 200));
+  fs.writeFileSync(release, "");
+  for (let i = 0; i < 100 && readEnded(first) === null; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(readEnded(first)?.status, 0, "what it started runs on");
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(fs.existsSync(second), false, "the stand-by never started: the next supervisor fences it");
+});
