@@ -269,20 +269,24 @@ export class Corral {
     let lastDone = -1;
     for (;;) {
       const due = Date.now() - lastPoll >= pollEveryS * 1000;
+      const t0 = performance.now();
       const jobs = this.list(sel, { minAgeS: due ? pollEveryS : Infinity });
+      // While tasks keep ending, look again soon, so the wait ends right after the last one (a fixed second
+      // would add half a second to every wait); but never spend more than about a twentieth of a core on looking.
+      const floor = Math.min(1000, Math.max(50, 20 * (performance.now() - t0)));
       const done = jobs.reduce((n, j) => n + j.tasks.done, 0);
       if (due) {
         lastPoll = Date.now();
         pollEveryS = Math.min(60, pollEveryS * 1.5);
       }
       if (done !== lastDone) pollEveryS = 2;
+      delay = done !== lastDone ? floor : Math.min(1000, Math.max(floor, delay * 1.5));
       lastDone = done;
       opts.onProgress?.(jobs);
       const over = jobs.every((j) => isTerminal(j.lifecycleState));
       if (over) return { jobs, succeeded: jobs.every((j) => j.lifecycleState === "succeeded"), timedOut: false };
       if (Date.now() >= deadline || opts.signal?.aborted) return { jobs, succeeded: false, timedOut: true };
       await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
-      delay = Math.min(1000, delay * 1.5);
     }
   }
 

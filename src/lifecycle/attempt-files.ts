@@ -1,8 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
+import { fenceMarker } from "../protocol/markers.js";
 import { renderWrapper, RUN_FILES } from "../protocol/wrapper.js";
 import { fillPlaceholders } from "../protocol/command-template.js";
 import { runDirFor } from "../protocol/run-dir.js";
+import { shQuote } from "../protocol/shell-quote.js";
 import { environmentOf } from "../store/environments.js";
 import { taskParams } from "../store/tasks.js";
 import type { Store } from "../store/store.js";
@@ -66,13 +68,25 @@ export function attemptLaunch(store: Store, job: JobRow, index: number, attempt:
 
 /** Writes a launch into a run directory (its script and wrapper); returns the wrapper's path. */
 export function materializeAttempt(launch: AttemptLaunch, runDir: string): string {
+  makeRunDir(runDir);
+  const wrapperPath = path.join(runDir, RUN_FILES.wrapper);
+  fs.writeFileSync(wrapperPath, wrapperFor(launch, runDir, "wrapper"), { mode: 0o700 });
+  return wrapperPath;
+}
+
+function makeRunDir(runDir: string): void {
   try {
     fs.mkdirSync(runDir, { mode: 0o700 }); // usually its parent exists: one call
   } catch {
     fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
   }
+}
+
+/** The wrapper's text for a launch; a job's script is copied into the run directory first (which it creates). */
+function wrapperFor(launch: AttemptLaunch, runDir: string, startedBy: "wrapper" | "launcher"): string {
   let argv = launch.argv;
   if (launch.script !== null) {
+    makeRunDir(runDir);
     const scriptPath = path.join(runDir, RUN_FILES.script);
     fs.writeFileSync(scriptPath, launch.script, { mode: 0o700 });
     argv = [scriptPath, ...argv];
@@ -84,10 +98,32 @@ export function materializeAttempt(launch: AttemptLaunch, runDir: string): strin
     CORRAL_JOB_INFO: JSON.stringify({ ...launch.info, runDir }),
     CORRAL_RUN_DIR: runDir,
   };
-  const wrapperPath = path.join(runDir, RUN_FILES.wrapper);
-  fs.writeFileSync(wrapperPath, renderWrapper({ runDir, cwd: launch.cwd, argv, env, umask: launch.umask }), { mode: 0o700 });
-  return wrapperPath;
+  return renderWrapper({ runDir, cwd: launch.cwd, argv, env, umask: launch.umask, startedBy });
 }
+
+/**
+ * An attempt for a launcher that claims attempts itself (the local engine's resident launcher): it creates the
+ * run directory and the `started` marker, then has sh run `script`, so no wrapper.sh is written. A wrapper too
+ * long for one environment variable (Linux takes 128 KiB) is written to wrapper.sh after all, and `script`
+ * sources it.
+ */
+export function attemptForLauncher(
+  store: Store,
+  job: JobRow,
+  index: number,
+  attempt: number,
+  engineEnv: Record<string, string> = {},
+): { runDir: string; script: string } {
+  const runDir = runDirFor(store.runsDir, job.id, index, attempt);
+  const script = wrapperFor(attemptLaunch(store, job, index, attempt, engineEnv), runDir, "launcher");
+  if (Buffer.byteLength(script) <= MAX_INLINE_WRAPPER) return { runDir, script };
+  makeRunDir(runDir);
+  const wrapperPath = path.join(runDir, RUN_FILES.wrapper);
+  fs.writeFileSync(wrapperPath, script, { mode: 0o700 });
+  return { runDir, script: `. ${shQuote(wrapperPath)}` };
+}
+
+const MAX_INLINE_WRAPPER = 100_000;
 
 /**
  * Creates an attempt's run directory with its wrapper (and the job's script, copied at submission).
@@ -97,16 +133,33 @@ export function writeAttemptFiles(store: Store, job: JobRow, index: number, atte
   return materializeAttempt(attemptLaunch(store, job, index, attempt, engineEnv), runDirFor(store.runsDir, job.id, index, attempt));
 }
 
+/** What corral writes when it fences an attempt; the claim files of earlier versions said "fenced by corral". */
+const CORRAL_FENCE = fenceMarker("corral");
+const LEGACY_FENCE = "fenced by corral\n";
+
 /**
  * Takes an attempt's claim before its wrapper does, so the wrapper, if it ever starts, exits without running
- * anything. True when corral won: the attempt provably never ran and can be replaced.
+ * anything. True when corral won, now or in an earlier call that crashed before recording it: the attempt
+ * provably never ran and can be replaced. The claim is the exclusive creation of `started`; the claim file of
+ * wrappers written by earlier versions of corral (`claimed`) is taken first, so none of those can still start.
  */
 export function fenceAttempt(runDir: string): boolean {
+  fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  return takeExclusively(path.join(runDir, RUN_FILES.legacyClaim)) && takeExclusively(path.join(runDir, RUN_FILES.started));
+}
+
+/** Creates `file` holding corral's fence, or finds that an earlier fence of corral's made it. */
+function takeExclusively(file: string): boolean {
   try {
-    fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
-    fs.writeFileSync(path.join(runDir, RUN_FILES.claim), "fenced by corral\n", { flag: "wx", mode: 0o600 });
+    fs.writeFileSync(file, CORRAL_FENCE, { flag: "wx", mode: 0o600 });
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") return false;
+    try {
+      const text = fs.readFileSync(file, "utf8");
+      return text === CORRAL_FENCE || text === LEGACY_FENCE;
+    } catch {
+      return false;
+    }
   }
 }

@@ -5,9 +5,9 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { renderDependencyGate } from "./dependency-gate.js";
-import { readEnded } from "./markers.js";
+import { readEnded, readStarted } from "./markers.js";
 
-function runGate(parentEnded: (string | null)[]): { ran: boolean; ended: ReturnType<typeof readEnded> } {
+function runGate(parentEnded: (string | null)[]): { ran: boolean; ended: ReturnType<typeof readEnded>; started: ReturnType<typeof readStarted> } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-gate-"));
   const runDirs = parentEnded.map((content, i) => {
     const d = path.join(dir, `parent-${i}`);
@@ -19,7 +19,7 @@ function runGate(parentEnded: (string | null)[]): { ran: boolean; ended: ReturnT
   const script = `corral_dir='${child}'\n${renderDependencyGate([{ jobId: 7, runDirs }])}\ntouch '${dir}/ran'\n`;
   const r = spawnSync("/bin/sh", ["-c", script]);
   assert.equal(r.status, 0);
-  return { ran: fs.existsSync(path.join(dir, "ran")), ended: readEnded(child) };
+  return { ran: fs.existsSync(path.join(dir, "ran")), ended: readEnded(child), started: readStarted(child) };
 }
 
 test("the gate lets a job run when every parent attempt ended with status 0", () => {
@@ -33,5 +33,6 @@ test("a failed, killed or markerless parent stops the job and records it cancell
     const r = runGate(["status=0\nend\n", bad]);
     assert.equal(r.ran, false, String(bad));
     assert.equal(r.ended?.cancelled, "dependency 7 did not succeed");
+    assert.equal(r.started, null, "the gate's claim is a fence, not a start");
   }
 });

@@ -1,4 +1,5 @@
 import { shQuote } from "./shell-quote.js";
+import { fenceMarker } from "./markers.js";
 import { RUN_FILES } from "./wrapper.js";
 
 export interface GateParent {
@@ -43,7 +44,8 @@ corral_parent_succeeded() {
 }
 corral_refuse() {
   mkdir -p "$corral_dir"
-  if (set -C; { true > "$corral_dir/${RUN_FILES.claim}"; } 2>/dev/null); then
+  # The claim is the exclusive creation of \`started\`; a fence there says the attempt never ran.
+  if (set -C; { printf '%s' ${shQuote(fenceMarker("dependency gate"))} > "$corral_dir/${RUN_FILES.started}"; } 2>/dev/null); then
     printf 'status=0\\ncancelled=%s\\nend\\n' "$1" > "$corral_dir/${RUN_FILES.ended}"
   fi
   exit 0

@@ -61,9 +61,18 @@ function timeOf(values: Map<string, string>, mtimeMs: number): number {
   return t !== undefined && /^\d+(\.\d+)?$/.test(t) ? Number(t) * 1000 : mtimeMs;
 }
 
+/**
+ * A `started` marker that holds the claim for someone who will never run the attempt: corral fencing an
+ * attempt whose launch was interrupted, or a dependency gate refusing it. `who` says which.
+ */
+export function fenceMarker(who: string): string {
+  return `fenced=${who}\nend\n`;
+}
+
+/** The attempt's start, or null while there is none, or when its claim is a fence (it never ran). */
 export function readStarted(runDir: string): StartedMarker | null {
   const kv = readKeyValues(path.join(runDir, RUN_FILES.started));
-  if (!kv) return null;
+  if (!kv || kv.values.has("fenced")) return null;
   const { values } = kv;
   return {
     pid: intOrNull(values.get("pid")),

@@ -6,6 +6,7 @@ import path from "node:path";
 import { test } from "node:test";
 import fc from "fast-check";
 import { fateOf, readEnded, readStarted } from "./markers.js";
+import { fenceAttempt } from "../lifecycle/attempt-files.js";
 import { renderWrapper, RUN_FILES } from "./wrapper.js";
 
 function runDir(): string {
@@ -81,7 +82,11 @@ test("the wrapper publishes started and ended markers with pid, host and exit st
   assert.deepEqual(fateOf(ended), { exitCode: 3, signal: null, failed: true, reason: "exit code 3" });
   assert.equal(r.stdout(), "out\n");
   assert.equal(r.stderr(), "err\n");
-  assert.deepEqual(fs.readdirSync(r.dir).sort(), ["claimed", "ended", "started", "stderr", "stdout", "wrapper.sh"], "nothing else is left behind");
+  assert.deepEqual(
+    fs.readdirSync(r.dir).sort(),
+    ["ended", "started", "stderr", "stdout", "wrapper.sh"],
+    "nothing else is left behind: the claim is the started marker",
+  );
   assert.ok(fs.readFileSync(path.join(r.dir, RUN_FILES.ended), "utf8").endsWith("\nend\n"), "a marker ends with its end line");
 });
 
@@ -132,7 +137,35 @@ test("an attempt runs at most once: a second start of the same wrapper does noth
   assert.equal(r.stdout(), "ran\n");
   const again = spawnSync("/bin/sh", [path.join(r.dir, RUN_FILES.wrapper)], { encoding: "utf8" });
   assert.equal(again.status, 0);
-  assert.equal(r.stdout(), "ran\n", "the claim file stops the second run before the command");
+  assert.equal(r.stdout(), "ran\n", "the started marker, created exclusively, stops the second run before the command");
+});
+
+test("an attempt corral fenced before its wrapper started never runs, and its fence is no start", () => {
+  const dir = runDir();
+  assert.equal(fenceAttempt(dir), true);
+  assert.equal(fenceAttempt(dir), true, "fencing again (after a crash between fence and record) finds corral's own fence");
+  const file = path.join(dir, RUN_FILES.wrapper);
+  const ledger = path.join(dir, "ran");
+  fs.writeFileSync(file, renderWrapper({ runDir: dir, cwd: dir, argv: ["touch", ledger], env: { PATH: "/usr/bin:/bin" }, umask: 0o022 }));
+  assert.equal(spawnSync("/bin/sh", [file]).status, 0);
+  assert.equal(fs.existsSync(ledger), false, "the command did not run");
+  assert.equal(readStarted(dir), null, "a fence is not a start");
+  assert.equal(readEnded(dir), null);
+});
+
+test("a wrapper that already claimed its attempt cannot be fenced", () => {
+  const r = runWrapper(["true"]);
+  assert.equal(fenceAttempt(r.dir), false);
+  assert.ok(readStarted(r.dir)?.pid, "its started marker is untouched");
+});
+
+test("the launcher's form of the wrapper leaves the claim and the started marker to whoever starts it", () => {
+  const dir = runDir();
+  const file = path.join(dir, RUN_FILES.wrapper);
+  fs.writeFileSync(file, renderWrapper({ runDir: dir, cwd: dir, argv: ["true"], env: { PATH: "/usr/bin:/bin" }, umask: 0o022, startedBy: "launcher" }));
+  assert.equal(spawnSync("/bin/sh", [file]).status, 0);
+  assert.equal(readEnded(dir)?.status, 0);
+  assert.equal(fs.existsSync(path.join(dir, RUN_FILES.started)), false);
 });
 
 test("the job sees its environment, its working directory and the submitter's umask", () => {

@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { fenceAttempt } from "../../lifecycle/attempt-files.js";
+import { readEnded, readStarted } from "../../protocol/markers.js";
+import { renderWrapper } from "../../protocol/wrapper.js";
+import { createLauncher, type Launcher } from "./launcher-process.js";
+import { processStartTime } from "./processes.js";
+
+/** A Perl launcher whose events resolve per attempt: its pid once started, and its exit. */
+function launcher(): { l: Launcher; started: Map<number, number>; exited: (id: number) => Promise<void>; failed: Map<number, string> } {
+  const started = new Map<number, number>();
+  const failed = new Map<number, string>();
+  const waiting = new Map<number, () => void>();
+  const done = new Set<number>();
+  const l = createLauncher({
+    started: (id, pid) => started.set(id, pid),
+    exited: (id) => {
+      done.add(id);
+      waiting.get(id)?.();
+    },
+    failed: (id, why) => {
+      failed.set(id, why);
+      done.add(id);
+      waiting.get(id)?.();
+    },
+    lost: () => undefined,
+  });
+  const exited = (id: number) => (done.has(id) ? Promise.resolve() : new Promise<void>((r) => waiting.set(id, r)));
+  return { l, started, exited, failed };
+}
+
+function wrapper(runDir: string, argv: string[]): string {
+  return renderWrapper({ runDir, cwd: os.tmpdir(), argv, env: { PATH: "/usr/bin:/bin", SECRET: "s3cret" }, umask: 0o022, startedBy: "launcher" });
+}
+
+test("the launcher makes the run directory and claims the attempt with a started marker for the process that runs it", async (t) => {
+  const { l, started, exited } = launcher();
+  t.after(() => l.close());
+  assert.ok(l.launchClaimed, "perl is there on the machines corral is tested on");
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), "corral-launcher-"));
+  const runDir = path.join(base, "7", "3", "1");
+  const seen = path.join(base, "seen");
+  // The command records its own view: its wrapper's pid and start time, its command line, its environment.
+  const probe = `echo "$PPID $(cut -d' ' -f22 /proc/$PPID/stat)" > ${seen}; tr '\\0' ' ' < /proc/$PPID/cmdline >> ${seen}; echo; env >> ${seen}`;
+  l.launchClaimed!(1, runDir, wrapper(runDir, ["sh", "-c", probe]));
+  await exited(1);
+  const marker = readStarted(runDir)!;
+  const [ppid, pstart] = fs.readFileSync(seen, "utf8").split("\n")[0]!.split(" ");
+  assert.equal(marker.pid, Number(ppid), "the marker names the wrapper's own process");
+  assert.equal(marker.pidStart, pstart);
+  assert.equal(marker.host, os.hostname());
+  assert.equal(started.get(1), marker.pid);
+  assert.equal(readEnded(runDir)?.status, 0);
+  const seenText = fs.readFileSync(seen, "utf8");
+  assert.doesNotMatch(seenText.split("\n")[1]!, /s3cret/, "the job's variables are not on the wrapper's command line");
+  assert.match(seenText, /^SECRET=s3cret$/m);
+  assert.doesNotMatch(seenText, /^CORRAL_WRAPPER=/m, "the command does not inherit the wrapper's text");
+  assert.deepEqual(fs.readdirSync(runDir).sort(), ["ended", "started", "stderr", "stdout"], "no wrapper.sh, no claim file");
+});
+
+test("an attempt fenced before the launcher got to it runs nothing", async (t) => {
+  const { l, exited } = launcher();
+  t.after(() => l.close());
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-launcher-"));
+  assert.equal(fenceAttempt(runDir), true);
+  const ledger = path.join(runDir, "ran");
+  l.launchClaimed!(2, runDir, wrapper(runDir, ["touch", ledger]));
+  await exited(2);
+  assert.equal(fs.existsSync(ledger), false);
+  assert.equal(readStarted(runDir), null, "the fence is still there");
+  assert.equal(readEnded(runDir), null);
+});
+
+test("a run directory that cannot be made fails the launch with the reason", async (t) => {
+  const { l, exited, failed } = launcher();
+  t.after(() => l.close());
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "corral-launcher-")), "a-file");
+  fs.writeFileSync(file, "");
+  const runDir = path.join(file, "1", "1");
+  l.launchClaimed!(3, runDir, wrapper(runDir, ["true"]));
+  await exited(3);
+  assert.match(failed.get(3) ?? "", /cannot create the run directory/);
+});
+
+test("the started marker's start time is the one the supervisor reads for the same pid", async (t) => {
+  const { l, started, exited } = launcher();
+  t.after(() => l.close());
+  const runDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "corral-launcher-")), "1");
+  const release = path.join(path.dirname(runDir), "release");
+  l.launchClaimed!(4, runDir, wrapper(runDir, ["sh", "-c", `while [ ! -e ${release} ]; do sleep 0.05; done`]));
+  for (let i = 0; i < 200 && (!started.has(4) || !readStarted(runDir)); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(readStarted(runDir)?.pidStart, processStartTime(started.get(4)!));
+  fs.writeFileSync(release, "");
+  await exited(4);
+});
+
+test("a stand-by starts as its predecessor's process is reaped, not before, and at once after one already reaped", async (t) => {
+  const { l, started, exited } = launcher();
+  t.after(() => l.close());
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), "corral-launcher-"));
+  const release = path.join(base, "release");
+  const log = path.join(base, "log");
+  const first = path.join(base, "first");
+  l.launchClaimed!(10, first, wrapper(first, ["sh", "-c", `while [ ! -e ${release} ]; do sleep 0.05; done; echo first-ends >> ${log}`]));
+  const second = path.join(base, "second");
+  l.launchClaimed!(11, second, wrapper(second, ["sh", "-c", `echo second-starts >> ${log}`]), 10);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(started.has(11), false, "the stand-by waits while its predecessor runs");
+  assert.equal(fs.existsSync(second), false);
+  fs.writeFileSync(release, "");
+  await exited(11);
+  assert.equal(fs.readFileSync(log, "utf8"), "first-ends\nsecond-starts\n");
+  const third = path.join(base, "third");
+  l.launchClaimed!(12, third, wrapper(third, ["true"]), 10);
+  await exited(12);
+  assert.equal(readEnded(third)?.status, 0, "a stand-by after an attempt already reaped starts at once");
+});
+
+test("a stand-by still waiting when the launcher's input ends never starts", async () => {
+  const { l, started } = launcher();
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), "corral-launcher-"));
+  const release = path.join(base, "release");
+  const first = path.join(base, "first");
+  l.launchClaimed!(20, first, wrapper(first, ["sh", "-c", `while [ ! -e ${release} ]; do sleep 0.05; done`]));
+  const second = path.join(base, "second");
+  l.launchClaimed!(21, second, wrapper(second, ["true"]), 20);
+  for (let i = 0; i < 200 && !started.has(20); i++) await new Promise((r) => setTimeout(r, 20));
+  l.close(); // as when its supervisor dies
+  await new Promise((r) => setTimeout(r, 200));
+  fs.writeFileSync(release, "");
+  for (let i = 0; i < 100 && readEnded(first) === null; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(readEnded(first)?.status, 0, "what it started runs on");
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(fs.existsSync(second), false, "the stand-by never started: the next supervisor fences it");
+});
