@@ -22,10 +22,9 @@ export interface Launcher {
    * Where the launcher can claim attempts itself: creates `runDir` (and its parents), claims the attempt by
    * creating its `started` marker for the process it forked (pid, start time, host), then turns that process
    * into sh running SCRIPT, a wrapper rendered with `startedBy: "launcher"` (handed over in the environment
-   * variable CORRAL_WRAPPER, never on a command line). A refused claim ends the process at once. With `after`,
-   * a stand-by: it starts when the process of attempt `after` (launched here) is reaped, at once if it was.
+   * variable CORRAL_WRAPPER, never on a command line). A refused claim ends the process at once.
    */
-  launchClaimed?(attemptId: number, runDir: string, script: string, after?: number): void;
+  launchClaimed?(attemptId: number, runDir: string, script: string): void;
   close(): void;
 }
 
@@ -39,45 +38,38 @@ export interface Launcher {
  * directory, and the claim with the `started` marker (one read of /proc/self/stat, where sh needs one read(2)
  * per byte), so the supervisor writes no file per attempt and sh starts at the command.
  *
- * It can also hold a stand-by: an attempt to start the moment the process of another one it started is reaped,
- * without waiting for the supervisor to hear of the exit and answer (two wake-ups of two processes per attempt,
- * which on a busy machine cost more than a short attempt itself).
- *
- * Protocol, in: `ID PATH` (run the wrapper file), or `C ID DIRBYTES SCRIPTBYTES [AFTER]` followed by that many
- * bytes of run directory and of script (claim, then sh runs SCRIPT, handed over in its environment as
- * CORRAL_WRAPPER; with AFTER, once attempt AFTER's process has been reaped). Out, one line each: `S ID PID`
- * (started), `D PID` (reaped), `E ID REASON` (could not start). At the end of its input it exits, and a
- * stand-by still waiting never starts.
+ * Protocol, in: `ID PATH` (run the wrapper file), or `C ID DIRBYTES SCRIPTBYTES` followed by that many bytes of
+ * run directory and of script (claim, then sh runs SCRIPT, handed over in its environment as CORRAL_WRAPPER). Out, one line each: `S ID PID` (started),
+ * `D PID` (reaped), `E ID REASON` (could not start).
  */
 const PERL_LAUNCHER = String.raw`
 use strict; use warnings; use POSIX ();
 $| = 1;
 binmode STDIN; binmode STDOUT;
-my (%pid_of, %id_of, %after);
-my $chld = POSIX::SigSet->new(POSIX::SIGCHLD());
-# Reaps, reports, and starts what waited for a slot to free (a stand-by): no round trip to the supervisor.
-$SIG{CHLD} = sub {
-  while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
-    print "D $pid\n";
-    my $id = delete $id_of{$pid};
-    next unless defined $id;
-    delete $pid_of{$id};
-    my $next = delete $after{$id};
-    start(@$next) if $next;
-  }
-};
+$SIG{CHLD} = sub { while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) { print "D $pid
+"; } };
 sub take { my ($n) = @_; my $buf = '';
   while (length($buf) < $n) { my $got = read(STDIN, $buf, $n - length($buf), length($buf));
     if (!defined $got) { next if $!{EINTR}; return undef; } return undef if $got == 0; }
   return $buf; }
 sub mkdirs { my ($d) = @_; return 1 if mkdir($d, 0700) || $!{EEXIST}; return 0 unless $!{ENOENT};
   my ($up) = $d =~ m{^(.+)/[^/]+$}; return 0 unless defined $up && mkdirs($up); return mkdir($d, 0700) || $!{EEXIST}; }
-sub refuse { my ($id, $why) = @_; syswrite(STDOUT, "E $id $why\n"); POSIX::_exit(126); }
-sub start {
-  my ($id, $path, $dir, $script) = @_;
-  POSIX::sigprocmask(POSIX::SIG_BLOCK(), $chld);
+sub refuse { my ($id, $why) = @_; syswrite(STDOUT, "E $id $why
+"); POSIX::_exit(126); }
+for (;;) {
+  my $line = <STDIN>;
+  if (!defined $line) { last unless $!{EINTR}; next; }
+  chomp $line;
+  my ($id, $path, $dir, $script);
+  if ($line =~ /^C (\d+) (\d+) (\d+)$/) {
+    $id = $1; $dir = take($2); $script = take($3);
+    last unless defined $dir && defined $script;
+  } else {
+    ($id, $path) = split(/ /, $line, 2);
+  }
   my $pid = fork();
-  if (!defined $pid) { print "E $id fork failed: $!\n"; POSIX::sigprocmask(POSIX::SIG_UNBLOCK(), $chld); return; }
+  if (!defined $pid) { print "E $id fork failed: $!
+"; next; }
   if ($pid == 0) {
     POSIX::setsid();
     $SIG{$_} = 'DEFAULT' for qw(INT QUIT TERM HUP PIPE CHLD USR1 USR2 ALRM XCPU);
@@ -87,12 +79,15 @@ sub start {
       umask(077);
       mkdirs($dir) or refuse($id, "cannot create the run directory $dir: $!");
       # The claim: whoever creates started first owns the attempt (a fence by corral, say); the loser runs nothing.
-      sysopen(my $fh, "$dir/started", POSIX::O_WRONLY() | POSIX::O_CREAT() | POSIX::O_EXCL(), 0600)
-        or ($!{EEXIST} ? POSIX::_exit(0) : refuse($id, "cannot create $dir/started: $!"));
+      sysopen(my $fh, "$dir/started", POSIX::O_WRONLY() | POSIX::O_CREAT() | POSIX::O_EXCL(), 0600) or ($!{EEXIST} ? POSIX::_exit(0) : refuse($id, "cannot create $dir/started: $!"));
       my $stat = ''; if (open(my $st, '<', '/proc/self/stat')) { sysread($st, $stat, 4096); close($st); }
       my $pstart = ''; if ($stat =~ /^.*\)\s+(.*)$/s) { my @f = split(/ /, $1); $pstart = $f[19] // ''; }
       my $host = (POSIX::uname())[1];
-      syswrite($fh, "pid=$$\npstart=$pstart\nhost=$host\nend\n"); close($fh);
+      syswrite($fh, "pid=$$
+pstart=$pstart
+host=$host
+end
+"); close($fh);
     }
     open(STDOUT, '>', '/dev/null'); open(STDERR, '>', '/dev/null');
     # The script travels in the environment, readable by its owner only: it holds the job's variables, which a
@@ -100,27 +95,8 @@ sub start {
     if (defined $dir) { $ENV{CORRAL_WRAPPER} = $script; exec {'/bin/sh'} 'sh', '-c', 'eval "$CORRAL_WRAPPER"' or POSIX::_exit(127); }
     exec('/bin/sh', $path) or POSIX::_exit(127);
   }
-  $pid_of{$id} = $pid; $id_of{$pid} = $id;
-  print "S $id $pid\n";
-  POSIX::sigprocmask(POSIX::SIG_UNBLOCK(), $chld);
-}
-for (;;) {
-  my $line = <STDIN>;
-  if (!defined $line) { last unless $!{EINTR}; next; }
-  chomp $line;
-  if ($line =~ /^C (\d+) (\d+) (\d+)(?: (\d+))?$/) {
-    my ($id, $wait) = ($1, $4);
-    my $dir = take($2); my $script = take($3);
-    last unless defined $dir && defined $script;
-    # A stand-by starts when the attempt it waits for has been reaped: now, if that already happened.
-    POSIX::sigprocmask(POSIX::SIG_BLOCK(), $chld);
-    if (defined $wait && exists $pid_of{$wait}) { $after{$wait} = [$id, undef, $dir, $script]; }
-    else { start($id, undef, $dir, $script); }
-    POSIX::sigprocmask(POSIX::SIG_UNBLOCK(), $chld);
-  } else {
-    my ($id, $path) = split(/ /, $line, 2);
-    start($id, $path, undef, undef);
-  }
+  print "S $id $pid
+";
 }
 `;
 
@@ -180,11 +156,10 @@ class PerlLauncher implements Launcher {
     this.proc.stdin!.write(`${attemptId} ${wrapperPath}\n`);
   }
 
-  launchClaimed(attemptId: number, runDir: string, script: string, after?: number): void {
+  launchClaimed(attemptId: number, runDir: string, script: string): void {
     const dir = Buffer.from(runDir);
     const text = Buffer.from(script);
-    const header = `C ${attemptId} ${dir.length} ${text.length}${after === undefined ? "" : ` ${after}`}\n`;
-    this.proc.stdin!.write(Buffer.concat([Buffer.from(header), dir, text]));
+    this.proc.stdin!.write(Buffer.concat([Buffer.from(`C ${attemptId} ${dir.length} ${text.length}\n`), dir, text]));
   }
 
   close(): void {

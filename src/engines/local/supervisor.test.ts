@@ -140,32 +140,3 @@ test("a supervisor whose project folder was removed stops instead of running a q
   assert.equal(alive(), false, "it exited");
   fs.rmSync(p.dir, { recursive: true, force: true });
 });
-
-test("a task cancelled while it stands by for a busy slot never runs, and the next one takes the slot", async () => {
-  const p = new TestProject("corral-standby-", { CORRAL_LOCAL_CPUS: "1" });
-  try {
-    const ledger = p.path("ledger");
-    const release = p.path("release");
-    const hold = `if [ "$CORRAL_TASK_ID" = 1 ]; then while [ ! -e ${release} ]; do sleep 0.05; done; fi`;
-    const id = p.submit(["-a", "1-3"], ["sh", "-c", `${hold}; echo "$CORRAL_TASK_ID" >> ${ledger}`]);
-    const attemptOf = (index: number) =>
-      p.json<{ tasks: { index: number; attempts: { state: string }[] }[] }>(["show", String(id)]).tasks.find((t) => t.index === index)?.attempts[0]?.state;
-    // Task 2 stands by behind task 1: recorded, handed to the launcher, not started.
-    let state: string | undefined;
-    for (let i = 0; i < 100 && state !== "launching"; i++, await sleep(50)) state = attemptOf(2);
-    assert.equal(state, "launching", "task 2 stood by");
-    p.ok(["cancel", `${id}.2`]);
-    for (let i = 0; i < 100 && state !== "cancelled"; i++, await sleep(50)) state = attemptOf(2);
-    assert.equal(state, "cancelled", "fenced and ended before task 1 frees the slot");
-    fs.writeFileSync(release, "");
-    p.run(["wait", String(id)]);
-    assert.equal(fs.readFileSync(ledger, "utf8"), "1\n3\n", "task 2 never ran; task 3 did");
-    const job = p.json<{ tasks: { state: string }[] }>(["show", String(id)]);
-    assert.deepEqual(
-      job.tasks.map((t) => t.state),
-      ["succeeded", "cancelled", "succeeded"],
-    );
-  } finally {
-    await p.cleanup();
-  }
-});

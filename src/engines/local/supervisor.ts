@@ -59,19 +59,6 @@ interface Launch {
   attempt: AttemptRow;
   job: JobRow;
   devices: string[];
-  /** A stand-by: the launcher starts it as soon as this attempt's process has been reaped. */
-  after?: number;
-}
-
-/** What an attempt this supervisor launched holds, and how it is chained to a stand-by. */
-interface Child {
-  readonly cpus: number;
-  readonly mem: number;
-  readonly gpus: number;
-  /** The stand-by that takes this attempt's place when its process ends. */
-  standby: number | null;
-  /** For a stand-by not seen to start yet: the attempt whose place it takes. */
-  waitsFor: number | null;
 }
 
 const HEARTBEAT_MS = 15_000;
@@ -84,8 +71,8 @@ const HEARTBEAT_MS = 15_000;
  */
 export class LocalSupervisor {
   private readonly o: SupervisorOptions;
-  /** Attempts this supervisor launched whose wrapper has not been seen to exit yet (stand-bys included). */
-  private readonly children = new Map<number, Child>();
+  /** Attempts this supervisor launched whose wrapper has not been seen to exit yet. */
+  private readonly children = new Set<number>();
   private readonly exited = new Set<number>();
   private readonly starts: { id: number; pid: number; pidStart: string | null; at: number }[] = [];
   private readonly launchFailures: { id: number; why: string }[] = [];
@@ -162,7 +149,7 @@ export class LocalSupervisor {
     const launches = store.write(() => {
       const changed = this.applyStarts(starts, failures) + this.applyExited(exits);
       if (changed > 0) settleDependencies(store);
-      return this.stopping ? [] : [...this.allocate(), ...this.allocateStandbys()];
+      return this.stopping ? [] : this.allocate();
     });
     if (launches.length > 0) this.launch(launches);
     if (now - this.lastPoll >= this.o.pollMs) {
@@ -175,7 +162,6 @@ export class LocalSupervisor {
       }
       this.reconcile();
       this.enforceLimits();
-      this.fenceCancelledStandbys();
     }
     if (now - this.lastHeartbeat >= HEARTBEAT_MS) {
       this.lastHeartbeat = now;
@@ -292,13 +278,6 @@ export class LocalSupervisor {
     const used = resourcesInUse(store, ENGINE);
     let freeCpus = budget.cpus - used.cpus;
     let freeMem = budget.memMb - used.mem;
-    // A stand-by holds nothing while the attempt whose place it takes still runs (that one holds the share).
-    for (const c of this.children.values()) {
-      if (c.waitsFor !== null && this.children.has(c.waitsFor)) {
-        freeCpus += c.cpus;
-        freeMem += c.mem;
-      }
-    }
     const busyGpus = new Set(used.devices);
     const freeGpus = budget.gpus.filter((g) => !busyGpus.has(g));
     const launches: Launch[] = [];
@@ -340,68 +319,12 @@ export class LocalSupervisor {
     return launches;
   }
 
-  /**
-   * Gives each running attempt of this supervisor a stand-by: the next task in turn, recorded as `launching`
-   * now (write-ahead, as every launch) and handed to the launcher, which starts it the moment the running one's
-   * process is reaped, with no round trip through this loop. Only where the next task in turn fits in what the
-   * running attempt holds (no GPUs, no array cap, no more cpus or memory), so the budget holds at every
-   * instant and submission order is kept. A stand-by left waiting by a crash is fenced by the next supervisor
-   * (its pid is unknown) and its task queued again, as any interrupted launch.
-   */
-  private allocateStandbys(): Launch[] {
-    const { store } = this.o;
-    const launches: Launch[] = [];
-    if (!this.launcher?.launchClaimed) return launches;
-    let turn: number[] | null = null;
-    for (const [id, child] of this.children) {
-      if (child.standby !== null || child.waitsFor !== null || child.gpus > 0) continue;
-      turn ??= jobsInTurn(store);
-      const next = nextTaskInTurn(store, turn, child);
-      if (!next) break;
-      const attempt = recordLaunches(store, { jobId: next.job.id, n: next.attempts + 1, engine: ENGINE, indices: [next.idx], running: true }).get(next.idx);
-      if (attempt) launches.push({ attempt, job: next.job, devices: [], after: id });
-    }
-    return launches;
-  }
-
-  /**
-   * A stand-by cancelled before its turn is fenced, so it never runs, and ends as cancelled at once. It is
-   * forgotten here, and its place goes to the next stand-by (the launcher keeps one per attempt: the last).
-   */
-  private fenceCancelledStandbys(): void {
-    const { store } = this.o;
-    const fenced: AttemptRow[] = [];
-    for (const [id, child] of this.children) {
-      const predecessor = child.waitsFor === null ? undefined : this.children.get(child.waitsFor);
-      if (!predecessor) continue;
-      const a = attemptById(store, id);
-      if (a?.state !== "launching" || a.kill_reason === null || !fenceAttempt(a.run_dir)) continue;
-      fenced.push(a);
-      this.children.delete(id);
-      predecessor.standby = null;
-    }
-    if (fenced.length === 0) return;
-    store.write(() => {
-      for (const a of fenced) {
-        const reason = a.kill_reason === "dependency" ? "a dependency did not succeed" : "cancelled by user";
-        finishAttempt(store, a, { state: "cancelled", exitCode: null, signal: null, reason, endedAt: Date.now() });
-      }
-      settleDependencies(store);
-    });
-  }
-
   private newLauncher(): Launcher {
     return createLauncher({
       started: (id, pid) => {
         // No tick of its own: a start frees nothing and nobody waits for it, so it is recorded with the next
         // change (an exit, a submission) or poll. Meanwhile the started marker says it, as after a crash.
         this.starts.push({ id, pid, pidStart: processStartTime(pid), at: Date.now() / 1000 });
-        const child = this.children.get(id);
-        if (child) {
-          child.waitsFor = null;
-          // A stand-by that took its place now needs a stand-by of its own.
-          if (child.standby === null && this.launcher?.launchClaimed) this.wake();
-        }
       },
       exited: (id) => {
         this.children.delete(id);
@@ -425,7 +348,7 @@ export class LocalSupervisor {
   /** Hands each new attempt's wrapper to the launcher; its pid arrives later through `started`. */
   private launch(launches: Launch[]): void {
     const { store, budget } = this.o;
-    for (const { attempt, job, devices, after } of launches) {
+    for (const { attempt, job, devices } of launches) {
       try {
         const engineEnv: Record<string, string> = {};
         // GPUs are handed out exclusively; a job that asked for none does not see any.
@@ -434,13 +357,11 @@ export class LocalSupervisor {
         if (launcher.launchClaimed) {
           // The launcher makes the run directory and the claim itself: no file written here.
           const { runDir, script } = attemptForLauncher(store, job, attempt.idx, attempt.n, engineEnv);
-          this.children.set(attempt.id, childOf(job, after));
-          const predecessor = after === undefined ? undefined : this.children.get(after);
-          if (predecessor) predecessor.standby = attempt.id;
-          launcher.launchClaimed(attempt.id, runDir, script, predecessor ? after : undefined);
+          this.children.add(attempt.id);
+          launcher.launchClaimed(attempt.id, runDir, script);
         } else {
           const wrapper = writeAttemptFiles(store, job, attempt.idx, attempt.n, engineEnv);
-          this.children.set(attempt.id, childOf(job, undefined));
+          this.children.add(attempt.id);
           launcher.launch(attempt.id, wrapper);
         }
       } catch (err) {
@@ -477,26 +398,6 @@ export class LocalSupervisor {
     this.o.log(`supervisor ${process.pid} exiting (${cpu})`);
     this.resolveDone?.();
   }
-}
-
-function childOf(job: JobRow, after: number | undefined): Child {
-  return { cpus: Math.max(1, job.cpus), mem: job.mem_mb ?? 0, gpus: job.gpus, standby: null, waitsFor: after ?? null };
-}
-
-/**
- * The next queued task in turn, if it can take the place of `child` when that one ends. Only the first job in
- * turn is considered, as in allocate: a job that does not fit blocks those after it.
- */
-function nextTaskInTurn(store: Store, turn: readonly number[], child: Child): { job: JobRow; idx: number; attempts: number } | null {
-  for (const jobId of turn) {
-    const job = getJob(store, jobId);
-    if (!job) continue;
-    const [task] = queuedTasks(store, jobId, 1);
-    if (!task) continue; // taken by an earlier stand-by of this tick
-    if (job.gpus > 0 || job.array_cap !== null || Math.max(1, job.cpus) > child.cpus || (job.mem_mb ?? 0) > child.mem) return null;
-    return { job, ...task };
-  }
-  return null;
 }
 
 /** The local engine's name in the store. */
