@@ -178,9 +178,6 @@ async function benchLocal(line: (s?: string) => void): Promise<void> {
   line(`  supervisor peak RSS: ${fmt(peakKb / 1024, 1)} MB (goal < 150 MB: ${peakKb / 1024 < 150 ? "met" : "NOT met"})`);
 }
 
-
-}
-
 main().catch((err: unknown) => {
   process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
