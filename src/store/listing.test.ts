@@ -5,7 +5,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { buildSelection, EVERYTHING } from "../domain/selection.js";
 import { listingLines, listingWidths, summariesJson } from "./listing.js";
-import { listForDisplay, listJobs } from "./queries.js";
+import { countByBatch, listForDisplay, listJobs } from "./queries.js";
 import { Store } from "./store.js";
 
 /**
@@ -148,4 +148,15 @@ test("ls --json text from SQLite is JSON.stringify of the job summaries, byte fo
       assert.equal([...summariesJson(store, sel, chunk)].join(""), JSON.stringify(listJobs(store, sel), null, 2));
     }
   }
+});
+
+test("status counts per batch and state are the label-or-state grouping, merged across the index's order", () => {
+  const store = seeded();
+  // A label shared by jobs in different lifecycle states is one row of the count.
+  store.write(() => store.stmt("UPDATE jobs SET label = 'collected' WHERE name LIKE 'held%' OR name LIKE 'arr%'").run());
+  const bySql = store
+    .stmt("SELECT j.batch AS batch, coalesce(j.label, j.lifecycle_state) AS state, count(*) AS jobs FROM jobs j GROUP BY j.batch, 2 ORDER BY j.batch, 2")
+    .all();
+  assert.deepEqual(countByBatch(store), bySql);
+  assert.ok(countByBatch(store).some((r) => r.batch === "b2" && r.state === "collected" && r.jobs === 6));
 });

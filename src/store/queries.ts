@@ -149,18 +149,31 @@ export function listForDisplay(store: Store, sel: Selection): DisplayRow[] {
     .all(...f.params, ...st.params) as DisplayRow[];
 }
 
-/** Job counts per batch and state (a label where all of a job's tasks share one), computed in SQL. */
+/**
+ * Job counts per batch and state (a label where all of a job's tasks share one), ordered by batch and state.
+ * SQLite counts in the order of the (batch, label, state) index, which needs no sort; the few rows that a
+ * label shares with several lifecycle states are merged here (grouping by the label-or-state expression
+ * instead made SQLite sort every row: 68 ms instead of 22 at 100,000 jobs).
+ */
 export function countByBatch(store: Store, sel: Selection = EVERYTHING): { batch: string | null; state: string; jobs: number }[] {
   const f = jobFilter(sel);
-  return (
-    store
-      // The (batch, label, state) index covers the unfiltered count; without the hint SQLite picks the
-      // (batch, name) index and reads every row (300 ms instead of 30 at 100,000 jobs).
-      .stmt(
-        `SELECT j.batch, coalesce(j.label, j.lifecycle_state) AS state, count(*) AS jobs FROM jobs j INDEXED BY jobs_by_batch_state WHERE ${f.where} GROUP BY j.batch, 2 ORDER BY j.batch, 2`,
-      )
-      .all(...f.params) as { batch: string | null; state: string; jobs: number }[]
-  );
+  const rows = store
+    .stmt(
+      `SELECT j.batch, coalesce(j.label, j.lifecycle_state), count(*) FROM jobs j INDEXED BY jobs_by_batch_state
+       WHERE ${f.where} GROUP BY j.batch, j.label, j.lifecycle_state`,
+    )
+    .raw()
+    .all(...f.params) as [string | null, string, number][];
+  const merged = new Map<string, { batch: string | null; state: string; jobs: number }>();
+  for (const [batch, state, jobs] of rows) {
+    const key = JSON.stringify([batch, state]);
+    const row = merged.get(key);
+    if (row) row.jobs += jobs;
+    else merged.set(key, { batch, state, jobs });
+  }
+  // As SQL's ORDER BY batch, state: no batch first, then byte order (the names are compared as SQLite does).
+  const order = (x: string | null, y: string | null) => (x === y ? 0 : x === null ? -1 : y === null ? 1 : Buffer.compare(Buffer.from(x), Buffer.from(y)));
+  return [...merged.values()].sort((x, y) => order(x.batch, y.batch) || order(x.state, y.state));
 }
 
 /** Failed and lost jobs, the first `limit` of them (all without one). */
