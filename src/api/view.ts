@@ -4,7 +4,6 @@ import { EVERYTHING, type Selection } from "../domain/selection.js";
 import { attemptState } from "../store/attempts.js";
 import { findDatabase } from "../store/locate.js";
 import {
-  attentionPage,
   countByBatch,
   countNeedingAttention,
   hasActiveJobs,
@@ -133,7 +132,7 @@ export class ProjectView {
   } {
     const counts = this.statusCounts(EVERYTHING);
     const tasks = new Map(taskCountsByBatch(this.store).map((b) => [b.batch, b.tasks]));
-    const attention = attentionPage(this.store, attentionShown);
+    const attention = { jobs: jobsNeedingAttention(this.store, EVERYTHING, attentionShown), total: countNeedingAttention(this.store) };
     return {
       batches: counts.batches.map((b) => ({ ...b, tasks: tasks.get(b.batch) ?? null })),
       running: counts.running,

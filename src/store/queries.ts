@@ -472,12 +472,3 @@ export function taskCountsByBatch(store: Store): { batch: string | null; tasks: 
     },
   }));
 }
-
-/** The first `limit` jobs that failed or were lost, and how many there are: `status`'s "needs attention", bounded. */
-export function attentionPage(store: Store, limit: number): { total: number; jobs: JobSummary[] } {
-  const total = store.stmt("SELECT count(*) FROM jobs INDEXED BY jobs_by_state WHERE lifecycle_state IN ('failed', 'lost')").pluck().get() as number;
-  const rows = store
-    .stmt(`SELECT ${SUMMARY_COLUMNS} FROM jobs j INDEXED BY jobs_by_state WHERE j.lifecycle_state IN ('failed', 'lost') ORDER BY j.id LIMIT ?`)
-    .all(limit) as SummaryRow[];
-  return { total, jobs: rows.map(toSummary) };
-}
