@@ -1,19 +1,26 @@
 import fs from "node:fs";
 import path from "node:path";
-import { fateOf, readEnded, readStarted, type EndedMarker, type StartedMarker } from "../protocol/markers.js";
+import { fateOf, readEnded, readStarted, readUsage, type EndedMarker, type StartedMarker } from "../protocol/markers.js";
 import { RUN_FILES } from "../protocol/wrapper.js";
 import { formatDuration } from "../domain/resources.js";
 import type { Store } from "../store/store.js";
-import { activeAttempts } from "../store/attempts.js";
+import { activeAttempts, attemptsAwaitingUsage } from "../store/attempts.js";
 import { jobStderrFails } from "../store/jobs.js";
 import type { AttemptRow } from "../store/rows.js";
 import { taskTimeLimit } from "../store/tasks.js";
-import { finishAttempt, markStarted, settleDependencies, type Outcome } from "./transitions.js";
+import { finishAttempt, giveUpAwaitedUsage, markStarted, recordUsage, settleDependencies, type Outcome } from "./transitions.js";
 
 /** What the markers of an ended attempt mean, given why (if at all) corral was killing it. */
 export function outcomeFromMarkers(store: Store, attempt: AttemptRow, ended: EndedMarker, started: StartedMarker | null): Outcome {
   const fate = fateOf(ended);
-  const base = { exitCode: fate.exitCode, signal: fate.signal, endedAt: ended.time, startedAt: started?.time ?? null, host: started?.host ?? null };
+  const base = {
+    exitCode: fate.exitCode,
+    signal: fate.signal,
+    endedAt: ended.time,
+    startedAt: started?.time ?? null,
+    host: started?.host ?? null,
+    usage: readUsage(attempt.run_dir),
+  };
   if (ended.cancelled) return { ...base, exitCode: null, state: "cancelled", reason: ended.cancelled };
   if (attempt.kill_reason === "cancel") return { ...base, state: "cancelled", reason: "cancelled by user" };
   if (attempt.kill_reason === "dependency") return { ...base, state: "cancelled", reason: "a dependency did not succeed" };
@@ -62,5 +69,22 @@ export function ingestMarkers(store: Store, attempts: readonly AttemptRow[] = ac
     }
     if (finished > 0) settleDependencies(store);
     return finished;
+  });
+}
+
+/**
+ * The usage pass of engines whose figures come as usage markers (the local engine, pool workers): reads the
+ * marker of each attempt whose usage is still awaited (it is written just after the wrapper's `ended`, so an
+ * attempt may have been finished before it), and gives up on those whose wait is over. Touches only the
+ * attempts that ended lately (a partial index), never the history.
+ */
+export function fillUsageFromMarkers(store: Store, engine: string): void {
+  const awaited = attemptsAwaitingUsage(store, engine);
+  if (awaited.length === 0) return;
+  const found = awaited.map((a) => ({ a, usage: readUsage(a.run_dir) })).filter((f) => f.usage !== null);
+  const now = Date.now() / 1000;
+  store.write(() => {
+    for (const { a, usage } of found) recordUsage(store, a.id, usage!, true);
+    giveUpAwaitedUsage(store, engine, now);
   });
 }

@@ -21,6 +21,18 @@ export interface Outcome {
   readonly endedAt: number;
   readonly startedAt?: number | null;
   readonly host?: string | null;
+  /** What it used, where that is known as it ends (a usage marker); otherwise awaited (see usage_due). */
+  readonly usage?: AttemptUsage | null;
+}
+
+/**
+ * How long after its end an attempt's usage is still awaited: accounting can lag the end by seconds (Slurm's
+ * slurmdbd) or more, and a usage marker is written just after the wrapper's `ended`. Past that, what is
+ * missing stays unknown. CORRAL_USAGE_WAIT_S overrides it (tests).
+ */
+export function usageWaitS(): number {
+  const v = Number(process.env.CORRAL_USAGE_WAIT_S);
+  return Number.isFinite(v) && v >= 0 && process.env.CORRAL_USAGE_WAIT_S !== "" && process.env.CORRAL_USAGE_WAIT_S !== undefined ? v : 600;
 }
 
 /**
@@ -50,6 +62,11 @@ export function finishAttempt(store: Store, attempt: AttemptRow, out: Outcome): 
       attempt.id,
     );
   if (res.changes === 0) return false;
+  // An attempt that ran has used something: recorded now if known, else awaited from its engine for a while.
+  if (out.usage) recordUsage(store, attempt.id, out.usage, true);
+  else if (attempt.started_at !== null || out.startedAt) {
+    store.stmt("UPDATE attempts SET usage_due = ? WHERE id = ?").run(out.endedAt / 1000 + usageWaitS(), attempt.id);
+  }
   const task = store.stmt("SELECT * FROM tasks WHERE job_id = ? AND idx = ?").get(attempt.job_id, attempt.idx) as TaskRow | undefined;
   if (!task) return true;
   // A task already settled while its attempt was still with a scheduler (cancelled because a parent failed)
@@ -221,6 +238,7 @@ const NEW_ATTEMPT: Omit<AttemptRow, "id" | "job_id" | "idx" | "n" | "engine" | "
   alloc_mem_mb: null,
   alloc_time_s: null,
   usage_source: null,
+  usage_due: null,
 };
 
 /** The engine accepted a launching attempt under this id: it waits in its queue. */
@@ -328,14 +346,21 @@ function settleJob(store: Store, jobId: number): number {
 
 /**
  * Records what an attempt used. Figures already known are kept, so a late accounting record fills in only
- * what was missing, and a figure that is unknown stays unknown (null), never 0.
+ * what was missing, and a figure that is unknown stays unknown (null), never 0. `settled`: nothing more is
+ * awaited for it (the record was complete), so later refreshes stop asking.
  */
-export function recordUsage(store: Store, attemptId: number, usage: AttemptUsage): void {
+export function recordUsage(store: Store, attemptId: number, usage: AttemptUsage, settled: boolean): void {
   store
     .stmt(
       `UPDATE attempts SET cpu_s = coalesce(cpu_s, ?), max_rss_mb = coalesce(max_rss_mb, ?), alloc_cpus = coalesce(alloc_cpus, ?),
-         alloc_mem_mb = coalesce(alloc_mem_mb, ?), alloc_time_s = coalesce(alloc_time_s, ?), usage_source = coalesce(usage_source, ?)
+         alloc_mem_mb = coalesce(alloc_mem_mb, ?), alloc_time_s = coalesce(alloc_time_s, ?), usage_source = coalesce(usage_source, ?),
+         usage_due = CASE WHEN ? THEN NULL ELSE usage_due END
        WHERE id = ?`,
     )
-    .run(usage.cpuS, usage.maxRssMb, usage.allocCpus, usage.allocMemMb, usage.allocTimeS, usage.source, attemptId);
+    .run(usage.cpuS, usage.maxRssMb, usage.allocCpus, usage.allocMemMb, usage.allocTimeS, usage.source, settled ? 1 : 0, attemptId);
+}
+
+/** Stops awaiting the usage of an engine's attempts whose wait is over: what is missing stays unknown. */
+export function giveUpAwaitedUsage(store: Store, engine: string, now: number): void {
+  store.stmt("UPDATE attempts INDEXED BY attempts_awaiting_usage SET usage_due = NULL WHERE engine = ? AND usage_due IS NOT NULL AND usage_due < ?").run(engine, now);
 }

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import type { AttemptUsage } from "../domain/usage.js";
 import { RUN_FILES } from "./wrapper.js";
 
 export interface StartedMarker {
@@ -94,6 +95,31 @@ export function readEnded(runDir: string): EndedMarker | null {
     cancelled: values.get("cancelled") || null,
     verdict: values.get("verdict") ? { keyword: values.get("verdict")!, detail: values.get("detail") || values.get("verdict")! } : null,
     time: timeOf(values, kv.mtimeMs),
+  };
+}
+
+/**
+ * The `usage` marker: what the process that reaped the wrapper learned from wait4(2) (docs/run-protocol.md,
+ * "Usage"): `cpu=` user + system seconds of the wrapper and every descendant waited for, `maxrss_kb=` the
+ * largest resident set of any one of them, `method=`. Null while there is none (not written yet, or an engine
+ * whose figures come from its accounting); a figure it lacks stays unknown.
+ */
+export function readUsage(runDir: string): AttemptUsage | null {
+  const kv = readKeyValues(path.join(runDir, RUN_FILES.usage));
+  if (!kv) return null;
+  const { values } = kv;
+  const num = (key: string): number | null => {
+    const v = values.get(key);
+    return v !== undefined && /^\d+(\.\d+)?$/.test(v) ? Number(v) : null;
+  };
+  const rssKb = num("maxrss_kb");
+  return {
+    cpuS: num("cpu"),
+    maxRssMb: rssKb === null || rssKb === 0 ? null : Math.round((rssKb / 1024) * 10) / 10,
+    allocCpus: null,
+    allocMemMb: null,
+    allocTimeS: null,
+    source: values.get("method") || "marker",
   };
 }
 

@@ -66,3 +66,10 @@ export function markKilling(store: Store, id: number, reason: NonNullable<Attemp
 export function setMissingSince(store: Store, id: number, since: number | null): void {
   store.stmt("UPDATE attempts SET missing_since = ? WHERE id = ?").run(since, id);
 }
+
+/** Ended attempts of an engine whose usage is still awaited (a usage marker, or accounting that lags), oldest first. */
+export function attemptsAwaitingUsage(store: Store, engine: string, limit = 5000): AttemptRow[] {
+  return store
+    .stmt("SELECT * FROM attempts INDEXED BY attempts_awaiting_usage WHERE engine = ? AND usage_due IS NOT NULL ORDER BY usage_due LIMIT ?")
+    .all(engine, limit) as AttemptRow[];
+}

@@ -256,6 +256,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE attempts ADD COLUMN alloc_mem_mb INTEGER;
   ALTER TABLE attempts ADD COLUMN alloc_time_s INTEGER;
   ALTER TABLE attempts ADD COLUMN usage_source TEXT;
+  -- Until when an ended attempt's usage is still awaited (its usage marker, or the scheduler's accounting,
+  -- which may lag the end); NULL once it is recorded or given up. The partial index keeps the refresh's
+  -- usage pass to the few attempts that ended lately, however long the history.
+  ALTER TABLE attempts ADD COLUMN usage_due REAL;
+  CREATE INDEX attempts_awaiting_usage ON attempts(engine, usage_due) WHERE usage_due IS NOT NULL;
   `,
 ];
 

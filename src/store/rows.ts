@@ -110,4 +110,6 @@ export interface AttemptRow {
   alloc_mem_mb: number | null;
   alloc_time_s: number | null;
   usage_source: string | null;
+  /** Until when (epoch s) its usage is still awaited after it ended; null once recorded or given up. */
+  usage_due: number | null;
 }

@@ -1,5 +1,6 @@
 import type { ConfigTable } from "../../config/project-config.js";
 import type { JobSpec } from "../../domain/job.js";
+import type { AttemptUsage } from "../../domain/usage.js";
 import type { AttemptLaunch } from "../../lifecycle/attempt-files.js";
 import type { AttemptRow, JobRow } from "../../store/rows.js";
 import type { DoctorLine, EngineCapabilities } from "../engine.js";
@@ -32,6 +33,13 @@ export interface AccountingVerdict {
   readonly keyword: string;
   /** The record as the backend printed it, to quote in the reason. */
   readonly detail: string;
+  /**
+   * What the attempt used and was granted, as the record tells (a figure it lacks is null, never 0). Given
+   * only once the record is complete (the job finished in accounting, its batch step written): until then it
+   * is left out, and the attempt is asked about again on later refreshes while its usage is awaited
+   * (attempts.usage_due), since accounting may lag the end.
+   */
+  readonly usage?: AttemptUsage;
 }
 
 /** One call that submits some tasks of one attempt generation of one job. */
@@ -136,7 +144,11 @@ export interface Backend {
   jobIdOf(taskId: string): string;
   /** Every live job of this project and user, in ONE call (see Observation). */
   observe(ctx: ObserveContext): Observation;
-  /** Why the given tasks left the queue, in at most one call per backend job (keyed by attempt id). */
+  /**
+   * Why the given tasks left the queue, and what they used, in ONE call for all of them where the scheduler
+   * allows (keyed by attempt id). Asked about attempts that left without a clean end (for the reason) and about
+   * ended ones whose usage is still awaited (for `usage`, with kind "ended" when the record shows a clean end).
+   */
   account?(attempts: readonly AttemptRow[], dialect: string | null): Map<number, AccountingVerdict>;
   /** Cancels tasks or jobs (ids as taskId gives them). */
   cancel(taskIds: readonly string[], projectDir: string): void;

@@ -46,7 +46,32 @@ const PERL_LAUNCHER = String.raw`
 use strict; use warnings; use POSIX ();
 $| = 1;
 binmode STDIN; binmode STDOUT;
-$SIG{CHLD} = sub { while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) { print "D $pid
+# wait4(2) tells what a reaped wrapper used with all it waited for; Perl's waitpid does not. syscall.ph
+# comes with Debian's perl; without it the launcher still works, and the usage marker is not written.
+my $have_wait4 = eval { no strict; no warnings; require 'syscall.ph'; defined &SYS_wait4 } ? 1 : 0;
+my %dir_of;
+sub usage_marker { my ($pid, $dir, $ru) = @_;
+  # A child that lost the claim never ran the attempt: its figures belong to nobody.
+  if (!-e "$dir/ended") { my $mine = 0;
+    if (open(my $st, '<', "$dir/started")) { local $/; my $t = <$st> // ''; close($st); $mine = index("\n$t", "\npid=$pid\n") >= 0; }
+    return unless $mine; }
+  my @f = unpack('l!18', $ru);
+  my $tmp = "$dir/.usage.$$";
+  open(my $fh, '>', $tmp) or return;
+  printf $fh "cpu=%.6f
+maxrss_kb=%d
+method=wait4
+end
+", $f[0] + $f[1] / 1e6 + $f[2] + $f[3] / 1e6, $f[4];
+  close($fh); rename($tmp, "$dir/usage"); }
+$SIG{CHLD} = sub { for (;;) {
+  my ($pid, $ru);
+  if ($have_wait4) { my $st = pack('i', 0); $ru = "\0" x 256; no strict 'refs'; $pid = syscall(&{'SYS_wait4'}(), -1, $st, POSIX::WNOHANG(), $ru); }
+  else { $pid = waitpid(-1, POSIX::WNOHANG()); }
+  last if $pid <= 0;
+  my $dir = delete $dir_of{$pid};
+  usage_marker($pid, $dir, $ru) if defined $dir && defined $ru;
+  print "D $pid
 "; } };
 sub take { my ($n) = @_; my $buf = '';
   while (length($buf) < $n) { my $got = read(STDIN, $buf, $n - length($buf), length($buf));
@@ -67,8 +92,11 @@ for (;;) {
   } else {
     ($id, $path) = split(/ /, $line, 2);
   }
+  # SIGCHLD waits until the parent knows the child's run directory and has reported its start.
+  my $held = POSIX::SigSet->new(POSIX::SIGCHLD());
+  POSIX::sigprocmask(POSIX::SIG_BLOCK(), $held);
   my $pid = fork();
-  if (!defined $pid) { print "E $id fork failed: $!
+  if (!defined $pid) { POSIX::sigprocmask(POSIX::SIG_UNBLOCK(), $held); print "E $id fork failed: $!
 "; next; }
   if ($pid == 0) {
     POSIX::setsid();
@@ -95,8 +123,11 @@ end
     if (defined $dir) { $ENV{CORRAL_WRAPPER} = $script; exec {'/bin/sh'} 'sh', '-c', 'eval "$CORRAL_WRAPPER"' or POSIX::_exit(127); }
     exec('/bin/sh', $path) or POSIX::_exit(127);
   }
+  # The usage marker goes beside the wrapper's markers: its run directory (a worker's wrapper file is in it).
+  $dir_of{$pid} = defined $dir ? $dir : ($path =~ m{^(.*)/[^/]+$})[0];
   print "S $id $pid
 ";
+  POSIX::sigprocmask(POSIX::SIG_UNBLOCK(), $held);
 }
 `;
 

@@ -126,9 +126,15 @@ export class AttemptRunner {
     return out;
   }
 
-  /** The last entries: whatever is left, then the ended marker (made up if the wrapper could not write one: killed, or never started). */
+  /**
+   * The last entries: whatever is left, what the attempt used (the launcher's usage marker, written when it
+   * reaped the wrapper, so before its exit report), then the ended marker (made up if the wrapper could not
+   * write one: killed, or never started). Usage travels before `ended`, so corral finishes the attempt with it.
+   */
   finish(): ResultEntry[] {
     const out = this.collect();
+    const usage = this.marker(RUN_FILES.usage);
+    if (usage) out.push(this.entry("usage", usage));
     let ended = this.marker(RUN_FILES.ended, this.verdict);
     if (!ended) {
       const why =
