@@ -2,6 +2,7 @@ import os from "node:os";
 import { configSection } from "../../config/project-config.js";
 import { UsageError } from "../../domain/errors.js";
 import type { JobSpec } from "../../domain/job.js";
+import type { AttemptUsage } from "../../domain/usage.js";
 import type { AttemptRow } from "../../store/rows.js";
 import type { DoctorLine } from "../engine.js";
 import { expandRanges } from "../cluster/chunks.js";
@@ -43,25 +44,102 @@ function localTimeS(text: string): number | null {
   return new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])).getTime() / 1000;
 }
 
+/** The sacct fields corral reads, in this order (see parseSacct). */
+export const SACCT_FIELDS = "JobID,State,ExitCode,Submit,TotalCPU,MaxRSS,AllocCPUS,ReqMem,Timelimit,NNodes";
+
 /**
- * Parses `sacct -P -n -X -o JobID,State,ExitCode,Submit`. Array tasks are `12_3` (cancelled pending ones may
- * come collapsed as `12_[3-5]`). Returns the verdicts keyed by task id, with each record's submit time.
+ * A sacct duration as seconds: `[D-][HH:]MM:SS[.mmm]` (TotalCPU prints `00:00.283` or `01:02:03`,
+ * Timelimit `1-00:00:00`); null for UNLIMITED, Partition_Limit, empty or unreadable.
  */
-export function parseSacct(text: string): Map<string, { verdict: AccountingVerdict; submittedS: number | null }> {
-  const out = new Map<string, { verdict: AccountingVerdict; submittedS: number | null }>();
+export function sacctDurationS(text: string | undefined): number | null {
+  const m = /^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$/.exec(text?.trim() ?? "");
+  if (!m) return null;
+  const days = Number(m[1] ?? 0);
+  // With a day part and only two more fields, Slurm means D-HH:MM (Timelimit 1-12:00 is a day and a half).
+  const [h, min, sec] = m[1] !== undefined && m[2] === undefined ? [Number(m[3]), Number(m[4]), 0] : [Number(m[2] ?? 0), Number(m[3]), Number(m[4])];
+  return Math.round((days * 86400 + h * 3600 + min * 60 + sec) * 1000) / 1000;
+}
+
+const UNIT_MB: Record<string, number> = { "": 1 / 1024 / 1024, K: 1 / 1024, M: 1, G: 1024, T: 1024 * 1024, P: 1024 * 1024 * 1024 };
+
+/**
+ * A sacct memory figure as MB (Slurm's units are powers of 1024): MaxRSS `313632K`, ReqMem `1G`, `4000M`, or
+ * in releases before 21.08 `4000Mn` (per node) and `4000Mc` (per cpu), which `perCpu`/`perNode` say. Null
+ * when empty or unreadable; 0 is a figure (a step that never ran) only where the caller keeps it.
+ */
+export function sacctMemory(text: string | undefined): { mb: number; per: "job" | "node" | "cpu" } | null {
+  const m = /^(\d+(?:\.\d+)?)([KMGTP]?)([nc]?)$/.exec(text?.trim() ?? "");
+  if (!m) return null;
+  return { mb: Number(m[1]) * UNIT_MB[m[2]!]!, per: m[3] === "n" ? "node" : m[3] === "c" ? "cpu" : "job" };
+}
+
+const tenth = (x: number) => Math.round(x * 10) / 10;
+
+interface SacctRecord {
+  verdict: AccountingVerdict;
+  submittedS: number | null;
+  usage?: AttemptUsage;
+}
+
+/**
+ * Parses `sacct -P -n -o SACCT_FIELDS` (no -X: the steps' lines carry MaxRSS). A job's line (`12`, or the
+ * array task `12_3`; cancelled pending ones may come collapsed as `12_[3-5]`) says how it ended; its steps
+ * (`12.batch`, `12.extern`, `12.0`) follow it. Returns the verdicts keyed by task id, with each record's submit
+ * time, and its usage once the record is complete: the job's state final and its batch step written.
+ *
+ * Usage: TotalCPU is user + system CPU of every process of the job (the job's line sums its steps; each step's
+ * is what slurmstepd reaped, children included); MaxRSS is per step the largest resident set of one task (with
+ * jobacct_gather/linux, summed over the task's processes), so the peak is the largest over the steps.
+ * AllocCPUS, ReqMem (per node or per cpu in old releases) and Timelimit are what was granted.
+ */
+export function parseSacct(text: string): Map<string, SacctRecord> {
+  const jobs = new Map<string, { fields: string[]; steps: string[][] }>();
   for (const line of text.split("\n")) {
-    const [jobId, stateText, exitCode, submit] = line.split("|");
-    if (!jobId || !stateText) continue;
+    const fields = line.split("|");
+    const jobId = fields[0];
+    if (!jobId || !fields[1]) continue;
+    const dot = jobId.indexOf(".");
+    if (dot < 0) jobs.set(jobId, { fields, steps: [] });
+    else jobs.get(jobId.slice(0, dot))?.steps.push(fields);
+  }
+  const out = new Map<string, SacctRecord>();
+  for (const [jobId, { fields, steps }] of jobs) {
+    const [, stateText, exitCode, submit] = fields as [string, string, string | undefined, string | undefined];
     const keyword = stateText.split(" ")[0]!;
     const kind: AccountingVerdict["kind"] | null =
       keyword === "CANCELLED" ? "cancelled" : FAILED_BY_SLURM.has(keyword) ? "failed" : keyword === "COMPLETED" || keyword === "FAILED" ? "ended" : null;
     if (kind === null) continue; // PENDING, RUNNING...: accounting has not caught up
     const verdict: AccountingVerdict = { kind, keyword, detail: `${stateText}, ExitCode ${exitCode ?? "?"}` };
+    const usage = steps.some((s) => s[0]!.endsWith(".batch")) ? usageOf(fields, steps) : undefined;
     const m = /^(\d+)_\[(.+)\]$/.exec(jobId);
     const ids = m ? expandRanges(m[2]!).map((i) => `${m[1]}_${i}`) : [jobId];
-    for (const id of ids) out.set(id, { verdict, submittedS: submit ? localTimeS(submit) : null });
+    for (const id of ids) out.set(id, { verdict, submittedS: submit ? localTimeS(submit) : null, ...(usage ? { usage } : {}) });
   }
   return out;
+}
+
+/** The usage of one finished job from its line and its steps' lines (fields in SACCT_FIELDS order). */
+function usageOf(job: readonly string[], steps: readonly (readonly string[])[]): AttemptUsage {
+  const cpu =
+    sacctDurationS(job[4]) ?? steps.reduce<number | null>((sum, s) => (sacctDurationS(s[4]) === null ? sum : (sum ?? 0) + sacctDurationS(s[4])!), null);
+  let rss: number | null = null;
+  for (const s of steps) {
+    const m = sacctMemory(s[5]);
+    if (m && (rss === null || m.mb > rss)) rss = m.mb;
+  }
+  const allocCpus = /^\d+$/.test(job[6] ?? "") ? Number(job[6]) : null;
+  const nodes = /^\d+$/.test(job[9] ?? "") ? Number(job[9]) : 1;
+  const req = sacctMemory(job[7]);
+  const allocMemMb =
+    req === null || req.mb === 0 ? null : req.per === "cpu" ? (allocCpus === null ? null : req.mb * allocCpus) : req.per === "node" ? req.mb * nodes : req.mb;
+  return {
+    cpuS: cpu === null ? null : tenth(cpu),
+    maxRssMb: rss === null || rss === 0 ? null : tenth(rss),
+    allocCpus: allocCpus === 0 ? null : allocCpus,
+    allocMemMb: allocMemMb === null ? null : tenth(allocMemMb),
+    allocTimeS: sacctDurationS(job[8]),
+    source: "sacct",
+  };
 }
 
 export const slurm: BatchScheduler = {
@@ -151,7 +229,8 @@ export const slurm: BatchScheduler = {
     const ids = [...new Set(attempts.map((a) => a.engine_id!))];
     let text: string;
     try {
-      text = runScheduler("sacct", ["-P", "-n", "-X", "-o", "JobID,State,ExitCode,Submit", "-j", ids.join(",")]).stdout;
+      // No -X: the batch step's line carries MaxRSS, and its presence says the record is complete.
+      text = runScheduler("sacct", ["-P", "-n", "-o", SACCT_FIELDS, "-j", ids.join(",")]).stdout;
     } catch (err) {
       if (err instanceof SchedulerRejected) return out; // e.g. accounting storage disabled: markers alone
       throw err;
@@ -161,7 +240,7 @@ export const slurm: BatchScheduler = {
       const r = records.get(a.engine_id!);
       // Job ids are reused (a reset controller starts again at 1): a record older than our submission is someone else's.
       if (!r || (r.submittedS !== null && r.submittedS < Math.floor(a.submitted_at) - 1)) continue;
-      out.set(a.id, r.verdict);
+      out.set(a.id, r.usage ? { ...r.verdict, usage: r.usage } : r.verdict);
     }
     return out;
   },
