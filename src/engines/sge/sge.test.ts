@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import { test } from "node:test";
-import { parseQacct, parseQstatXml, verdictOf } from "./sge.js";
+import { fileURLToPath } from "node:url";
+import { parseQacct, parseQstatXml, qacctNumber, qacctTime, verdictOf } from "./sge.js";
 
 // Recorded from Son of Grid Engine 8.1.9 (qstat -xml -u root): two running tasks and pending ones grouped.
 const QSTAT = `<?xml version='1.0'?>
@@ -85,4 +87,28 @@ test("qacct: one record per task, with what failed and exit_status mean", () => 
   assert.equal(verdictOf(records[1]!.failed, records[1]!.exitStatus).keyword, "TIMEOUT");
   assert.equal(verdictOf("0", "3").kind, "ended");
   assert.equal(records[0]!.submittedS, new Date(2026, 10, 23, 2, 9, 57).getTime() / 1000);
+});
+
+const fixture = (name: string) => fs.readFileSync(fileURLToPath(new URL(`../../../src/engines/sge/fixtures/${name}`, import.meta.url)), "utf8");
+
+test("qacct usage: cpu of the whole job, the largest process's ru_maxrss (else maxvmem), slots and what was asked", () => {
+  const byId = new Map(parseQacct(fixture("qacct-j.txt")).map((r) => [r.id, r]));
+  assert.deepEqual([...byId.keys()], ["29", "28", "30", "31.2"]);
+  assert.deepEqual(byId.get("28")!.usage, { cpuS: 0.2, maxRssMb: 304.8, allocCpus: 1, allocMemMb: null, allocTimeS: null, source: "qacct ru_maxrss" });
+  assert.deepEqual(byId.get("29")!.usage, { cpuS: 3.2, maxRssMb: 4.6, allocCpus: 1, allocMemMb: null, allocTimeS: null, source: "qacct ru_maxrss" });
+  assert.deepEqual(byId.get("30")!.usage, { cpuS: 2.7, maxRssMb: 4.8, allocCpus: 2, allocMemMb: 1000, allocTimeS: 60, source: "qacct ru_maxrss" });
+  const old = byId.get("31.2")!;
+  assert.deepEqual(old.usage, { cpuS: 59.8, maxRssMb: 1536, allocCpus: 1, allocMemMb: 2048, allocTimeS: 60, source: "qacct maxvmem" });
+  assert.equal(verdictOf(old.failed, old.exitStatus).keyword, "TIMEOUT");
+});
+
+test("qacct figures with and without unit suffixes; -b times in local time", () => {
+  assert.equal(qacctNumber("306.598MB"), 306.598 * 1024 * 1024);
+  assert.equal(qacctNumber("304.777KB"), 304.777 * 1024);
+  assert.equal(qacctNumber("0.167s"), 0.167);
+  assert.equal(qacctNumber("5s"), 5);
+  assert.equal(qacctNumber("1.500G"), 1.5 * 1024 ** 3);
+  assert.equal(qacctNumber("59.750"), 59.75);
+  assert.equal(qacctNumber("undefined"), null);
+  assert.equal(qacctTime(new Date(2026, 11, 1, 9, 5, 7).getTime() / 1000), "202612010905.07");
 });

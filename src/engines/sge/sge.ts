@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { configSection } from "../../config/project-config.js";
 import { UsageError } from "../../domain/errors.js";
 import type { JobSpec } from "../../domain/job.js";
+import type { AttemptUsage } from "../../domain/usage.js";
 import type { AttemptRow } from "../../store/rows.js";
 import type { DoctorLine } from "../engine.js";
 import { expandRanges, formatRanges } from "../cluster/chunks.js";
@@ -57,9 +58,46 @@ export function parseQstatXml(text: string): Map<string, LiveJob> {
   return live;
 }
 
-/** Parses `qacct -j ID`: one block per task, separated by lines of '='. */
-export function parseQacct(text: string): { id: string; failed: string; exitStatus: string; submittedS: number | null }[] {
-  const out: { id: string; failed: string; exitStatus: string; submittedS: number | null }[] = [];
+/** One finished task as qacct prints it. */
+export interface QacctRecord {
+  readonly id: string;
+  readonly failed: string;
+  readonly exitStatus: string;
+  readonly submittedS: number | null;
+  readonly usage: AttemptUsage;
+}
+
+/**
+ * A qacct figure as a number, its unit suffix applied: 8.1.9 prints `306.598MB`, `0.167s`, `5s`; older
+ * releases `306.598M`, `0.167`, or plain numbers. Null when absent or unreadable.
+ */
+export function qacctNumber(text: string | undefined): number | null {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGTP]?)(?:B|s|Bs)?$/.exec(text?.trim() ?? "");
+  if (!m) return null;
+  return Number(m[1]) * 1024 ** " KMGTP".indexOf(m[2] || " ");
+}
+
+const tenth = (x: number) => Math.round(x * 10) / 10;
+
+/** `-l h_rt=60,h_vmem=100M` of a record's `category`, as seconds and MB (h_vmem is per slot). */
+function requested(category: string | undefined, slots: number | null): { timeS: number | null; memMb: number | null } {
+  const rt = /\bh_rt=([\d:]+)/.exec(category ?? "")?.[1];
+  const vmem = /\bh_vmem=(\d+(?:\.\d+)?[KMGTkmgt]?)/.exec(category ?? "")?.[1];
+  const timeS = rt === undefined ? null : rt.split(":").reduce((acc, p) => acc * 60 + Number(p), 0);
+  const bytes = vmem === undefined ? null : qacctNumber(vmem.toUpperCase());
+  return { timeS, memMb: bytes === null ? null : tenth((bytes / 1024 / 1024) * Math.max(1, slots ?? 1)) };
+}
+
+/**
+ * Parses `qacct -j`: one block per task, separated by lines of '='. A record is written once the task has
+ * ended, so its usage is complete: `cpu` is user + system seconds of every process of the job (Grid Engine
+ * tracks them by an added group id), `ru_maxrss` the largest resident set of any one process, `maxvmem` the
+ * peak virtual memory of the whole job (all its processes together). Peak memory prefers ru_maxrss when it is
+ * not 0, and says which in `source`. ru_maxrss is in KB, but 8.1.9 prints it as if it were bytes
+ * (`304.777KB` for 312,092 KB): the number with its suffix applied is the KB figure in either form.
+ */
+export function parseQacct(text: string): QacctRecord[] {
+  const out: QacctRecord[] = [];
   for (const block of text.split(/^=+$/m)) {
     const fields = new Map<string, string>();
     for (const line of block.split("\n")) {
@@ -69,15 +107,41 @@ export function parseQacct(text: string): { id: string; failed: string; exitStat
     const job = fields.get("jobnumber");
     if (!job) continue;
     const task = fields.get("taskid");
-    const submitted = Date.parse(fields.get("qsub_time") ?? "");
+    const submitted = Date.parse((fields.get("qsub_time") ?? "").replace(/\s+/g, " "));
+    const rssKb = qacctNumber(fields.get("ru_maxrss"));
+    const vmem = qacctNumber(fields.get("maxvmem"));
+    const slots = qacctNumber(fields.get("slots"));
+    const req = requested(fields.get("category"), slots);
+    const cpu = qacctNumber(fields.get("cpu"));
+    const [maxRssMb, source] =
+      rssKb !== null && rssKb > 0
+        ? [tenth(rssKb / 1024), "qacct ru_maxrss"]
+        : vmem !== null && vmem > 0
+          ? [tenth(vmem / 1024 / 1024), "qacct maxvmem"]
+          : [null, "qacct"];
     out.push({
       id: task === undefined || task === "undefined" ? job : `${job}.${task}`,
       failed: fields.get("failed") ?? "0",
       exitStatus: (fields.get("exit_status") ?? "").split(/\s/)[0]!,
       submittedS: Number.isNaN(submitted) ? null : submitted / 1000,
+      usage: {
+        cpuS: cpu === null ? null : tenth(cpu),
+        maxRssMb,
+        allocCpus: slots === null || slots === 0 ? null : slots,
+        allocMemMb: req.memMb,
+        allocTimeS: req.timeS,
+        source,
+      },
     });
   }
   return out;
+}
+
+/** A time as qacct's -b reads it, [[CC]YY]MMDDhhmm[.SS], in local time. */
+export function qacctTime(epochS: number): string {
+  const d = new Date(epochS * 1000);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}${p(d.getHours())}${p(d.getMinutes())}.${p(d.getSeconds())}`;
 }
 
 /** What qacct's `failed` field means for corral (sge_status(5) lists the codes). */
@@ -189,26 +253,28 @@ exit $corral_status`,
 
   account(attempts: readonly AttemptRow[]): Map<number, AccountingVerdict> {
     const out = new Map<number, AccountingVerdict>();
-    const byJob = new Map<string, AttemptRow[]>();
-    for (const a of attempts) {
-      const job = sge.jobIdOf(a.engine_id!);
-      byJob.set(job, [...(byJob.get(job) ?? []), a]);
+    const jobs = new Set(attempts.map((a) => sge.jobIdOf(a.engine_id!)));
+    if (jobs.size === 0) return out;
+    // qacct takes one job id (or one name pattern) per -j, and reads the whole accounting file on every call.
+    // So: one job, `-j ID`; several, ONE call for this user's jobs that ended since the earliest of their
+    // submissions (-E -b: end time; a job ends after it was submitted), and keep those asked about. Job names
+    // cannot select them: corral gives the user's names, which other projects share.
+    const since = Math.min(...attempts.map((a) => a.submitted_at)) - 60;
+    const args = jobs.size === 1 ? ["-j", [...jobs][0]!] : ["-o", os.userInfo().username, "-E", "-b", qacctTime(since), "-j"];
+    let text: string;
+    try {
+      text = runScheduler("qacct", args).stdout;
+    } catch (err) {
+      if (err instanceof SchedulerRejected) return out; // "job id N not found": deleted before it ran, or not flushed yet
+      throw err;
     }
-    // qacct takes one job id per call: one call per scheduler job that needs a reason (usually few).
-    for (const [job, rows] of byJob) {
-      let text: string;
-      try {
-        text = runScheduler("qacct", ["-j", job]).stdout;
-      } catch (err) {
-        if (err instanceof SchedulerRejected) continue; // "job id N not found": deleted before it ran, or not flushed yet
-        throw err;
-      }
-      const records = new Map(parseQacct(text).map((r) => [r.id, r]));
-      for (const a of rows) {
-        const r = records.get(a.engine_id!);
-        if (!r || (r.submittedS !== null && r.submittedS < Math.floor(a.submitted_at) - 1)) continue;
-        out.set(a.id, verdictOf(r.failed, r.exitStatus));
-      }
+    const records = new Map<string, QacctRecord>();
+    // A reused id may have several records: the newest (the last written) is ours, if any.
+    for (const r of parseQacct(text)) records.set(r.id, r);
+    for (const a of attempts) {
+      const r = records.get(a.engine_id!);
+      if (!r || (r.submittedS !== null && r.submittedS < Math.floor(a.submitted_at) - 1)) continue;
+      out.set(a.id, { ...verdictOf(r.failed, r.exitStatus), usage: r.usage });
     }
     return out;
   },

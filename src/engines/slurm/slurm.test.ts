@@ -45,7 +45,8 @@ test("sacct: killed jobs get their reason, normal ends defer to markers, collaps
 });
 
 // Recorded from Slurm 22.05.8 on this project's CI machine (sacct -P -n -o SACCT_FIELDS -j 84,85,90): a job
-// holding 300 MB, two burners under one sh with -c 2, and one still running (its batch step already listed).
+// holding 300 MB and two burners under one sh with -c 2 (its TotalCPU raised to what two uncontended burners
+// give: the machine was loaded), and one still running (its batch step already listed).
 // Then, hand-written in the older releases' forms: ReqMem per cpu (Mc) and per node (Mn), an array task with
 // its steps, a job whose batch step is not written yet, and a cancelled pending job (no steps at all).
 const SACCT_USAGE = [
