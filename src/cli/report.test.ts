@@ -25,7 +25,9 @@ test("corral report: unknown until measured, then figures against the request, f
       store.write(() => recordUsage(store, id, { cpuS: 0.1, maxRssMb: 300 + i * 10, allocCpus: 2, allocMemMb: 4096, allocTimeS: 3600, source: "test" }, true));
     }
     // A late record fills only what is missing: the first figures stay.
-    store.write(() => recordUsage(store, attempts[0]!, { cpuS: 99, maxRssMb: 9999, allocCpus: null, allocMemMb: null, allocTimeS: null, source: "late" }, true));
+    store.write(() =>
+      recordUsage(store, attempts[0]!, { cpuS: 99, maxRssMb: 9999, allocCpus: null, allocMemMb: null, allocTimeS: null, source: "late" }, true),
+    );
   } finally {
     store.close();
   }

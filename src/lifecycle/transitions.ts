@@ -362,5 +362,7 @@ export function recordUsage(store: Store, attemptId: number, usage: AttemptUsage
 
 /** Stops awaiting the usage of an engine's attempts whose wait is over: what is missing stays unknown. */
 export function giveUpAwaitedUsage(store: Store, engine: string, now: number): void {
-  store.stmt("UPDATE attempts INDEXED BY attempts_awaiting_usage SET usage_due = NULL WHERE engine = ? AND usage_due IS NOT NULL AND usage_due < ?").run(engine, now);
+  store
+    .stmt("UPDATE attempts INDEXED BY attempts_awaiting_usage SET usage_due = NULL WHERE engine = ? AND usage_due IS NOT NULL AND usage_due < ?")
+    .run(engine, now);
 }

@@ -130,6 +130,12 @@ export interface Backend {
   readonly speaksDialects?: boolean;
   /** Whether one call carries only consecutive indices counted from minArrayIndex (HTCondor's `queue N`). */
   readonly arraysFromZero?: boolean;
+  /**
+   * Whether what attempts used comes with observations (an event log's terminate events: HTCondor) rather
+   * than from `account`: attempts whose usage is awaited are then handed to `observe` too, and the usage its
+   * `fates` carry is recorded.
+   */
+  readonly usageInObservation?: boolean;
   /** How long an answer is reused by default (`[cluster] poll_min_age` overrides). */
   readonly pollMinAgeS: number;
   /** Checks binaries, daemons, accounting and limits in one cheap call; `thorough` (doctor) may ask more. */

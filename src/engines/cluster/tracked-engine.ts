@@ -4,7 +4,7 @@ import type { JobSpec } from "../../domain/job.js";
 import { formatDuration, formatMemory } from "../../domain/resources.js";
 import { isTerminal } from "../../domain/states.js";
 import { fenceAttempt } from "../../lifecycle/attempt-files.js";
-import { outcomeFromMarkers } from "../../lifecycle/ingest.js";
+import { fillUsageFromMarkers, outcomeFromMarkers } from "../../lifecycle/ingest.js";
 import {
   abandonUnstartedAttempt,
   adoptSubmitted,
@@ -15,13 +15,15 @@ import {
   noteWaitingReason,
   recordLaunches,
   recordSubmitted,
+  giveUpAwaitedUsage,
+  recordUsage,
   settleDependencies,
   type Outcome,
 } from "../../lifecycle/transitions.js";
 import type { GateParent } from "../../protocol/dependency-gate.js";
 import { fateOf, readEnded, readStarted, type EndedMarker, type StartedMarker } from "../../protocol/markers.js";
 import { attemptKey, jobRunsDir, projectDirOfRunDir } from "../../protocol/run-dir.js";
-import { activeAttempts, attemptById, killsToDeliver, markKillSent, setMissingSince } from "../../store/attempts.js";
+import { activeAttempts, attemptById, attemptsAwaitingUsage, killsToDeliver, markKillSent, setMissingSince } from "../../store/attempts.js";
 import { unfinishedTasksWithAttempt, tasksToDispatch, type ReadyTask } from "../../store/dispatch.js";
 import { acquirePoll, cachedProbe, eventCursor, releasePoll, saveEventCursor, saveProbe } from "../../store/engine-polls.js";
 import { dependenciesOf, getJob, jobTags, parentForDispatch } from "../../store/jobs.js";
@@ -310,16 +312,62 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
 
   refresh(store: Store, opts: RefreshOptions = {}): void {
     const attempts = activeAttempts(store, this.name);
-    if (attempts.length === 0) return;
     if (this.capabilities.remoteRunDirs) {
-      this.refreshRemote(store, attempts, opts);
+      if (attempts.length > 0) this.refreshRemote(store, attempts, opts);
+      // A pool's usage markers arrive with its results, written just before the ended marker.
+      fillUsageFromMarkers(store, this.name);
       return;
     }
-    const open = this.foldMarkers(store, attempts);
-    if (open.length === 0) return;
+    const open = attempts.length > 0 ? this.foldMarkers(store, attempts) : [];
+    const awaited = this.usageToAsk(store);
+    const watchLog = this.backend.usageInObservation === true && awaited.length > 0;
+    if (open.length === 0 && awaited.length === 0) return;
     const minAge = Math.max(opts.minAgeS ?? 0, this.pollMinAge(store));
     if (minAge === Infinity && !opts.force) return;
-    this.underPoll(store, minAge, opts, () => this.reconcile(store, open, this.observe(store, attempts)));
+    this.underPoll(store, minAge, opts, () => {
+      if (open.length > 0 || watchLog) this.reconcile(store, open, this.observe(store, watchLog ? [...attempts, ...awaited] : attempts), awaited);
+      else this.recordAccountedUsage(store, awaited, this.accountFor(store, awaited), new Map());
+    });
+  }
+
+  /**
+   * The ended attempts whose usage is still awaited and worth asking the backend about: none where it keeps
+   * no accounting (their wait is given up at once), and none whose wait is over (given up: what is missing
+   * stays unknown). Only attempts that ended lately are read (a partial index), never the history.
+   */
+  private usageToAsk(store: Store): AttemptRow[] {
+    const awaited = attemptsAwaitingUsage(store, this.name);
+    if (awaited.length === 0) return [];
+    const now = Date.now() / 1000;
+    const tells = this.backend.usageInObservation === true || (this.backend.account !== undefined && this.probe(store.dir, store).accounting);
+    if (!tells) {
+      store.write(() => giveUpAwaitedUsage(store, this.name, Number.MAX_VALUE));
+      return [];
+    }
+    if (awaited.some((a) => a.usage_due! < now)) store.write(() => giveUpAwaitedUsage(store, this.name, now));
+    return awaited.filter((a) => a.usage_due! >= now && a.engine_id !== null);
+  }
+
+  /** The backend's accounting of these attempts, in its one call (none when it keeps no accounting). */
+  private accountFor(store: Store, attempts: readonly AttemptRow[]): Map<number, AccountingVerdict> {
+    if (attempts.length === 0 || !this.backend.account || !this.probe(store.dir, store).accounting) return new Map();
+    return this.backend.account(attempts, this.knownDialect(store));
+  }
+
+  /** Records the usage that accounting records or the observation's fates carry; a complete record settles the wait. */
+  private recordAccountedUsage(
+    store: Store,
+    attempts: readonly AttemptRow[],
+    verdicts: ReadonlyMap<number, AccountingVerdict>,
+    fates: ReadonlyMap<string, AccountingVerdict>,
+  ): void {
+    const found = attempts
+      .map((a) => ({ a, usage: (verdicts.get(a.id) ?? (a.engine_id === null ? undefined : fates.get(a.engine_id)))?.usage }))
+      .filter((f) => f.usage !== undefined);
+    if (found.length === 0) return;
+    store.write(() => {
+      for (const { a, usage } of found) recordUsage(store, a.id, usage!, true);
+    });
   }
 
   /**
@@ -340,7 +388,7 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
         attempts,
         touched === null ? null : (a) => touched.has(attemptKey(a.job_id, a.idx, a.n)) || !seen.live.has(a.engine_id ?? ""),
       );
-      if (open.length > 0) this.reconcile(store, open, seen);
+      if (open.length > 0) this.reconcile(store, open, seen, []);
       else this.keepCursor(store, seen);
     });
   }
@@ -413,8 +461,11 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
     });
   }
 
-  /** One observation, then at most one accounting call for the attempts that left the queue without a clean end. */
-  private reconcile(store: Store, open: Marks[], seen: Observation): void {
+  /**
+   * One observation, then at most one accounting call: for the attempts that left the queue without a clean
+   * end (why?) together with the ended ones whose usage is awaited (what did they use?).
+   */
+  private reconcile(store: Store, open: Marks[], seen: Observation, awaited: readonly AttemptRow[]): void {
     const now = Date.now() / 1000;
     const graceS = clusterDurationS(store.dir, "lost_grace", "CORRAL_LOST_GRACE_S", 180);
     const gone: Marks[] = [];
@@ -436,13 +487,8 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
       } else gone.push(m);
     }
     const askable = gone.filter((m) => m.attempt.kill_reason === null && (m.ended === null || needsReason(m)) && !seen.fates.has(m.attempt.engine_id!));
-    const verdicts =
-      askable.length > 0 && this.backend.account && this.probe(store.dir, store).accounting
-        ? this.backend.account(
-            askable.map((m) => m.attempt),
-            this.knownDialect(store),
-          )
-        : new Map<number, AccountingVerdict>();
+    const asked = new Set(askable.map((m) => m.attempt.id));
+    const verdicts = this.accountFor(store, [...askable.map((m) => m.attempt), ...awaited.filter((a) => !asked.has(a.id))]);
     for (const m of gone)
       changes.push(() => this.settleGone(store, m, seen.fates.get(m.attempt.engine_id!) ?? verdicts.get(m.attempt.id) ?? null, now, graceS));
     this.apply(store, () => {
@@ -450,6 +496,7 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
       // An event log's position is kept in the transaction that records what was read: never one without the other.
       this.keepCursor(store, seen);
     });
+    this.recordAccountedUsage(store, [...gone.map((m) => m.attempt), ...awaited], verdicts, seen.fates);
   }
 
   private keepCursor(store: Store, seen: Observation): void {
