@@ -4,6 +4,7 @@ import { after, test } from "node:test";
 import { needScheduler, schedulerProblem, show, waitForTaskState } from "../../testing/clusters.js";
 import { clusterScenarios } from "../../testing/cluster-scenarios.js";
 import { TestProject } from "../../testing/project.js";
+import { usageScenario } from "../../testing/usage-scenario.js";
 
 clusterScenarios({
   engine: "sge",
@@ -56,3 +57,5 @@ test("--cpus above 1 without a parallel environment is refused with what to set,
     await q.cleanup();
   }
 });
+
+usageScenario({ engine: "sge", source: /^qacct (ru_maxrss|maxvmem)$/, config: '[sge]\npe = "smp"\n' });

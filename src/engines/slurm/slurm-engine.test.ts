@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { needScheduler, schedulerProblem, show, unreachableSlurmConf } from "../../testing/clusters.js";
 import { clusterScenarios } from "../../testing/cluster-scenarios.js";
 import { TestProject } from "../../testing/project.js";
+import { usageScenario } from "../../testing/usage-scenario.js";
 
 clusterScenarios({
   engine: "slurm",
@@ -88,3 +89,5 @@ test("the map(20) → reduce → report description runs on Slurm: one native ar
     await q.cleanup();
   }
 });
+
+usageScenario({ engine: "slurm", source: /^sacct$/ });
