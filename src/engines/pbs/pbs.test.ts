@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import type { AttemptRow } from "../../store/rows.js";
 import { SchedulerUnavailable } from "../cluster/run-command.js";
 import { dialectFromVersion, observationOf, pbs, proCapsArrays, qsubRefusal } from "./pbs.js";
-import { liveJobOf, parseQstatJson, parseQstatText, verdictOfRecord, type QstatRecord } from "./qstat-records.js";
+import { liveJobOf, parseQstatJson, parseQstatText, pbsSizeMb, usageOfRecord, verdictOfRecord, type QstatRecord } from "./qstat-records.js";
 
 const fixture = (name: string) => fs.readFileSync(fileURLToPath(new URL(`../../../src/engines/pbs/fixtures/${name}`, import.meta.url)), "utf8");
 const attempt = (engineId: string, submittedAt = 1796110000): AttemptRow =>
@@ -165,4 +165,51 @@ test("an array cap on a PBS Professional server that cannot cap subjobs is refus
   fs.writeFileSync(path.join(dir, "config.toml"), '[pbs]\ndialect = "PBSPro"\n');
   assert.throws(() => pbs.checkResources(spec, dir, probe(true)), /\[pbs\] dialect: expected "pro"/);
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("finished PBS records give what the job used: cput and mem of all its processes, and what it was granted", () => {
+  const pro = byId(parseQstatJson(fixture("pro-qstat-x-usage.json")));
+  const source = "qstat resources_used";
+  assert.deepEqual(usageOfRecord(pro.get("301.pbs01")!), { cpuS: 0, maxRssMb: 306.3, allocCpus: 1, allocMemMb: 1024, allocTimeS: 600, source });
+  assert.deepEqual(usageOfRecord(pro.get("302.pbs01")!), { cpuS: 8, maxRssMb: 11, allocCpus: 2, allocMemMb: 512, allocTimeS: 600, source });
+  assert.deepEqual(usageOfRecord(pro.get("303.pbs01")!), { cpuS: 60, maxRssMb: 2, allocCpus: 1, allocMemMb: null, allocTimeS: 60, source });
+  assert.equal(usageOfRecord(pro.get("304.pbs01")!), undefined, "never ran: nothing measured");
+  assert.equal(usageOfRecord(pro.get("305.pbs01")!), undefined, "still running: not complete");
+
+  const torque = parseQstatText(fixture("torque-qstat-f-usage.txt"));
+  assert.deepEqual(usageOfRecord(byId(torque).get("411.torque01")!), { cpuS: 8, maxRssMb: 11, allocCpus: 2, allocMemMb: 512, allocTimeS: 600, source });
+  const seen = observationOf(torque, [], "torque", "alice");
+  assert.equal(seen.fates.get("412.torque01")!.keyword, "OUT_OF_MEMORY");
+  assert.equal(seen.fates.get("412.torque01")!.usage!.maxRssMb, 102, "a fate carries the usage of its record");
+  assert.equal(seen.fates.has("411.torque01"), false, "a clean end is the markers' to tell");
+
+  assert.equal(pbsSizeMb("1gb"), 1024);
+  assert.equal(pbsSizeMb("2w"), 16 / 1024 / 1024);
+  assert.equal(pbsSizeMb("4096"), 4096 / 1024 / 1024);
+  assert.equal(pbsSizeMb("lots"), null);
+});
+
+test("PBS Professional's accounting call brings usage for clean ends too, in the same one qstat -x", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-pbs-qstat-"));
+  fs.writeFileSync(path.join(dir, "answer.json"), fixture("pro-qstat-x-usage.json"));
+  fs.writeFileSync(path.join(dir, "qstat"), `#!/bin/sh\necho "$@" >> '${dir}/calls'\ncat '${dir}/answer.json'\n`, { mode: 0o755 });
+  const saved = process.env.PATH;
+  process.env.PATH = `${dir}:${saved}`;
+  try {
+    const submitted = Date.parse("Tue Dec 1 07:49:00 2026") / 1000;
+    const rows = ["301.pbs01", "302.pbs01", "303.pbs01", "305.pbs01"].map((id, i) => ({ ...attempt(id, submitted), id: i + 1 }));
+    const verdicts = pbs.account!(rows, "pro");
+    assert.deepEqual(
+      [...verdicts].map(([id, v]) => [id, v.kind, v.usage?.cpuS]),
+      [
+        [1, "ended", 0],
+        [2, "ended", 8],
+        [3, "failed", 60],
+      ],
+    );
+    assert.equal(fs.readFileSync(path.join(dir, "calls"), "utf8"), "-x -f -F json -t 301.pbs01 302.pbs01 303.pbs01 305.pbs01\n");
+  } finally {
+    process.env.PATH = saved;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -10,7 +10,7 @@ import type { AccountingVerdict, BatchScheduler, LiveJob, ObserveContext, Observ
 import { directiveJob } from "../cluster/directive-job.js";
 import { passThroughArgs } from "../cluster/pass-through.js";
 import { oneLine, runScheduler, SchedulerRejected, SchedulerUnavailable } from "../cluster/run-command.js";
-import { isOver, liveJobOf, parseQstatJson, parseQstatText, verdictOfRecord, type QstatRecord } from "./qstat-records.js";
+import { isOver, liveJobOf, parseQstatJson, parseQstatText, usageOfRecord, verdictOfRecord, type QstatRecord } from "./qstat-records.js";
 
 /** `[pbs]` keys corral interprets itself rather than passing to qsub. */
 const OWN_KEYS = ["dialect"] as const;
@@ -86,7 +86,9 @@ export function observationOf(records: readonly QstatRecord[], attempts: readonl
     if (!isOver(r)) live.set(r.id, liveJobOf(r));
     else {
       const v = verdictOfRecord(r, dialect);
-      if (v && v.kind !== "ended") fates.set(r.id, v);
+      // Only what the markers cannot tell; a fate carries what the job used, so its usage needs no other call.
+      const usage = usageOfRecord(r);
+      if (v && v.kind !== "ended") fates.set(r.id, usage ? { ...v, usage } : v);
     }
   }
   for (const a of attempts) {
@@ -230,8 +232,10 @@ export const pbs: BatchScheduler = {
       // Job ids are reused after a server's sequence wraps: a record older than our submission is someone else's.
       const queued = Date.parse((r.attrs.get("qtime") ?? "").replace(/\s+/g, " "));
       if (!Number.isNaN(queued) && queued / 1000 < Math.floor(a.submitted_at) - 1) continue;
-      const v = verdictOfRecord(r, "pro");
-      if (v) out.set(a.id, v);
+      // A clean end (the markers tell how) still brings what the job used: "ended" with the record's usage.
+      const usage = usageOfRecord(r);
+      const v = verdictOfRecord(r, "pro") ?? (usage ? { kind: "ended" as const, keyword: "ENDED", detail: `job_state ${r.attrs.get("job_state")}` } : null);
+      if (v) out.set(a.id, usage ? { ...v, usage } : v);
     }
     return out;
   },

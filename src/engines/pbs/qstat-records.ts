@@ -1,3 +1,4 @@
+import type { AttemptUsage } from "../../domain/usage.js";
 import type { AccountingVerdict, LiveJob } from "../cluster/backend.js";
 import { SchedulerUnavailable } from "../cluster/run-command.js";
 
@@ -135,4 +136,47 @@ export function verdictOfRecord(r: QstatRecord, dialect: "pro" | "torque"): Acco
   if (status >= 0 && status < 256) return { kind: "ended", keyword: "ENDED", detail };
   if (status >= 256) return ranItsWalltime ? { kind: "failed", keyword: "TIMEOUT", detail } : { kind: "cancelled", keyword: "CANCELLED", detail };
   return { kind: "failed", keyword: `JOB_EXEC ${status}`, detail };
+}
+
+/** A PBS size (`313632kb`, `1gb`, `100mb`, `4096b`, `2w` in 8-byte words) in MB; null when absent or unreadable. */
+export function pbsSizeMb(text: string | undefined): number | null {
+  const m = /^(\d+(?:\.\d+)?)(b|kb|mb|gb|tb|pb|w|kw|mw|gw)?$/i.exec(text?.trim() ?? "");
+  if (!m) return null;
+  const unit = (m[2] ?? "b").toLowerCase();
+  const word = unit.endsWith("w") ? 8 : 1;
+  const power = ["", "k", "m", "g", "t", "p"].indexOf(unit.replace(/[bw]$/, ""));
+  return (Number(m[1]) * word * 1024 ** power) / 1024 / 1024;
+}
+
+const tenth = (x: number) => Math.round(x * 10) / 10;
+
+/** The cpus a record was granted: Resource_List.ncpus (PBS Professional), else Torque's `nodes = N:ppn=P`. */
+function grantedCpus(r: QstatRecord): number | null {
+  const ncpus = Number(r.attrs.get("Resource_List.ncpus") ?? Number.NaN);
+  if (Number.isFinite(ncpus) && ncpus > 0) return ncpus;
+  const nodes = /^(\d+)(?::ppn=(\d+))?/.exec(r.attrs.get("Resource_List.nodes") ?? "");
+  return nodes ? Number(nodes[1]) * Number(nodes[2] ?? 1) : null;
+}
+
+/**
+ * What a finished job used, from its record, or undefined while it is not over (the record is not complete) or
+ * when it has no resources_used at all.
+ * Both dialects' MoM samples the job's processes: resources_used.cput is the CPU time of all of them,
+ * resources_used.mem the largest total resident memory of all of them together (the tree, as sampled: a
+ * short peak between samples is missed). Resource_List.ncpus/nodes, mem and walltime are what was granted.
+ */
+export function usageOfRecord(r: QstatRecord): AttemptUsage | undefined {
+  // Slurm's Torque front end (and a job that never ran) keeps no resources_used: nothing measured to tell.
+  if (!isOver(r) || ![...r.attrs.keys()].some((k) => k.startsWith("resources_used."))) return undefined;
+  const cpu = durationS(r.attrs.get("resources_used.cput"));
+  const mem = pbsSizeMb(r.attrs.get("resources_used.mem"));
+  const asked = pbsSizeMb(r.attrs.get("Resource_List.mem"));
+  return {
+    cpuS: cpu,
+    maxRssMb: mem === null || mem === 0 ? null : tenth(mem),
+    allocCpus: grantedCpus(r),
+    allocMemMb: asked === null || asked === 0 ? null : tenth(asked),
+    allocTimeS: durationS(r.attrs.get("Resource_List.walltime")),
+    source: "qstat resources_used",
+  };
 }
