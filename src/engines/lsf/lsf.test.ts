@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import type { AttemptRow } from "../../store/rows.js";
 import type { SubmissionRequest } from "../cluster/backend.js";
 import { SchedulerRejected, SchedulerUnavailable } from "../cluster/run-command.js";
-import { bsubJobId, lsf, parseBhist, parseBjobsJson, verdictOfTerm } from "./lsf.js";
+import { bsubJobId, lsf, parseBhist, parseBjobsJson, usageOfBhist, verdictOfTerm } from "./lsf.js";
 
 const fixture = (name: string) => fs.readFileSync(fileURLToPath(new URL(`../../../src/engines/lsf/fixtures/${name}`, import.meta.url)), "utf8");
 
@@ -139,4 +139,16 @@ test("LSF's grammar: array elements are ID[index], their job is ID, directives a
     "#BSUB -q short",
     '#BSUB -w "done(7001) && ended(7004)"',
   ]);
+});
+
+test("bhist -l gives what a finished job used: its CPU time, MAX MEM, the slots allocated and its limits", () => {
+  const records = parseBhist(fixture("bhist-l-usage.txt"));
+  assert.deepEqual(records.get("7201")!.usage, { cpuS: 0.2, maxRssMb: 306, allocCpus: 1, allocMemMb: 1024, allocTimeS: 600, source: "bhist" });
+  assert.deepEqual(records.get("7202")!.usage, { cpuS: 8, maxRssMb: 11, allocCpus: 2, allocMemMb: null, allocTimeS: null, source: "bhist" });
+  assert.equal(records.get("7203")!.keyword, "OUT_OF_MEMORY");
+  assert.equal(records.get("7203")!.usage!.maxRssMb, 1228.8);
+  // Older releases print no MEMORY USAGE section: the figure is unknown, never 0.
+  const old = parseBhist(fixture("bhist-l.txt"));
+  assert.deepEqual(old.get("7102[2]")!.usage, { cpuS: 0.1, maxRssMb: null, allocCpus: 1, allocMemMb: null, allocTimeS: null, source: "bhist" });
+  assert.equal(usageOfBhist("").cpuS, null);
 });

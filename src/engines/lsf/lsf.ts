@@ -3,6 +3,7 @@ import os from "node:os";
 import { configSection } from "../../config/project-config.js";
 import { UsageError } from "../../domain/errors.js";
 import type { JobSpec } from "../../domain/job.js";
+import type { AttemptUsage } from "../../domain/usage.js";
 import { lsfDirectives, lsfWaitCondition } from "../../protocol/directives.js";
 import type { AttemptRow } from "../../store/rows.js";
 import type { DoctorLine } from "../engine.js";
@@ -93,9 +94,34 @@ export function parseBjobsJson(text: string): Observation {
   return { live, comments, fates };
 }
 
+const LSF_UNIT_MB: Record<string, number> = { K: 1 / 1024, M: 1, G: 1024, T: 1024 * 1024 };
+const tenth = (x: number) => Math.round(x * 10) / 10;
+
+/**
+ * What a finished job used, from its bhist -l block: "The CPU time used is N seconds" (all the job's
+ * processes, as LSF's res collects them), "MAX MEM" (the largest total memory of the job's processes together,
+ * as sampled), the slots it was allocated, and its RUNLIMIT and MEMLIMIT when it had them.
+ */
+export function usageOfBhist(block: string): AttemptUsage {
+  const cpu = /The CPU time used is ([\d.]+) seconds?/.exec(block)?.[1];
+  const mem = /MAX MEM: ([\d.]+) ([KMGT])bytes/.exec(block);
+  const slots = /Allocated (\d+) Slot\(s\)/.exec(block)?.[1] ?? /Dispatched (\d+) Task\(s\)/.exec(block)?.[1];
+  const runlimit = /RUNLIMIT\s*\n\s*([\d.]+) min/.exec(block)?.[1];
+  const memlimit = /MEMLIMIT\s*\n\s*([\d.]+) ([KMGT])/.exec(block);
+  return {
+    cpuS: cpu === undefined ? null : Number(cpu),
+    maxRssMb: mem ? tenth(Number(mem[1]) * LSF_UNIT_MB[mem[2]!]!) || null : null,
+    allocCpus: slots === undefined ? null : Number(slots),
+    allocMemMb: memlimit ? tenth(Number(memlimit[1]) * LSF_UNIT_MB[memlimit[2]!]!) : null,
+    allocTimeS: runlimit === undefined ? null : Math.round(Number(runlimit) * 60),
+    source: "bhist",
+  };
+}
+
 /**
  * Parses `bhist -l`: one block per job, starting `Job <123[4]>`, its lines wrapped at 80 columns with a
- * 21-space indent. Returns each job's TERM_ reason and exit code, if it ended.
+ * 21-space indent. Returns each job's TERM_ reason and exit code, if it ended, with what it used (the record
+ * of a finished job is complete).
  */
 export function parseBhist(text: string): Map<string, AccountingVerdict> {
   const out = new Map<string, AccountingVerdict>();
@@ -107,7 +133,7 @@ export function parseBhist(text: string): Map<string, AccountingVerdict> {
     const exited = /Exited with exit code (\d+)/.exec(block)?.[1] ?? null;
     const done = /Done successfully/.test(block);
     if (!term && !exited && !done) continue; // still pending or running
-    out.set(id, verdictOfTerm(term, exited));
+    out.set(id, { ...verdictOfTerm(term, exited), usage: usageOfBhist(block) });
   }
   return out;
 }
