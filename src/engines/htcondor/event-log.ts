@@ -1,4 +1,5 @@
 import { HTCONDOR_MEMORY_HOLD } from "../../protocol/directives.js";
+import type { AttemptUsage } from "../../domain/usage.js";
 import type { AccountingVerdict } from "../cluster/backend.js";
 
 /**
@@ -86,7 +87,7 @@ export function effectOf(e: LogEvent, before: JobNews | undefined, nowS: number)
       return news("idle", null);
     case 5: {
       const how = e.details[0] ?? "";
-      return { fate: { kind: "ended", keyword: "ENDED", detail: `terminated: ${how.replace(/^\(\d+\)\s*/, "")}` } };
+      return { fate: { kind: "ended", keyword: "ENDED", detail: `terminated: ${how.replace(/^\(\d+\)\s*/, "")}`, usage: usageOfTerminate(e) } };
     }
     case 9: {
       const why = e.details.find((d) => d !== "") ?? "";
@@ -109,4 +110,60 @@ export function adAttributes(e: LogEvent): Map<string, string> {
     if (m) out.set(m[1]!, m[2]!.replace(/^"(.*)"$/, "$1"));
   }
   return out;
+}
+
+/** `Usr 0 00:00:03, Sys 0 00:00:00` (days, then HH:MM:SS) as user + system seconds. */
+function usrSysS(line: string | undefined): number | null {
+  const m = /Usr (\d+) (\d+):(\d+):(\d+), Sys (\d+) (\d+):(\d+):(\d+)/.exec(line ?? "");
+  if (!m) return null;
+  const n = m.slice(1).map(Number);
+  return n[0]! * 86400 + n[1]! * 3600 + n[2]! * 60 + n[3]! + n[4]! * 86400 + n[5]! * 3600 + n[6]! * 60 + n[7]!;
+}
+
+/**
+ * The rows of a terminate event's `Partitionable Resources : Usage Request Allocated` table, by resource
+ * name (`Cpus`, `Memory (MB)`, `Disk (KB)`), each by column; a blank column (Cpus' Usage is often left
+ * empty) is missing from the row, which is read from the right.
+ */
+function resourceTable(details: readonly string[]): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
+  const at = details.findIndex((d) => /^Partitionable Resources\s*:/.test(d));
+  if (at < 0) return out;
+  const columns = details[at]!.split(":")[1]!.trim().split(/\s+/);
+  for (const row of details.slice(at + 1)) {
+    const m = /^(\w[\w ()]*?)\s*:\s*(.*)$/.exec(row);
+    if (!m) break;
+    const values = m[2]!.trim().split(/\s+/).filter(Boolean);
+    const cells = new Map<string, number>();
+    // Right-aligned: the last values belong to the last numeric columns (Assigned, when present, is text).
+    const numeric = values.filter((v) => /^-?\d+(\.\d+)?$/.test(v));
+    const named = columns.filter((c) => c !== "Assigned");
+    numeric.forEach((v, i) => cells.set(named[named.length - numeric.length + i]!, Number(v)));
+    out.set(m[1]!, cells);
+  }
+  return out;
+}
+
+/**
+ * What a terminated job used, from its 005 event: "Run Remote Usage" is the user + system CPU of the job's
+ * processes in the run that ended (the starter counts the whole tree; "Total Remote Usage" adds runs that
+ * were evicted, which corral's attempt did not keep, so it is read only when the run's line is missing), and
+ * the Partitionable Resources table's Memory (MB) Usage is the job's peak memory (its MemoryUsage: the whole
+ * tree's resident set, as the starter measured it), Cpus and Memory Allocated what its slot had. HTCondor has
+ * no time limit of its own (corral's is a periodic_remove), so allocTimeS is unknown.
+ */
+export function usageOfTerminate(e: LogEvent): AttemptUsage {
+  const line = (label: string) => e.details.find((d) => d.endsWith(`-  ${label}`));
+  const table = resourceTable(e.details);
+  const cpus = table.get("Cpus")?.get("Allocated") ?? null;
+  const mem = table.get("Memory (MB)");
+  const used = mem?.get("Usage") ?? null;
+  return {
+    cpuS: usrSysS(line("Run Remote Usage")) ?? usrSysS(line("Total Remote Usage")),
+    maxRssMb: used === null || used === 0 ? null : used,
+    allocCpus: cpus === null || cpus === 0 ? null : cpus,
+    allocMemMb: mem?.get("Allocated") ?? null,
+    allocTimeS: null,
+    source: "htcondor event log",
+  };
 }

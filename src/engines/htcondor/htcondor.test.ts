@@ -122,3 +122,26 @@ test("[htcondor] schedd and pool become -name/-pool; anything else there is refu
   assert.throws(() => scheddArgs({ schedd: 3 }), /^UsageError: \[htcondor\] schedd: expected a host name$/);
   assert.equal(fixture("condor_submit-terse.txt").trim(), "505.0 - 505.9");
 });
+
+test("a terminate event tells what the job used: its run's CPU, the resource table's memory usage and allocation", () => {
+  const { events } = parseEvents(fixture("events-usage.log"));
+  const usage = (id: string) => {
+    const e = events.find((x) => x.id === id && x.code === 5)!;
+    const effect = effectOf(e, undefined, 0);
+    return effect !== null && "fate" in effect ? effect.fate.usage : undefined;
+  };
+  const source = "htcondor event log";
+  assert.deepEqual(usage("601.0"), { cpuS: 0, maxRssMb: 306, allocCpus: 1, allocMemMb: 1024, allocTimeS: null, source });
+  assert.deepEqual(usage("601.1"), { cpuS: 8, maxRssMb: 11, allocCpus: 2, allocMemMb: 512, allocTimeS: null, source }, "with the Assigned column");
+  assert.deepEqual(
+    usage("601.2"),
+    { cpuS: 3630, maxRssMb: null, allocCpus: null, allocMemMb: null, allocTimeS: null, source },
+    "the run, not the evicted ones before it",
+  );
+  assert.equal(htcondor.usageInObservation, true);
+  // The older fixture's terminate events have a table with a blank Cpus usage column.
+  const old = parseEvents(fixture("events.log")).events.find((x) => x.id === "501.0" && x.code === 5)!;
+  const fate = effectOf(old, undefined, 0) as { fate: { usage: { maxRssMb: number; allocCpus: number } } };
+  assert.equal(fate.fate.usage.maxRssMb, 3);
+  assert.equal(fate.fate.usage.allocCpus, 1);
+});

@@ -189,6 +189,8 @@ export const htcondor: BatchScheduler = {
   name: "htcondor",
   // No native dependencies outside DAGMan: corral releases dependents itself when it sees their parents end.
   capabilities: { nativeArrays: true, nativeDependencies: "none", cancelTask: true, accounting: true, tagRouting: false, remoteRunDirs: false },
+  // What a job used comes with its terminate event (005) in the user log, which observe reads anyway.
+  usageInObservation: true,
   minArrayIndex: 0,
   singleRangeArrays: true,
   arraysFromZero: true,
@@ -290,8 +292,11 @@ export const htcondor: BatchScheduler = {
     return { live, comments: read.comments, fates: read.fates, cursor: JSON.stringify(read.cursor) };
   },
 
-  account(attempts: readonly AttemptRow[]): Map<number, AccountingVerdict> {
+  account(all: readonly AttemptRow[]): Map<number, AccountingVerdict> {
     const out = new Map<number, AccountingVerdict>();
+    // Attempts that ended cleanly and await their usage are asked about only for it, which the log's terminate
+    // events bring (usageInObservation): condor_history is for the reasons of the others alone.
+    const attempts = all.filter((a) => a.usage_due === null);
     if (attempts.length === 0) return out;
     const site = configSection(projectDirOfRunDir(attempts[0]!.run_dir), "htcondor");
     const ids = [...new Set(attempts.map((a) => a.engine_id!))];
