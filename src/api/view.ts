@@ -26,7 +26,7 @@ import {
 } from "../store/queries.js";
 import { listingLines, listingWidths, summariesJson, type ListingLayout } from "../store/listing.js";
 import { Store } from "../store/store.js";
-import { usageFigures, type ReportGrouping } from "../store/usage.js";
+import { usageFigures, wasteCandidateBatches, type ReportGrouping } from "../store/usage.js";
 import { assessGroup, type GroupReport } from "../domain/usage.js";
 import { logFiles, type LogFile, type LogStream } from "./logs.js";
 
@@ -41,6 +41,8 @@ export interface StatusReport {
   readonly attentionTotal: number;
   /** Jobs running now (at most 20), with their hosts and since when. */
   readonly running: { id: number; name: string; batch: string | null; running: number; hosts: string; since: string | null }[];
+  /** Batches whose attempts used far less than they asked for (corral report's large waste), with its findings. */
+  readonly waste: { readonly batch: string; readonly findings: string[]; readonly next: string[] }[];
 }
 
 export interface LocateOptions {
@@ -118,14 +120,25 @@ export class ProjectView {
       ...this.statusCounts(sel),
       attention: jobsNeedingAttention(this.store, sel, attentionLimit),
       attentionTotal: countNeedingAttention(this.store, sel),
+      waste: this.largeWaste(sel),
     };
+  }
+
+  /** The batches with large waste, assessed as `corral report --by batch` does, among the few that could have it. */
+  private largeWaste(sel: Selection): StatusReport["waste"] {
+    return wasteCandidateBatches(this.store, sel, 10)
+      .map((batch) => usageFigures(this.store, sel, "batch", batch)[0])
+      .filter((f) => f !== undefined)
+      .map((f) => assessGroup(f))
+      .filter((g) => g.largeWaste)
+      .map((g) => ({ batch: g.group, findings: g.findings, next: g.suggestion?.flags ?? [] }));
   }
 
   /**
    * What `status` says, for a page: each batch with its jobs and its tasks by state, what runs now, and the
    * first `attentionShown` jobs needing attention with how many there are (never every failed job of a history).
    */
-  overview(attentionShown: number): Omit<StatusReport, "attention" | "attentionTotal"> & {
+  overview(attentionShown: number): Omit<StatusReport, "attention" | "attentionTotal" | "waste"> & {
     batches: (StatusReport["batches"][number] & { tasks: ReturnType<typeof taskCountsByBatch>[number]["tasks"] | null })[];
     attention: JobSummary[];
     attentionTotal: number;
@@ -141,7 +154,7 @@ export class ProjectView {
     };
   }
 
-  private statusCounts(sel: Selection): Omit<StatusReport, "attention" | "attentionTotal"> {
+  private statusCounts(sel: Selection): Omit<StatusReport, "attention" | "attentionTotal" | "waste"> {
     const byBatch = new Map<string | null, { jobs: number; states: Record<string, number> }>();
     for (const row of countByBatch(this.store, sel)) {
       const b = byBatch.get(row.batch) ?? { jobs: 0, states: {} };

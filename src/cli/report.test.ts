@@ -5,7 +5,8 @@ import { recordUsage } from "../lifecycle/transitions.js";
 import { Store } from "../store/store.js";
 import { TestProject } from "../testing/project.js";
 
-const p = new TestProject("corral-report-");
+// The Node launcher measures nothing: figures stay unknown until the test records them as an engine would.
+const p = new TestProject("corral-report-", { CORRAL_LAUNCHER: "node" });
 after(() => p.cleanup());
 
 test("corral report: unknown until measured, then figures against the request, findings and what to ask next", () => {
@@ -41,6 +42,13 @@ test("corral report: unknown until measured, then figures against the request, f
   assert.match(text, /asked 2 cpus, used 0\.\d on average/);
   assert.match(text, /next time {3}--cpus 1 --mem 384M --time 1m/);
   assert.match(p.ok(["show", String(ids[0])]), /used {3}cpu 0\.1s .*peak memory 300M; granted 2 cpus, 4G, 01:00:00 \[test\]/);
+  // status names the batch whose waste is large, in one line, with what to ask for next time.
+  const status = p.ok(["status"]);
+  assert.match(
+    status,
+    /Asked for far more than used:\n {2}\(none\): asked 4G per task, p95 used 319M; asked 2 cpus, used 0\.\d on average; [^\n]*next time --cpus 1 --mem 384M --time 1m {2}— corral report --by batch/,
+  );
+  assert.equal(p.json<{ waste: { batch: string }[] }>(["status", "--json"]).waste[0]!.batch, "(none)");
   const bad = p.run(["report", "--by", "host"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--by 'host': expected one of job, name, batch/);

@@ -65,7 +65,7 @@ test("limits that were hit are named, and the suggestion doubles them instead of
   ];
   const r = groupReport("sim", samples);
   assert.deepEqual(r.failures, { oom: 1, timeout: 3, other: 0 });
-  assert.deepEqual(r.findings, ["3 tasks hit the 60m limit", "1 task ran out of 4G"]);
+  assert.deepEqual(r.findings, ["3 tasks hit the 1h limit", "1 task ran out of 4G"]);
   assert.equal(r.timeUsed, 1);
   assert.deepEqual(r.suggestion!.keys, { cpus: 1, mem: "8G", time: "2h" });
 });

@@ -122,7 +122,9 @@ export function formatLimit(s: number): string {
 
 /** A short human duration for findings: 40s, 20m, 3.5h. */
 function humanDuration(s: number): string {
+  if (s < 10) return `${Number(s.toFixed(1))}s`;
   if (s < 90) return `${Math.round(s)}s`;
+  if (s % 3600 === 0) return `${s / 3600}h`;
   if (s < 5400) return `${Math.round(s / 60)}m`;
   return `${Number((s / 3600).toFixed(1))}h`;
 }

@@ -17,9 +17,10 @@ const GROUP_SQL: Record<ReportGrouping, string> = {
  * only for attempts that ran to an end, succeeded or failed) and what its job asked for. The cause is the
  * engine's keyword at the start of the reason (TIMEOUT, OUT_OF_MEMORY).
  */
-function samplesSql(sel: Selection, by: ReportGrouping): { sql: string; params: unknown[] } {
+function samplesSql(sel: Selection, by: ReportGrouping, onlyGroup: string | null = null): { sql: string; params: unknown[] } {
   const f = jobFilter(sel);
   const st = stateFilter(sel.states);
+  const only = onlyGroup === null ? "" : ` AND ${GROUP_SQL[by]} = ?`;
   const ran = "a.state IN ('succeeded', 'failed')";
   return {
     sql: `SELECT ${GROUP_SQL[by]} AS grp, a.job_id, a.idx, a.n, a.engine, a.state,
@@ -28,8 +29,8 @@ function samplesSql(sel: Selection, by: ReportGrouping): { sql: string; params: 
               CASE WHEN ${ran} THEN a.cpu_s END AS cpu, CASE WHEN ${ran} THEN a.max_rss_mb END AS mem,
               coalesce(a.alloc_cpus, j.cpus) AS cpus, j.mem_mb AS req_mem, j.time_limit_s AS req_time
        FROM attempts a CROSS JOIN jobs j ON j.id = a.job_id
-       WHERE a.state IN ('succeeded', 'failed', 'cancelled', 'lost') AND ${f.where} AND ${st.where}`,
-    params: [...f.params, ...st.params],
+       WHERE a.state IN ('succeeded', 'failed', 'cancelled', 'lost') AND ${f.where} AND ${st.where}${only}`,
+    params: [...f.params, ...st.params, ...(onlyGroup === null ? [] : [onlyGroup])],
   };
 }
 
@@ -74,8 +75,8 @@ export function usageSamples(store: Store, sel: Selection, by: ReportGrouping): 
  * group: 100,000 attempts become a few numbers without a JavaScript object each. Groups come in the order of
  * their first job. Agrees with domain/usage.ts's figuresOf() on the same attempts (a test holds them together).
  */
-export function usageFigures(store: Store, sel: Selection, by: ReportGrouping): GroupFigures[] {
-  const { sql, params } = samplesSql(sel, by);
+export function usageFigures(store: Store, sel: Selection, by: ReportGrouping, onlyGroup: string | null = null): GroupFigures[] {
+  const { sql, params } = samplesSql(sel, by, onlyGroup);
   const spreadCols = (x: string) => `median(${x}), percentile(${x}, 95), max(${x}), count(${x})`;
   const rows = store
     .stmt(
@@ -103,4 +104,23 @@ export function usageFigures(store: Store, sel: Selection, by: ReportGrouping): 
     requested: { cpus: r[17] as number, memMb: r[18] as number | null, timeS: r[19] as number | null },
     failures: { oom: r[20] as number, timeout: r[21] as number, other: r[22] as number },
   }));
+}
+
+/**
+ * The batches that could waste much (some job asked for 1G or more, several cpus, or an hour or more) and have
+ * usage recorded, newest first, at most `limit`: the only ones `corral status` assesses, so that a history of
+ * jobs that asked for nothing in particular costs one pass over the jobs and no look at their attempts.
+ */
+export function wasteCandidateBatches(store: Store, sel: Selection, limit: number): string[] {
+  const f = jobFilter(sel);
+  const rows = store
+    .stmt(
+      `SELECT ${GROUP_SQL.batch} FROM jobs j
+       WHERE (j.mem_mb >= 1024 OR j.cpus > 1 OR j.time_limit_s >= 3600) AND ${f.where}
+         AND EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = j.id AND (a.cpu_s IS NOT NULL OR a.max_rss_mb IS NOT NULL))
+       GROUP BY 1 ORDER BY max(j.id) DESC LIMIT ?`,
+    )
+    .pluck()
+    .all(...f.params, limit) as string[];
+  return rows;
 }

@@ -21,23 +21,50 @@ export function needChromium(t: TestContext): boolean {
   return false;
 }
 
-/** Headless Chromium on a fresh profile, with nothing of its own on the network. */
+/**
+ * The flags the machines' own check starts Chromium with: no sandbox (root in a container), no GPU, none of
+ * its own traffic (the network is closed: its background connections would be refused, many at a time), and
+ * shared memory in /tmp rather than /dev/shm, which a container may make too small for a renderer.
+ */
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-dev-shm-usage",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-quic",
+  "--disable-sync",
+  "--no-first-run",
+];
+
+/** Headless Chromium on a fresh profile, with nothing of its own on the network. A failed start is tried once more. */
 export async function launchBrowser(): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
   const { chromium } = await import("playwright-core");
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "corral-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-    viewport: { width: 1280, height: 860 },
-  });
-  return {
-    context,
-    close: async () => {
-      await context.close();
+  let lastError: unknown = null;
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), "corral-chromium-"));
+    try {
+      const context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: CHROMIUM_ARGS,
+        viewport: { width: 1280, height: 860 },
+        timeout: 120_000,
+      });
+      return {
+        context,
+        close: async () => {
+          await context.close();
+          fs.rmSync(profile, { recursive: true, force: true });
+        },
+      };
+    } catch (err) {
+      lastError = err;
       fs.rmSync(profile, { recursive: true, force: true });
-    },
-  };
+      process.stderr.write(`chromium did not start (attempt ${attempt}): ${(err as Error).message}\n`);
+    }
+  }
+  throw lastError;
 }
 
 /** A running `corral ui` of a test project: its address (token included), token and base URL. */

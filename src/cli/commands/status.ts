@@ -19,7 +19,7 @@ export function registerStatus(program: Command): void {
       if (sel.ids.length > 0) throw new UsageError("status takes filters (batch=genome state=failed), not job ids: use corral show or ls");
       const corral = openOptional(self);
       if (!corral) {
-        if (flags.json) printJson({ batches: [], attention: [], attentionTotal: 0, running: [] });
+        if (flags.json) printJson({ batches: [], attention: [], attentionTotal: 0, running: [], waste: [] });
         else process.stdout.write("no jobs\n");
         return;
       }
@@ -47,6 +47,12 @@ export function registerStatus(program: Command): void {
             process.stdout.write(
               `  ${c.green("●")} ${r.id}  ${r.name}${r.batch ? ` (${r.batch})` : ""}  ${r.running} task${r.running === 1 ? "" : "s"}${r.hosts ? ` on ${r.hosts}` : ""}${since}\n`,
             );
+          }
+        }
+        if (report.waste.length > 0) {
+          process.stdout.write(`\n${c.bold("Asked for far more than used:")}\n`);
+          for (const w of report.waste) {
+            process.stdout.write(`  ${w.batch}: ${w.findings.join("; ")}; next time ${w.next.join(" ")}  — corral report --by batch\n`);
           }
         }
         if (report.attentionTotal > 0) {

@@ -6,6 +6,7 @@ import { after, before, test, type TestContext } from "node:test";
 import { needScheduler, show, type ShowJson } from "../../testing/clusters.js";
 import { flushTestRedis, startWorker, stopAll, testRedisUrl, waitForWorkers, workerOf, type TestWorker } from "../../testing/pool.js";
 import { CLI, TestProject } from "../../testing/project.js";
+import { assertUsageTruth, submitUsageJobs, usageComplete } from "../../testing/usage-scenario.js";
 
 // Integration tests against a real redis-server (scripts/redis-up.sh; .ci/run starts it), with real workers
 // as separate processes. This file has database 1 of that server to itself.
@@ -370,4 +371,13 @@ test("priorities become BullMQ priorities: a busy worker's next task is the most
   fs.writeFileSync(release, "");
   await waitAll(p);
   assert.equal(fs.readFileSync(order, "utf8"), "urgent\nnormal\nlow\n");
+});
+
+test("workers record what each attempt used: peak memory, CPU of the whole tree, an idle sleeper", async (t) => {
+  const p = await pool(t, [{ name: "usage1", concurrency: 3 }]);
+  if (!p) return;
+  const jobs = submitUsageJobs(p, ["--engine", "redis"], 1);
+  await waitAll(p);
+  for (let i = 0; i < 20 && !usageComplete(p, jobs); i++) await new Promise((r) => setTimeout(r, 250));
+  assertUsageTruth(p, jobs);
 });

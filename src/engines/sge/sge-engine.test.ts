@@ -4,7 +4,7 @@ import { after, test } from "node:test";
 import { needScheduler, schedulerProblem, show, waitForTaskState } from "../../testing/clusters.js";
 import { clusterScenarios } from "../../testing/cluster-scenarios.js";
 import { TestProject } from "../../testing/project.js";
-import { usageScenario } from "../../testing/usage-scenario.js";
+import { clusterUsageScenario } from "../../testing/cluster-usage.js";
 
 clusterScenarios({
   engine: "sge",
@@ -58,4 +58,4 @@ test("--cpus above 1 without a parallel environment is refused with what to set,
   }
 });
 
-usageScenario({ engine: "sge", source: /^qacct (ru_maxrss|maxvmem)$/, config: '[sge]\npe = "smp"\n' });
+clusterUsageScenario({ engine: "sge", source: /^qacct (ru_maxrss|maxvmem)$/, config: '[sge]\npe = "smp"\n' });

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { needScheduler, schedulerProblem, show, unreachableSlurmConf } from "../../testing/clusters.js";
 import { clusterScenarios } from "../../testing/cluster-scenarios.js";
 import { TestProject } from "../../testing/project.js";
-import { usageScenario } from "../../testing/usage-scenario.js";
+import { clusterUsageScenario } from "../../testing/cluster-usage.js";
 
 clusterScenarios({
   engine: "slurm",
@@ -90,4 +90,4 @@ test("the map(20) → reduce → report description runs on Slurm: one native ar
   }
 });
 
-usageScenario({ engine: "slurm", source: /^sacct$/ });
+clusterUsageScenario({ engine: "slurm", source: /^sacct$/ });
