@@ -138,7 +138,7 @@ function resourceTable(details: readonly string[]): Map<string, Map<string, numb
     // Right-aligned: the last values belong to the last numeric columns (Assigned, when present, is text).
     const numeric = values.filter((v) => /^-?\d+(\.\d+)?$/.test(v));
     const named = columns.filter((c) => c !== "Assigned");
-    numeric.forEach((v, i) => cells.set(named[named.length - numeric.length + i]!, Number(v)));
+    for (const [i, v] of numeric.entries()) cells.set(named[named.length - numeric.length + i]!, Number(v));
     out.set(m[1]!, cells);
   }
   return out;
