@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { parseQacct, parseQstatXml, qacctNumber, qacctTime, verdictOf } from "./sge.js";
+import type { AttemptRow } from "../../store/rows.js";
+import { parseQacct, parseQstatXml, qacctNumber, qacctTime, sge, verdictOf } from "./sge.js";
 
 // Recorded from Son of Grid Engine 8.1.9 (qstat -xml -u root): two running tasks and pending ones grouped.
 const QSTAT = `<?xml version='1.0'?>
@@ -111,4 +114,32 @@ test("qacct figures with and without unit suffixes; -b times in local time", () 
   assert.equal(qacctNumber("59.750"), 59.75);
   assert.equal(qacctNumber("undefined"), null);
   assert.equal(qacctTime(new Date(2026, 11, 1, 9, 5, 7).getTime() / 1000), "202612010905.07");
+});
+
+test("the accounting call: qacct -j ID for one job, ONE time-bounded qacct -o USER -E -b -j for several", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-sge-qacct-"));
+  fs.writeFileSync(path.join(dir, "answer"), fixture("qacct-j.txt"));
+  fs.writeFileSync(path.join(dir, "qacct"), `#!/bin/sh\necho "$*" >> '${dir}/calls'\ncat '${dir}/answer'\n`, { mode: 0o755 });
+  const saved = process.env.PATH;
+  process.env.PATH = `${dir}:${saved}`;
+  try {
+    const submitted = new Date(2026, 11, 1, 11, 19, 0).getTime() / 1000;
+    const rows = ["28", "29", "30", "31.2"].map((engine_id, i) => ({ id: i + 1, engine_id, submitted_at: submitted }) as AttemptRow);
+    const verdicts = sge.account!(rows, null);
+    assert.deepEqual(
+      [...verdicts].map(([id, v]) => [id, v.kind, v.usage?.maxRssMb]),
+      [
+        [1, "ended", 304.8],
+        [2, "ended", 4.6],
+        [3, "ended", 4.8],
+      ],
+      "31.2's record is older than the submission: a reused id, someone else's",
+    );
+    sge.account!(rows.slice(0, 1), null);
+    const user = os.userInfo().username;
+    assert.deepEqual(fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n"), [`-o ${user} -E -b ${qacctTime(submitted - 60)} -j`, "-j 28"]);
+  } finally {
+    process.env.PATH = saved;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
