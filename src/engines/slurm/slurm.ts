@@ -64,7 +64,7 @@ const UNIT_MB: Record<string, number> = { "": 1 / 1024 / 1024, K: 1 / 1024, M: 1
 
 /**
  * A sacct memory figure as MB (Slurm's units are powers of 1024): MaxRSS `313632K`, ReqMem `1G`, `4000M`, or
- * in releases before 21.08 `4000Mn` (per node) and `4000Mc` (per cpu), which `perCpu`/`perNode` say. Null
+ * in releases before 21.08 `4000Mn` (per node) and `4000Mc` (per cpu), which `per` says. Null
  * when empty or unreadable; 0 is a figure (a step that never ran) only where the caller keeps it.
  */
 export function sacctMemory(text: string | undefined): { mb: number; per: "job" | "node" | "cpu" } | null {
