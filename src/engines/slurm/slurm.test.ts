@@ -66,6 +66,9 @@ const SACCT_USAGE = [
   "93_2.extern|COMPLETED|0:0|2026-12-01T11:14:11|00:00:00|0|1|||1",
   "94|COMPLETED|0:0|2026-12-01T11:14:11|00:00:00||1|1G|UNLIMITED|1",
   "95_[1-2]|CANCELLED by 0|0:0|2026-12-01T11:14:11|00:00:00||0|1G|UNLIMITED|0",
+  // Recorded here 1 s after a job ended: slurmdbd had its end and its batch step, not yet its own start record.
+  "354|COMPLETED|0:0|2026-12-01T11:47:50|00:00.004||1|16?||1",
+  "354.batch|COMPLETED|0:0|2026-12-01T11:47:51|00:00.004|3264K|1|||1",
 ].join("\n");
 
 test("sacct usage: CPU of the whole job, the largest step's MaxRSS, and what was granted, once the batch step is written", () => {
@@ -85,6 +88,8 @@ test("sacct usage: CPU of the whole job, the largest step's MaxRSS, and what was
   assert.equal(r.get("94")!.usage, undefined, "no batch step yet: the record is not complete, ask again");
   assert.equal(r.get("95_2")!.verdict.kind, "cancelled");
   assert.equal(r.get("95_2")!.usage, undefined);
+  assert.equal(r.get("354")!.verdict.kind, "ended");
+  assert.equal(r.get("354")!.usage, undefined, "the job's own line not written yet (ReqMem 16?, no Timelimit): ask again");
 });
 
 test("sacct durations and memory figures in every form Slurm prints", () => {

@@ -85,7 +85,8 @@ interface SacctRecord {
  * Parses `sacct -P -n -o SACCT_FIELDS` (no -X: the steps' lines carry MaxRSS). A job's line (`12`, or the
  * array task `12_3`; cancelled pending ones may come collapsed as `12_[3-5]`) says how it ended; its steps
  * (`12.batch`, `12.extern`, `12.0`) follow it. Returns the verdicts keyed by task id, with each record's submit
- * time, and its usage once the record is complete: the job's state final and its batch step written.
+ * time, and its usage once the record is complete: the job's state final, its batch step written, and its own
+ * line whole (ReqMem and Timelimit there).
  *
  * Usage: TotalCPU is user + system CPU of every process of the job (the job's line sums its steps; each step's
  * is what slurmstepd reaped, children included); MaxRSS is per step the largest resident set of one task (with
@@ -110,7 +111,10 @@ export function parseSacct(text: string): Map<string, SacctRecord> {
       keyword === "CANCELLED" ? "cancelled" : FAILED_BY_SLURM.has(keyword) ? "failed" : keyword === "COMPLETED" || keyword === "FAILED" ? "ended" : null;
     if (kind === null) continue; // PENDING, RUNNING...: accounting has not caught up
     const verdict: AccountingVerdict = { kind, keyword, detail: `${stateText}, ExitCode ${exitCode ?? "?"}` };
-    const usage = steps.some((s) => s[0]!.endsWith(".batch")) ? usageOf(fields, steps) : undefined;
+    // Complete: the batch step is written, and so is the job's own record. slurmdbd may list a job COMPLETED with
+    // its batch step seconds before the job's start record is in (ReqMem `16?`, Timelimit empty: seen on 22.05).
+    const complete = steps.some((s) => s[0]!.endsWith(".batch")) && sacctMemory(fields[7]) !== null && (fields[8] ?? "") !== "";
+    const usage = complete ? usageOf(fields, steps) : undefined;
     const m = /^(\d+)_\[(.+)\]$/.exec(jobId);
     const ids = m ? expandRanges(m[2]!).map((i) => `${m[1]}_${i}`) : [jobId];
     for (const id of ids) out.set(id, { verdict, submittedS: submit ? localTimeS(submit) : null, ...(usage ? { usage } : {}) });
