@@ -78,7 +78,16 @@ else if (cmd === "condor_history") {
     } else {
       event(log, "001", id, "Job executing on host: <127.0.0.1:9618>");
       const r = spawnSync("/bin/sh", [get("executable")], { env: { ...process.env, CORRAL_CONDOR_PROCESS: String(proc) } });
-      event(log, "005", id, "Job terminated.", ["(1) Normal termination (return value " + r.status + ")"]);
+      event(log, "005", id, "Job terminated.", [
+        "(1) Normal termination (return value " + r.status + ")",
+        "\tUsr 0 00:00:03, Sys 0 00:00:01  -  Run Remote Usage",
+        "\tUsr 0 00:00:00, Sys 0 00:00:00  -  Run Local Usage",
+        "\tUsr 0 00:00:03, Sys 0 00:00:01  -  Total Remote Usage",
+        "\tUsr 0 00:00:00, Sys 0 00:00:00  -  Total Local Usage",
+        "Partitionable Resources :    Usage  Request Allocated",
+        "   Cpus                 :                 1         1",
+        "   Memory (MB)          :      306     1024      1024",
+      ]);
     }
   }
   console.log(cluster + ".0 - " + cluster + "." + (n - 1));
@@ -203,4 +212,14 @@ test("a job silent in the log is looked for with one condor_q; gone from the que
   } finally {
     delete process.env.CORRAL_SILENT_CHECK_S;
   }
+});
+
+test("what a job used comes with its terminate event: recorded for the attempt, with no condor_history call", () => {
+  const used = submit({ command: ["true"], name: "used", mem: "1G" });
+  const before = calls().length;
+  engine.refresh(store, { force: true });
+  engine.refresh(store, { force: true });
+  assert.deepEqual(calls().slice(before), [], "the log told everything");
+  assert.equal(task(used).lifecycleState, "succeeded");
+  assert.deepEqual(task(used).attempts[0]!.usage, { cpuS: 4, maxRssMb: 306, allocCpus: 1, allocMemMb: 1024, allocTimeS: null, source: "htcondor event log" });
 });
