@@ -26,12 +26,13 @@ import {
 } from "../store/queries.js";
 import { listingLines, listingWidths, summariesJson, type ListingLayout } from "../store/listing.js";
 import { Store } from "../store/store.js";
-import { usageFigures, wasteCandidateBatches, type ReportGrouping } from "../store/usage.js";
+import { usageFigures, usageFiguresPage, wasteCandidateBatches, type ReportGrouping } from "../store/usage.js";
 import { assessGroup, type GroupReport } from "../domain/usage.js";
 import { logFiles, type LogFile, type LogStream } from "./logs.js";
 
 export type { GroupReport, ListingLayout, ReportGrouping };
 export { JOB_SORT_KEYS, type AttemptSpan, type JobSortKey } from "../store/queries.js";
+export { REPORT_GROUPINGS } from "../store/usage.js";
 
 export interface StatusReport {
   readonly batches: { readonly batch: string | null; readonly jobs: number; readonly states: Record<string, number> }[];
@@ -99,6 +100,12 @@ export class ProjectView {
   /** `corral report`: per group (job, name or batch), what the selected jobs' attempts used against what they asked. */
   report(sel: Selection = EVERYTHING, by: ReportGrouping = "name"): GroupReport[] {
     return usageFigures(this.store, sel, by).map(assessGroup);
+  }
+
+  /** A page of `report(sel, by)`, the same groups in the same order, and how many groups there are: a page's report. */
+  reportPage(sel: Selection, by: ReportGrouping, page: PageRequest): { total: number; groups: GroupReport[] } {
+    const { total, groups } = usageFiguresPage(this.store, sel, by, page);
+    return { total, groups: groups.map(assessGroup) };
   }
 
   /** One job's summary. */
@@ -199,7 +206,7 @@ export class ProjectView {
     return latestAttempts(this.store, sel, limit);
   }
 
-  /** Whether a refresh could find anything new (some job still waits or runs). */
+  /** Whether a refresh could find anything new (some job still waits or runs, or some usage is awaited). */
   hasActiveJobs(): boolean {
     return hasActiveJobs(this.store);
   }

@@ -25,14 +25,14 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fmt = (x: number, digits = 0) => x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 
-function benchEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, CORRAL_LOCAL_CPUS: String(SLOTS), NO_COLOR: "1" };
+function benchEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, CORRAL_LOCAL_CPUS: String(SLOTS), NO_COLOR: "1", ...extra };
   delete env.CORRAL_DB;
   return env;
 }
 
-function cli(dir: string, args: string[]): string {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, env: benchEnv(), encoding: "utf8", maxBuffer: 1 << 30 });
+function cli(dir: string, args: string[], extra: NodeJS.ProcessEnv = {}): string {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, env: benchEnv(extra), encoding: "utf8", maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`corral ${args.join(" ")}: ${r.stderr}`);
   return r.stdout;
 }
@@ -59,13 +59,16 @@ function watchSupervisorMemory(dir: string): { stop: () => number } {
   };
 }
 
-/** One array job of N tasks through the CLI: `corral submit -a 1-N -- true`, then `corral wait`. */
-async function corralArray(): Promise<{ seconds: number; peakKb: number }> {
+/**
+ * One array job of N tasks through the CLI: `corral submit -a 1-N -- true`, then `corral wait`. With
+ * CORRAL_USAGE=off in `extra` the launcher writes no usage markers: what recording usage costs.
+ */
+async function corralArray(extra: NodeJS.ProcessEnv = {}): Promise<{ seconds: number; peakKb: number }> {
   const dir = tmp("corral-bench-");
   const mem = watchSupervisorMemory(dir);
   const t0 = performance.now();
-  cli(dir, ["submit", "-a", `1-${N}`, "--", "true"]);
-  cli(dir, ["wait"]);
+  cli(dir, ["submit", "-a", `1-${N}`, "--", "true"], extra);
+  cli(dir, ["wait"], extra);
   const seconds = (performance.now() - t0) / 1000;
   await new Promise((r) => setTimeout(r, 100));
   const peakKb = mem.stop();
@@ -139,13 +142,14 @@ async function benchLocal(line: (s?: string) => void): Promise<void> {
   line(`corral bench — ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? "?"}), node ${process.version}, ${new Date().toISOString()}`);
   line(`Local throughput: ${N} jobs of \`true\`, ${SLOTS} at a time, median of ${REPEATS} runs each, same machine, same run`);
   const hasParallel = ensureGnuParallel();
-  const runs = { array: [] as number[], separate: [] as number[], parallel: [] as number[], xargs: [] as number[] };
+  const runs = { array: [] as number[], noUsage: [] as number[], separate: [] as number[], parallel: [] as number[], xargs: [] as number[] };
   let peakKb = 0;
   for (let i = 0; i < REPEATS; i++) {
     // Interleaved, so a slow moment of the machine hits every tool alike.
     const a = await corralArray();
     runs.array.push(a.seconds);
     peakKb = Math.max(peakKb, a.peakKb);
+    runs.noUsage.push((await corralArray({ CORRAL_USAGE: "off" })).seconds);
     runs.separate.push(await corralSeparateJobs());
     if (hasParallel) runs.parallel.push(peerParallel());
     runs.xargs.push(peerXargs());
@@ -154,6 +158,7 @@ async function benchLocal(line: (s?: string) => void): Promise<void> {
   const parallelRate = hasParallel ? rate(runs.parallel) : NaN;
   const rows: [string, number[]][] = [
     ["corral, one array job (CLI submit + wait)", runs.array],
+    ["the same, usage not recorded (CORRAL_USAGE=off)", runs.noUsage],
     [`corral, ${N} separate jobs (library API)`, runs.separate],
     ["GNU parallel -j2 --joblog --results", runs.parallel],
     ["xargs -P2", runs.xargs],
@@ -175,6 +180,9 @@ async function benchLocal(line: (s?: string) => void): Promise<void> {
   }
   const vsXargs = rate(runs.array) / rate(runs.xargs);
   line(`  goal: corral ≥ 0.6× xargs's throughput → ${fmt(vsXargs, 2)}× (${vsXargs >= 0.6 ? "met" : "NOT met"})`);
+  // Issue #14's goal: recording usage costs at most 10% of the local engine's jobs per second.
+  const cost = 1 - rate(runs.array) / rate(runs.noUsage);
+  line(`  goal: recording usage costs ≤ 10% of jobs/s → ${fmt(cost * 100, 1)}% (${cost <= 0.1 ? "met" : "NOT met"})`);
   line(`  supervisor peak RSS: ${fmt(peakKb / 1024, 1)} MB (goal < 150 MB: ${peakKb / 1024 < 150 ? "met" : "NOT met"})`);
 }
 

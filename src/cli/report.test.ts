@@ -10,7 +10,7 @@ const p = new TestProject("corral-report-", { CORRAL_LAUNCHER: "node" });
 after(() => p.cleanup());
 
 test("corral report: unknown until measured, then figures against the request, findings and what to ask next", () => {
-  const ids = [1, 2, 3].map(() => p.submit(["--name", "sim", "--mem", "4G", "--time", "1h", "--cpus", "2"], ["sh", "-c", "sleep 0.2"]));
+  const ids = [1, 2, 3].map(() => p.submit(["--name", "sim", "--mem", "4G", "--time", "1h", "--cpus", "2"], ["sh", "-c", "sleep 1"]));
   p.ok(["wait"]);
   const before = p.json<GroupReport[]>(["report", "--json"]);
   assert.equal(before.length, 1);

@@ -151,7 +151,9 @@ export type GroupFigures = Pick<
  */
 export function figuresOf(group: string, samples: readonly UsageSample[]): GroupFigures {
   const counted = samples.filter((s) => s.state === "succeeded" || s.state === "failed");
-  const cores = counted.map((s) => (s.cpuS !== null && s.wallS !== null && s.wallS > 0 ? s.cpuS / s.wallS : null));
+  // Cores busy only from attempts of a second or more: the CPU figure covers the wrapper's own start and end
+  // around the command, which in a job of a few milliseconds would read as dozens of cores.
+  const cores = counted.map((s) => (s.cpuS !== null && s.wallS !== null && s.wallS >= 1 ? s.cpuS / s.wallS : null));
   const effs = counted.flatMap((s, i) => (cores[i] === null || cores[i] === undefined ? [] : [cores[i]! / Math.max(1, s.cpus)]));
   return {
     group,

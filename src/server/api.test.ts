@@ -3,6 +3,8 @@ import fs from "node:fs";
 import http from "node:http";
 import { test } from "node:test";
 import { seedArray, seedHistory } from "../bench/seed.js";
+import { ProjectView } from "../api/view.js";
+import type { GroupReport } from "../domain/usage.js";
 import { Store } from "../store/store.js";
 import { TestProject } from "../testing/project.js";
 import { startDashboard, type Dashboard } from "./serve.js";
@@ -147,6 +149,43 @@ test("a job, its task grid, a page of its tasks, one task, the timeline and an a
   assert.equal(more.text, "more\n");
   const noAttempt = await get(d, `/api/logs/${id}/7/2/stdout`);
   assert.equal(noAttempt.status, 404);
+});
+
+test("the report comes a page of groups at a time, the same as corral report's; an unmeasured group says unknown, bad input is one line", async (t) => {
+  const p = seeded("corral-api-", (s) => {
+    seedHistory(s, 500);
+    seedArray(s, 30, { name: "unmeasured", batch: "zz" });
+  });
+  t.after(() => p.cleanup());
+  const d = await serve(t, p);
+  type Page = { by: string; total: number; offset: number; limit: number; groups: GroupReport[] };
+  const page = await json<Page>(d, "/api/report?by=batch&limit=5&offset=2");
+  assert.equal(page.total, 21, "20 batches of the history and the array's");
+  assert.equal(page.by, "batch");
+  const view = new ProjectView(Store.open({ path: p.dbPath, readonly: true }));
+  t.after(() => view.close());
+  const all = view.report(undefined, "batch");
+  assert.deepEqual(page.groups, JSON.parse(JSON.stringify(all.slice(2, 7))), "the figures, findings and suggestions are the report's own");
+  const last = await json<Page>(d, "/api/report?by=batch&offset=20");
+  assert.equal(last.groups[0]!.group, "zz");
+  assert.equal(last.groups[0]!.memoryMb, null, "not measured: null, never 0");
+  assert.equal(last.groups[0]!.cpuEfficiency, null);
+  assert.equal((await json<Page>(d, "/api/report?by=batch&offset=500")).total, 21, "past the end: no group, the count still there");
+  const capped = await json<Page>(d, "/api/report?by=job&limit=100000");
+  assert.equal(capped.groups.length, 200, "at most 200 groups an answer");
+  assert.equal(capped.total, 501, "500 jobs and the array");
+  const named = await json<Page>(d, `/api/report?q=${encodeURIComponent("batch='batch-3'")}`);
+  assert.equal(named.by, "name", "per name unless asked, as the CLI");
+  assert.ok(named.groups.every((g) => g.tasks > 0));
+  assert.equal((await json<Page>(d, `/api/report?q=${encodeURIComponent("name=nothing")}`)).total, 0);
+  for (const [url, message] of [
+    ["/api/report?q=colour%3Dred", /^filter 'colour=red': unknown field 'colour'/],
+    ["/api/report?by=host", /^by 'host': expected one of job, name, batch$/],
+  ] as const) {
+    const r = await get(d, url);
+    assert.equal(r.status, 400, url);
+    assert.match(((await r.json()) as { error: string }).error, message);
+  }
 });
 
 test("nothing without the token; a foreign Host is refused; changes need the token header and this origin", async (t) => {

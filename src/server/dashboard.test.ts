@@ -188,6 +188,59 @@ test("a 10,000-task array is drawn as a grid of cells coloured by state, and a c
   await page.setViewportSize({ width: 1280, height: 860 });
 });
 
+test("the Efficiency view charts what jobs used against what they asked, with the report's findings and suggestions", async (t) => {
+  let ids: number[] = [];
+  const s = await open(t, {
+    prepare: (p) => {
+      // Real jobs on the local engine, which measures each attempt (rusage); one legacy job measured by nothing.
+      ids = [1, 2, 3].map((i) => p.submit(["--name", `sim-${i}`, "--batch", "sim", "--mem", "4G", "--time", "1h", "--cpus", "2"], ["sh", "-c", "sleep 1"]));
+      p.submit(["--name", "plot", "--batch", "plots", "--time", "10m"], ["sh", "-c", "sleep 1"]);
+      p.ok(["wait"]);
+      const store = Store.open({ path: p.dbPath });
+      seedArray(store, 4, { name: "legacy", batch: "legacy" });
+      store.close();
+    },
+  });
+  if (!s) return;
+  const { p, page } = s;
+  await page.waitForSelector(".batch[data-batch='sim']"); // the token has left the address: a hash set now stays
+  await page.goto(`${s.ui.base}/#/efficiency`);
+  await page.locator(".efficiency-chart[data-kind='memory'] canvas").waitFor();
+  await page.locator(".efficiency-chart[data-kind='cpu'] canvas").waitFor();
+  await page.locator(".efficiency-chart[data-kind='wall'] canvas").waitFor();
+  const sim = page.locator(".usage-group[data-group='sim']");
+  const [report] = p.json<{ findings: string[]; suggestion: { flags: string[] } }[]>(["report", "--by", "batch", "batch=sim"]);
+  assert.match(report!.findings.join("\n"), /asked 4G per task, p95 used/);
+  for (const finding of report!.findings) await sim.locator("ul.findings li", { hasText: finding }).waitFor();
+  assert.match(
+    (await sim.locator(".suggestion").textContent()) ?? "",
+    new RegExp(`Next time: ${report!.suggestion.flags.join(" ")}, or in a description file cpus = 1`),
+  );
+  assert.match((await page.locator(".usage-group[data-group='legacy'] dl").textContent()) ?? "", /Memoryunknown/, "unmeasured: unknown, never 0");
+  await page.screenshot({ path: path.join(shots, "efficiency.png"), fullPage: true });
+  // Narrow, it is one column and nothing runs off the side.
+  await page.setViewportSize({ width: 420, height: 800 });
+  await page.waitForFunction(() => document.documentElement.scrollWidth <= 420);
+  await page.setViewportSize({ width: 1280, height: 860 });
+  // The switch works from the keyboard; a filter that selects only unmeasured jobs says so, a bad one shows its error in place.
+  await page.focus("input[name=by][value=batch]");
+  await page.keyboard.press("ArrowDown");
+  await page.locator(".usage-group[data-group='sim-1']").waitFor();
+  await page.fill("#report-filter", "batch=legacy");
+  await page.press("#report-filter", "Enter");
+  await page.getByTestId("no-usage").filter({ hasText: "No attempt has usage recorded yet" }).waitFor();
+  await page.fill("#report-filter", "colour=red");
+  await page.press("#report-filter", "Enter");
+  await page.locator("#report-filter-error [role=alert]", { hasText: "filter 'colour=red': unknown field 'colour'" }).waitFor();
+  // A job's attempts show what each used, as corral show does.
+  await page.goto(`${s.ui.base}/#/job/${ids[0]}`);
+  const row = page.locator("table.attempts tr[data-attempt='1']");
+  await row.waitFor();
+  assert.match((await row.locator("[data-usage=memory]").textContent()) ?? "", /^\d+M$/);
+  const shown = p.json<{ tasks: { attempts: { usage: { source: string } }[] }[] }>(["show", String(ids[0])]);
+  assert.equal(await row.locator("[data-usage=source]").textContent(), shown.tasks[0]!.attempts[0]!.usage.source);
+});
+
 test("a read-only dashboard serves no change, and a change without the token is refused", async (t) => {
   const s = await open(t, { args: ["--read-only"] });
   if (!s) return;

@@ -2,7 +2,7 @@ import { Hono, type Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import { CHANGE_VERBS, type Change } from "../api/changes.js";
 import { readLogChunk, type LogStream } from "../api/logs.js";
-import { JOB_SORT_KEYS, type JobSortKey, type ProjectView } from "../api/view.js";
+import { JOB_SORT_KEYS, REPORT_GROUPINGS, type JobSortKey, type ProjectView, type ReportGrouping } from "../api/view.js";
 import { UsageError } from "../domain/errors.js";
 import { splitFilterText } from "../domain/filter.js";
 import { buildSelection, parseStates } from "../domain/selection.js";
@@ -16,6 +16,7 @@ export const LIMITS = {
   timelineAttempts: 20_000,
   logBytes: 512 * 1024,
   attentionShown: 20,
+  reportGroups: 200,
 } as const;
 
 export interface RouteOptions {
@@ -74,6 +75,19 @@ export function apiRoutes(opts: RouteOptions): Hono {
       limit: count(c, "limit", 50, LIMITS.jobsPerPage),
     });
     return c.json(page);
+  });
+
+  // `corral report` a page of groups at a time, the same figures, findings and suggestions; computed once
+  // per version of the store and question (every tab open on it, and each change of the store, asks again).
+  let lastReport: { key: string; body: unknown } | null = null;
+  app.get("/report", (c) => {
+    const by = (c.req.query("by") ?? "name") as ReportGrouping;
+    if (!(REPORT_GROUPINGS as readonly string[]).includes(by)) throw new UsageError(`by '${by}': expected one of ${REPORT_GROUPINGS.join(", ")}`);
+    const sel = selectionOf(c);
+    const page = { offset: count(c, "offset", 0, Number.MAX_SAFE_INTEGER), limit: count(c, "limit", 50, LIMITS.reportGroups) };
+    const key = JSON.stringify([live.version, by, c.req.query("q") ?? "", page]);
+    if (lastReport?.key !== key) lastReport = { key, body: { by, ...page, ...view().reportPage(sel, by, page) } };
+    return c.json(lastReport.body as object);
   });
 
   app.get("/jobs/:id", (c) => c.json(view().header(jobId(c))));

@@ -440,11 +440,14 @@ export function latestAttempts(store: Store, sel: Selection, limit: number): Att
     .all(...f.params, ...st.params, limit) as AttemptSpan[];
 }
 
-/** Whether any job still waits or runs: only then can a refresh find anything new. */
+/**
+ * Whether any job still waits or runs, or an ended attempt's usage is still awaited (a usage marker comes just
+ * after `ended`; accounting may lag): only then can a refresh find anything new.
+ */
 export function hasActiveJobs(store: Store): boolean {
   return (
     store.stmt(`SELECT 1 FROM jobs INDEXED BY jobs_by_state WHERE lifecycle_state = 'running' OR lifecycle_state IN ${WAITING_STATES_SQL} LIMIT 1`).get() !==
-    undefined
+      undefined || store.stmt("SELECT 1 FROM attempts INDEXED BY attempts_awaiting_usage WHERE usage_due IS NOT NULL LIMIT 1").get() !== undefined
   );
 }
 

@@ -4,7 +4,8 @@ import { jobFilter, stateFilter } from "./queries.js";
 import type { Store } from "./store.js";
 
 /** How `corral report` groups attempts. */
-export type ReportGrouping = "job" | "name" | "batch";
+export const REPORT_GROUPINGS = ["job", "name", "batch"] as const;
+export type ReportGrouping = (typeof REPORT_GROUPINGS)[number];
 
 const GROUP_SQL: Record<ReportGrouping, string> = {
   job: "CAST(j.id AS TEXT)",
@@ -76,6 +77,29 @@ export function usageSamples(store: Store, sel: Selection, by: ReportGrouping): 
  * their first job. Agrees with domain/usage.ts's figuresOf() on the same attempts (a test holds them together).
  */
 export function usageFigures(store: Store, sel: Selection, by: ReportGrouping, onlyGroup: string | null = null): GroupFigures[] {
+  return figuresRows(store, sel, by, null, onlyGroup).groups;
+}
+
+/**
+ * One page of usageFigures (groups `offset` to `offset + limit - 1`, in the same order) and how many groups
+ * there are in all, in one statement: a page of a dashboard never carries 100,000 jobs' groups.
+ */
+export function usageFiguresPage(
+  store: Store,
+  sel: Selection,
+  by: ReportGrouping,
+  page: { offset: number; limit: number },
+): { total: number; groups: GroupFigures[] } {
+  return figuresRows(store, sel, by, page);
+}
+
+function figuresRows(
+  store: Store,
+  sel: Selection,
+  by: ReportGrouping,
+  page: { offset: number; limit: number } | null,
+  onlyGroup: string | null = null,
+): { total: number; groups: GroupFigures[] } {
   const { sql, params } = samplesSql(sel, by, onlyGroup);
   const spreadCols = (x: string) => `median(${x}), percentile(${x}, 95), max(${x}), count(${x})`;
   const rows = store
@@ -84,15 +108,15 @@ export function usageFigures(store: Store, sel: Selection, by: ReportGrouping, o
       `SELECT grp, group_concat(DISTINCT engine), sum(n = 1), count(*),
               ${spreadCols("wall")}, ${spreadCols("mem")}, ${spreadCols("cores")}, avg(cores / max(1, cpus)),
               max(max(1, cpus)), max(req_mem), max(req_time),
-              sum(cause IS 'oom'), sum(cause IS 'timeout'), sum(state = 'failed' AND cause IS NULL)
-       FROM (SELECT *, CASE WHEN cpu IS NOT NULL AND wall > 0 THEN cpu / wall END AS cores FROM (${sql}))
-       GROUP BY grp ORDER BY min(job_id)`,
+              sum(cause IS 'oom'), sum(cause IS 'timeout'), sum(state = 'failed' AND cause IS NULL), count(*) OVER ()
+       FROM (SELECT *, CASE WHEN cpu IS NOT NULL AND wall >= 1 THEN cpu / wall END AS cores FROM (${sql}))
+       GROUP BY grp ORDER BY min(job_id)${page === null ? "" : " LIMIT ? OFFSET ?"}`,
     )
     .raw()
-    .all(...params) as (string | number | null)[][];
+    .all(...params, ...(page === null ? [] : [page.limit, page.offset])) as (string | number | null)[][];
   const spreadAt = (r: (string | number | null)[], i: number): Spread | null =>
     r[i + 3] === 0 ? null : { median: r[i] as number, p95: r[i + 1] as number, max: r[i + 2] as number, measured: r[i + 3] as number };
-  return rows.map((r) => ({
+  const groups = rows.map((r) => ({
     group: r[0] as string,
     engines: String(r[1]).split(",").sort(),
     tasks: r[2] as number,
@@ -104,6 +128,10 @@ export function usageFigures(store: Store, sel: Selection, by: ReportGrouping, o
     requested: { cpus: r[17] as number, memMb: r[18] as number | null, timeS: r[19] as number | null },
     failures: { oom: r[20] as number, timeout: r[21] as number, other: r[22] as number },
   }));
+  // Past the last page there is no row to carry the count: the total is then counted on its own.
+  const total =
+    rows.length > 0 ? (rows[0]![23] as number) : page === null || page.offset === 0 ? 0 : figuresRows(store, sel, by, { offset: 0, limit: 1 }).total;
+  return { total, groups };
 }
 
 /**

@@ -48,7 +48,8 @@ $| = 1;
 binmode STDIN; binmode STDOUT;
 # wait4(2) tells what a reaped wrapper used with all it waited for; Perl's waitpid does not. syscall.ph
 # comes with Debian's perl; without it the launcher still works, and the usage marker is not written.
-my $have_wait4 = eval { no strict; no warnings; require 'syscall.ph'; defined &SYS_wait4 } ? 1 : 0;
+# CORRAL_USAGE=off (its argument 'off') leaves usage out, to measure what recording it costs.
+my $have_wait4 = ($ARGV[0] // '') ne 'off' && eval { no strict; no warnings; require 'syscall.ph'; defined &SYS_wait4 } ? 1 : 0;
 my %dir_of;
 sub usage_marker { my ($pid, $dir, $ru) = @_;
   # A child that lost the claim never ran the attempt: its figures belong to nobody.
@@ -139,7 +140,11 @@ class PerlLauncher implements Launcher {
   private closed = false;
 
   constructor(private readonly events: LaunchEvents) {
-    this.proc = spawn("perl", ["-e", PERL_LAUNCHER], { detached: true, stdio: ["pipe", "pipe", "inherit"], env: { PATH: "/usr/bin:/bin" } });
+    this.proc = spawn("perl", ["-e", PERL_LAUNCHER, process.env.CORRAL_USAGE === "off" ? "off" : "on"], {
+      detached: true,
+      stdio: ["pipe", "pipe", "inherit"],
+      env: { PATH: "/usr/bin:/bin" },
+    });
     this.proc.stdin!.on("error", () => undefined);
     const lines = readline.createInterface({ input: this.proc.stdout! });
     lines.on("line", (line) => this.onLine(line));

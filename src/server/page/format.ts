@@ -43,3 +43,9 @@ export function megabytes(mb: number | null): string {
   if (mb === null) return "-";
   return mb >= 1024 ? `${(mb / 1024).toFixed(mb % 1024 === 0 ? 0 : 1)} GB` : `${mb} MB`;
 }
+
+/** The report's figures as `corral report` writes them: 319M, 1.5G; 40s, 20m, 3.5h; 45%. */
+export const memoryText = (mb: number) => (mb >= 1024 ? `${Number((mb / 1024).toFixed(1))}G` : `${Math.round(mb)}M`);
+export const wallText = (s: number) =>
+  s < 90 ? `${Number(s.toFixed(s < 10 ? 1 : 0))}s` : s < 5400 ? `${Math.round(s / 60)}m` : `${Number((s / 3600).toFixed(1))}h`;
+export const percentText = (x: number) => `${Math.round(x * 100)}%`;

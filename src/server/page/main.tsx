@@ -3,6 +3,7 @@ import "./style.css";
 import { readOnly } from "./api.js";
 import { startLive, useLiveState } from "./live.js";
 import { href, useRoute, type Route } from "./router.js";
+import { EfficiencyView } from "./views/efficiency.js";
 import { JobView } from "./views/job.js";
 import { JobsView } from "./views/jobs.js";
 import { LogsView } from "./views/logs.js";
@@ -11,13 +12,13 @@ import { TimelineView } from "./views/timeline.js";
 import { WorkersView } from "./views/workers.js";
 
 /**
- * The views in the navigation, in order. A view is a path (the hash's first part) and a component; issue 14's
- * Efficiency view (usage against requests, as charts) joins this list when its report exists.
+ * The views in the navigation, in order. A view is a path (the hash's first part) and a component.
  */
 const VIEWS: { path: string; title: string; view: (route: Route) => preact.JSX.Element }[] = [
   { path: "", title: "Overview", view: () => <OverviewView /> },
   { path: "jobs", title: "Jobs", view: (r) => <JobsView route={r} /> },
   { path: "timeline", title: "Timeline", view: (r) => <TimelineView route={r} /> },
+  { path: "efficiency", title: "Efficiency", view: (r) => <EfficiencyView route={r} /> },
   { path: "workers", title: "Workers", view: () => <WorkersView /> },
 ];
 

@@ -1,4 +1,5 @@
 import type { AttemptView, JobHeader as DomainJobHeader, JobSummary as DomainJobSummary, TaskView } from "../../domain/job.js";
+import type { GroupReport } from "../../domain/usage.js";
 
 /**
  * The JSON the server answers with (server/routes.ts): the API's own types, as JSON carries them (the page never
@@ -9,6 +10,16 @@ export type JobHeader = DomainJobHeader;
 export type Task = TaskView;
 export type Attempt = AttemptView;
 export type TaskCounts = JobSummary["tasks"];
+export type UsageGroup = GroupReport;
+
+/** GET /api/report: a page of `corral report --json`'s groups, and how many groups there are. */
+export interface UsageReport {
+  by: "job" | "name" | "batch";
+  offset: number;
+  limit: number;
+  total: number;
+  groups: UsageGroup[];
+}
 
 export interface Overview {
   project: string;

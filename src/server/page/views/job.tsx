@@ -1,13 +1,13 @@
 import { useState } from "preact/hooks";
 import { Actions, ErrorLine, Pager, StateBadge, StateBar, TableHead } from "../components.js";
-import { duration, elapsed, LIFECYCLE, megabytes } from "../format.js";
+import { duration, elapsed, LIFECYCLE, megabytes, memoryText } from "../format.js";
 import { useLiveJson } from "../live.js";
 import { go, href, type Route } from "../router.js";
 import type { Attempt, JobHeader, Task } from "../types.js";
 import { TaskGrid } from "./task-grid.js";
 
 const TASK_PAGE = 25;
-const ATTEMPT_COLUMNS = ["Attempt", "State", "Exit", "Reason", "Host", "Engine id", "Started", "Ran", "Logs"];
+const ATTEMPT_COLUMNS = ["Attempt", "State", "Exit", "Reason", "Host", "Engine id", "Started", "Ran", "CPU", "Peak memory", "Measured by", "Logs"];
 
 /** A job: command, environment, resources, dependencies, its tasks (a grid for an array) and every attempt. */
 export function JobView({ id, route }: { id: number; route: Route }) {
@@ -225,7 +225,6 @@ function TaskBlock({ jobId, task, array }: { jobId: number; task: Task; array: b
       {open && task.attempts.length > 0 && (
         <div class="table-wrap">
           <table class="attempts">
-            {/* Issue 14's usage against the request (memory, CPU, wall time) gets its columns before Logs. */}
             <TableHead columns={ATTEMPT_COLUMNS} />
             <tbody>
               {task.attempts.map((a) => (
@@ -240,7 +239,15 @@ function TaskBlock({ jobId, task, array }: { jobId: number; task: Task; array: b
   );
 }
 
-/** One attempt: why it ended, where, when, and links to its output. */
+/** CPU time, and as `corral show` says it, how much of one core that kept busy; "unknown" until measured, never 0. */
+function cpuText(a: Attempt): string {
+  const cpu = a.usage.cpuS;
+  if (cpu === null) return "unknown";
+  const wallS = a.startedAt && a.endedAt ? (Date.parse(a.endedAt) - Date.parse(a.startedAt)) / 1000 : null;
+  return `${cpu.toFixed(1)} s${wallS ? ` (${((cpu / Math.max(wallS, 0.001)) * 100).toFixed(0)}% of one core)` : ""}`;
+}
+
+/** One attempt: why it ended, where, when, what it used, and links to its output. */
 function AttemptRow({ jobId, index, a }: { jobId: number; index: number; a: Attempt }) {
   return (
     <tr data-attempt={a.n} data-state={a.state}>
@@ -254,6 +261,15 @@ function AttemptRow({ jobId, index, a }: { jobId: number; index: number; a: Atte
       <td>{a.engineId ? `${a.engine} ${a.engineId}` : a.engine}</td>
       <td title={a.startedAt ?? ""}>{a.startedAt ? new Date(a.startedAt).toLocaleTimeString() : ""}</td>
       <td>{elapsed(a.startedAt, a.endedAt)}</td>
+      <td class="usage" data-usage="cpu">
+        {cpuText(a)}
+      </td>
+      <td class="usage" data-usage="memory">
+        {a.usage.maxRssMb === null ? "unknown" : memoryText(a.usage.maxRssMb)}
+      </td>
+      <td class="usage" data-usage="source">
+        {a.usage.source ?? "unknown"}
+      </td>
       <td class="links">
         <a href={href(`logs/${jobId}/${index}/${a.n}`, { stream: "stdout" })}>stdout</a>{" "}
         <a href={href(`logs/${jobId}/${index}/${a.n}`, { stream: "stderr" })}>stderr</a>
