@@ -488,7 +488,9 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
     }
     const askable = gone.filter((m) => m.attempt.kill_reason === null && (m.ended === null || needsReason(m)) && !seen.fates.has(m.attempt.engine_id!));
     const asked = new Set(askable.map((m) => m.attempt.id));
-    const verdicts = this.accountFor(store, [...askable.map((m) => m.attempt), ...awaited.filter((a) => !asked.has(a.id))]);
+    // Where usage comes with the observation (an event log), accounting is asked only why attempts left.
+    const forUsage = this.backend.usageInObservation === true ? [] : awaited.filter((a) => !asked.has(a.id));
+    const verdicts = this.accountFor(store, [...askable.map((m) => m.attempt), ...forUsage]);
     for (const m of gone)
       changes.push(() => this.settleGone(store, m, seen.fates.get(m.attempt.engine_id!) ?? verdicts.get(m.attempt.id) ?? null, now, graceS));
     this.apply(store, () => {

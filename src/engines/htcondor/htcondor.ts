@@ -292,11 +292,10 @@ export const htcondor: BatchScheduler = {
     return { live, comments: read.comments, fates: read.fates, cursor: JSON.stringify(read.cursor) };
   },
 
-  account(all: readonly AttemptRow[]): Map<number, AccountingVerdict> {
+  account(attempts: readonly AttemptRow[]): Map<number, AccountingVerdict> {
     const out = new Map<number, AccountingVerdict>();
-    // Attempts that ended cleanly and await their usage are asked about only for it, which the log's terminate
-    // events bring (usageInObservation): condor_history is for the reasons of the others alone.
-    const attempts = all.filter((a) => a.usage_due === null);
+    // Only attempts that left without a reason come here: usage comes with the log's terminate events
+    // (usageInObservation), so TrackedEngine never asks condor_history for it.
     if (attempts.length === 0) return out;
     const site = configSection(projectDirOfRunDir(attempts[0]!.run_dir), "htcondor");
     const ids = [...new Set(attempts.map((a) => a.engine_id!))];
