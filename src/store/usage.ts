@@ -105,12 +105,15 @@ function figuresRows(
   const rows = store
     .stmt(
       // A task with an ended attempt has its first attempt ended: counting first attempts counts tasks.
-      `SELECT grp, group_concat(DISTINCT engine), sum(n = 1), count(*),
+      // The rows are materialized once, each CASE computed once per attempt: inlined into the aggregates below,
+      // the optimizer would recompute them for every one of them (950 → 580 ms over 100,000 attempts).
+      `WITH s AS MATERIALIZED (${sql}),
+            c AS MATERIALIZED (SELECT *, CASE WHEN cpu IS NOT NULL AND wall >= 1 THEN cpu / wall END AS cores FROM s)
+       SELECT grp, group_concat(DISTINCT engine), sum(n = 1), count(*),
               ${spreadCols("wall")}, ${spreadCols("mem")}, ${spreadCols("cores")}, avg(cores / max(1, cpus)),
               max(max(1, cpus)), max(req_mem), max(req_time),
               sum(cause IS 'oom'), sum(cause IS 'timeout'), sum(state = 'failed' AND cause IS NULL), count(*) OVER ()
-       FROM (SELECT *, CASE WHEN cpu IS NOT NULL AND wall >= 1 THEN cpu / wall END AS cores FROM (${sql}))
-       GROUP BY grp ORDER BY min(job_id)${page === null ? "" : " LIMIT ? OFFSET ?"}`,
+       FROM c GROUP BY grp ORDER BY min(job_id)${page === null ? "" : " LIMIT ? OFFSET ?"}`,
     )
     .raw()
     .all(...params, ...(page === null ? [] : [page.limit, page.offset])) as (string | number | null)[][];
