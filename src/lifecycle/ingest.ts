@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { fateOf, readEnded, readStarted, readUsage, type EndedMarker, type StartedMarker } from "../protocol/markers.js";
+import { fateOf, readEnded, readStarted, type EndedMarker, type StartedMarker } from "../protocol/markers.js";
 import { RUN_FILES } from "../protocol/wrapper.js";
 import { formatDuration } from "../domain/resources.js";
 import type { Store } from "../store/store.js";
@@ -19,7 +19,7 @@ export function outcomeFromMarkers(store: Store, attempt: AttemptRow, ended: End
     endedAt: ended.time,
     startedAt: started?.time ?? null,
     host: started?.host ?? null,
-    usage: readUsage(attempt.run_dir),
+    usage: ended.usage,
   };
   if (ended.cancelled) return { ...base, exitCode: null, state: "cancelled", reason: ended.cancelled };
   if (attempt.kill_reason === "cancel") return { ...base, state: "cancelled", reason: "cancelled by user" };
@@ -73,15 +73,15 @@ export function ingestMarkers(store: Store, attempts: readonly AttemptRow[] = ac
 }
 
 /**
- * The usage pass of engines whose figures come as usage markers (the local engine, pool workers): reads the
- * marker of each attempt whose usage is still awaited (it is written just after the wrapper's `ended`, so an
- * attempt may have been finished before it), and gives up on those whose wait is over. Touches only the
- * attempts that ended lately (a partial index), never the history.
+ * The usage pass of engines whose figures come with the ended marker (pool workers add them to the one they
+ * send, which may arrive after a refresh finished the attempt from an earlier copy): reads the ended marker of
+ * each attempt whose usage is still awaited, and gives up on those whose wait is over. Touches only the attempts
+ * that ended lately (a partial index), never the history.
  */
 export function fillUsageFromMarkers(store: Store, engine: string): void {
   const awaited = attemptsAwaitingUsage(store, engine);
   if (awaited.length === 0) return;
-  const found = awaited.map((a) => ({ a, usage: readUsage(a.run_dir) })).filter((f) => f.usage !== null);
+  const found = awaited.map((a) => ({ a, usage: readEnded(a.run_dir)?.usage ?? null })).filter((f) => f.usage !== null);
   const now = Date.now() / 1000;
   store.write(() => {
     for (const { a, usage } of found) recordUsage(store, a.id, usage!, true);

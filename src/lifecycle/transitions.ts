@@ -63,8 +63,9 @@ export function finishAttempt(store: Store, attempt: AttemptRow, out: Outcome): 
     );
   if (res.changes === 0) return false;
   // An attempt that ran has used something: recorded now if known, else awaited from its engine for a while.
+  // (CORRAL_USAGE=off measures nothing and awaits nothing: what recording usage costs, for the bench.)
   if (out.usage) recordUsage(store, attempt.id, out.usage, true);
-  else if (attempt.started_at !== null || out.startedAt) {
+  else if ((attempt.started_at !== null || out.startedAt) && process.env.CORRAL_USAGE !== "off") {
     store.stmt("UPDATE attempts SET usage_due = ? WHERE id = ?").run(out.endedAt / 1000 + usageWaitS(), attempt.id);
   }
   const task = store.stmt("SELECT * FROM tasks WHERE job_id = ? AND idx = ?").get(attempt.job_id, attempt.idx) as TaskRow | undefined;

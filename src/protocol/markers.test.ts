@@ -5,7 +5,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { fateOf, readEnded } from "./markers.js";
 
-const base = { caught: null, warned: null, error: null, cancelled: null, verdict: null, time: 0 };
+const base = { caught: null, warned: null, error: null, cancelled: null, verdict: null, time: 0, usage: null };
 
 test("a marker without its final end line counts as not yet written", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-markers-"));

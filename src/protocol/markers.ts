@@ -24,6 +24,8 @@ export interface EndedMarker {
   /** Why whatever ran the attempt stopped it (a Redis worker's TIMEOUT), with its words: `verdict=`, `detail=`. */
   readonly verdict: { readonly keyword: string; readonly detail: string } | null;
   readonly time: number;
+  /** What the attempt used, where the one who reaped the wrapper added it (a pool worker). */
+  readonly usage: AttemptUsage | null;
 }
 
 /** Parses `key=value` lines; a marker without its final `end` line is not complete and counts as absent. */
@@ -95,19 +97,19 @@ export function readEnded(runDir: string): EndedMarker | null {
     cancelled: values.get("cancelled") || null,
     verdict: values.get("verdict") ? { keyword: values.get("verdict")!, detail: values.get("detail") || values.get("verdict")! } : null,
     time: timeOf(values, kv.mtimeMs),
+    usage: usageOf(values),
   };
 }
 
 /**
- * The `usage` marker: what the process that reaped the wrapper learned from wait4(2) (docs/run-protocol.md,
- * "Usage"): `cpu=` user + system seconds of the wrapper and every descendant waited for, `maxrss_kb=` the
- * largest resident set of any one of them, `method=`. Null while there is none (not written yet, or an engine
- * whose figures come from its accounting); a figure it lacks stays unknown.
+ * What the attempt used, where whatever reaped its wrapper added it to the ended marker (a pool worker, from its
+ * launcher's wait4(2); docs/run-protocol.md, "Usage"): `cpu=` user + system seconds of the wrapper and every
+ * descendant waited for, `maxrss_kb=` the largest resident set of any one of them, `usage=` the method. Null
+ * where none was added; a figure it lacks stays unknown.
  */
-export function readUsage(runDir: string): AttemptUsage | null {
-  const kv = readKeyValues(path.join(runDir, RUN_FILES.usage));
-  if (!kv) return null;
-  const { values } = kv;
+function usageOf(values: Map<string, string>): AttemptUsage | null {
+  const method = values.get("usage");
+  if (!method) return null;
   const num = (key: string): number | null => {
     const v = values.get(key);
     return v !== undefined && /^\d+(\.\d+)?$/.test(v) ? Number(v) : null;
@@ -119,8 +121,17 @@ export function readUsage(runDir: string): AttemptUsage | null {
     allocCpus: null,
     allocMemMb: null,
     allocTimeS: null,
-    source: values.get("method") || "marker",
+    source: method,
   };
+}
+
+/** The ended marker's lines that carry what an attempt used (see usageOf), for a worker to add to the marker it sends. */
+export function usageLines(usage: AttemptUsage): string[] {
+  return [
+    ...(usage.cpuS === null ? [] : [`cpu=${usage.cpuS}`]),
+    ...(usage.maxRssMb === null ? [] : [`maxrss_kb=${Math.round(usage.maxRssMb * 1024)}`]),
+    `usage=${usage.source ?? "unknown"}`,
+  ];
 }
 
 const SIGNAL_NAMES = new Map<number, string>(Object.entries(os.constants.signals).map(([name, num]) => [num, name.replace(/^SIG/, "")]));

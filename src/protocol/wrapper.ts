@@ -29,8 +29,6 @@ export const RUN_FILES = {
   script: "script",
   /** Requests a running job makes of corral (docs/run-protocol.md): spawn, set, mark. */
   requests: "requests",
-  /** What the attempt used, written by whatever reaped its wrapper (the local engine's and the workers' launcher). */
-  usage: "usage",
 } as const;
 
 /**

@@ -4,20 +4,29 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { fenceAttempt } from "../../lifecycle/attempt-files.js";
-import { readEnded, readStarted, readUsage } from "../../protocol/markers.js";
+import { readEnded, readStarted } from "../../protocol/markers.js";
+import type { AttemptUsage } from "../../domain/usage.js";
 import { renderWrapper } from "../../protocol/wrapper.js";
 import { createLauncher, type Launcher } from "./launcher-process.js";
 import { processStartTime } from "./processes.js";
 
 /** A Perl launcher whose events resolve per attempt: its pid once started, and its exit. */
-function launcher(): { l: Launcher; started: Map<number, number>; exited: (id: number) => Promise<void>; failed: Map<number, string> } {
+function launcher(): {
+  l: Launcher;
+  started: Map<number, number>;
+  exited: (id: number) => Promise<void>;
+  failed: Map<number, string>;
+  usage: Map<number, AttemptUsage | null>;
+} {
   const started = new Map<number, number>();
+  const usage = new Map<number, AttemptUsage | null>();
   const failed = new Map<number, string>();
   const waiting = new Map<number, () => void>();
   const done = new Set<number>();
   const l = createLauncher({
     started: (id, pid) => started.set(id, pid),
-    exited: (id) => {
+    exited: (id, used) => {
+      usage.set(id, used);
       done.add(id);
       waiting.get(id)?.();
     },
@@ -29,7 +38,7 @@ function launcher(): { l: Launcher; started: Map<number, number>; exited: (id: n
     lost: () => undefined,
   });
   const exited = (id: number) => (done.has(id) ? Promise.resolve() : new Promise<void>((r) => waiting.set(id, r)));
-  return { l, started, exited, failed };
+  return { l, started, exited, failed, usage };
 }
 
 function wrapper(runDir: string, argv: string[]): string {
@@ -58,26 +67,26 @@ test("the launcher makes the run directory and claims the attempt with a started
   assert.doesNotMatch(seenText.split("\n")[1]!, /s3cret/, "the job's variables are not on the wrapper's command line");
   assert.match(seenText, /^SECRET=s3cret$/m);
   assert.doesNotMatch(seenText, /^CORRAL_WRAPPER=/m, "the command does not inherit the wrapper's text");
-  assert.deepEqual(fs.readdirSync(runDir).sort(), ["ended", "started", "stderr", "stdout", "usage"], "no wrapper.sh, no claim file");
+  assert.deepEqual(fs.readdirSync(runDir).sort(), ["ended", "started", "stderr", "stdout"], "no wrapper.sh, no claim file");
 });
 
-test("the launcher writes what the attempt used when it reaps it: the tree's CPU, the largest process's memory", async (t) => {
-  const { l, exited } = launcher();
+test("the launcher reports what the attempt used when it reaps it: the tree's CPU, the largest process's memory", async (t) => {
+  const { l, exited, usage: reported } = launcher();
   t.after(() => l.close());
   const runDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "corral-launcher-")), "1");
   // Two children, each burning 0.5 s of CPU by its own count, one holding 100 MB while it does.
   const burn = (extra: string) => `perl -e '${extra}1 while (times)[0] + (times)[1] < 0.5'`;
   l.launchClaimed!(5, runDir, wrapper(runDir, ["sh", "-c", `${burn('my $x = ""; vec($x, 100*1024*1024 - 1, 8) = 1; ')} & ${burn("")}; wait`]));
   await exited(5);
-  const usage = readUsage(runDir);
-  assert.ok(usage, "a usage marker");
+  const usage = reported.get(5);
+  assert.ok(usage, "the exit report carries usage");
   assert.equal(usage.source, "wait4");
   assert.ok(usage.cpuS !== null && usage.cpuS >= 1 && usage.cpuS < 1.5, `both children's CPU: ${usage.cpuS}`);
   assert.ok(usage.maxRssMb !== null && usage.maxRssMb > 95 && usage.maxRssMb < 130, `the larger child's peak, not the sum: ${usage.maxRssMb}`);
 });
 
 test("an attempt fenced before the launcher got to it runs nothing", async (t) => {
-  const { l, exited } = launcher();
+  const { l, exited, usage } = launcher();
   t.after(() => l.close());
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-launcher-"));
   assert.equal(fenceAttempt(runDir), true);
@@ -87,7 +96,7 @@ test("an attempt fenced before the launcher got to it runs nothing", async (t) =
   assert.equal(fs.existsSync(ledger), false);
   assert.equal(readStarted(runDir), null, "the fence is still there");
   assert.equal(readEnded(runDir), null);
-  assert.equal(readUsage(runDir), null, "the child that lost the claim leaves no usage");
+  assert.equal(usage.get(2), null, "the child that lost the claim reports no usage");
 });
 
 test("a run directory that cannot be made fails the launch with the reason", async (t) => {

@@ -1,11 +1,13 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import readline from "node:readline";
+import type { AttemptUsage } from "../../domain/usage.js";
 
 /** What a launcher reports back about the wrappers it starts. */
 export interface LaunchEvents {
   started(attemptId: number, pid: number): void;
-  exited(attemptId: number): void;
+  /** Its wrapper was reaped; `usage`: what it used, as wait4(2) tells (null without it). */
+  exited(attemptId: number, usage: AttemptUsage | null): void;
   failed(attemptId: number, why: string): void;
   /** The launcher itself died: the attempts it started are no longer watched by it. */
   lost(): void;
@@ -47,32 +49,26 @@ use strict; use warnings; use POSIX ();
 $| = 1;
 binmode STDIN; binmode STDOUT;
 # wait4(2) tells what a reaped wrapper used with all it waited for; Perl's waitpid does not. syscall.ph
-# comes with Debian's perl; without it the launcher still works, and the usage marker is not written.
+# comes with Debian's perl; without it the launcher still works, and its D lines carry no usage.
 # CORRAL_USAGE=off (its argument 'off') leaves usage out, to measure what recording it costs.
 my $have_wait4 = ($ARGV[0] // '') ne 'off' && eval { no strict; no warnings; require 'syscall.ph'; defined &SYS_wait4 } ? 1 : 0;
 my %dir_of;
-sub usage_marker { my ($pid, $dir, $ru) = @_;
-  # A child that lost the claim never ran the attempt: its figures belong to nobody.
+# What a reaped wrapper used, for its D line: the tree's CPU seconds and the largest process's peak in KB. A child
+# that lost the claim (the started marker names another process) never ran the attempt: its figures belong to nobody.
+sub usage_of { my ($pid, $dir, $ru) = @_;
   if (!-e "$dir/ended") { my $mine = 0;
     if (open(my $st, '<', "$dir/started")) { local $/; my $t = <$st> // ''; close($st); $mine = index("\n$t", "\npid=$pid\n") >= 0; }
-    return unless $mine; }
+    return '' unless $mine; }
   my @f = unpack('l!18', $ru);
-  my $tmp = "$dir/.usage.$$";
-  open(my $fh, '>', $tmp) or return;
-  printf $fh "cpu=%.6f
-maxrss_kb=%d
-method=wait4
-end
-", $f[0] + $f[1] / 1e6 + $f[2] + $f[3] / 1e6, $f[4];
-  close($fh); rename($tmp, "$dir/usage"); }
+  return sprintf(' %.6f %d', $f[0] + $f[1] / 1e6 + $f[2] + $f[3] / 1e6, $f[4]); }
 $SIG{CHLD} = sub { for (;;) {
   my ($pid, $ru);
   if ($have_wait4) { my $st = pack('i', 0); $ru = "\0" x 256; no strict 'refs'; $pid = syscall(&{'SYS_wait4'}(), -1, $st, POSIX::WNOHANG(), $ru); }
   else { $pid = waitpid(-1, POSIX::WNOHANG()); }
   last if $pid <= 0;
   my $dir = delete $dir_of{$pid};
-  usage_marker($pid, $dir, $ru) if defined $dir && defined $ru;
-  print "D $pid
+  my $usage = defined $dir && defined $ru ? usage_of($pid, $dir, $ru) : '';
+  print "D $pid$usage
 "; } };
 sub take { my ($n) = @_; my $buf = '';
   while (length($buf) < $n) { my $got = read(STDIN, $buf, $n - length($buf), length($buf));
@@ -124,7 +120,7 @@ end
     if (defined $dir) { $ENV{CORRAL_WRAPPER} = $script; exec {'/bin/sh'} 'sh', '-c', 'eval "$CORRAL_WRAPPER"' or POSIX::_exit(127); }
     exec('/bin/sh', $path) or POSIX::_exit(127);
   }
-  # The usage marker goes beside the wrapper's markers: its run directory (a worker's wrapper file is in it).
+  # Its run directory, to tell a claim it lost (a worker's wrapper file is in it).
   $dir_of{$pid} = defined $dir ? $dir : ($path =~ m{^(.*)/[^/]+$})[0];
   print "S $id $pid
 ";
@@ -132,11 +128,26 @@ end
 }
 `;
 
+/** A `D PID CPU MAXRSS_KB` line's figures (wait4: the tree's CPU, the largest process's peak), or null. */
+function usageOfReap(fields: readonly string[]): AttemptUsage | null {
+  if (fields.length < 2) return null;
+  const cpuS = Number(fields[0]);
+  const rssKb = Number(fields[1]);
+  return {
+    cpuS: Number.isFinite(cpuS) ? cpuS : null,
+    maxRssMb: Number.isFinite(rssKb) && rssKb > 0 ? Math.round((rssKb / 1024) * 10) / 10 : null,
+    allocCpus: null,
+    allocMemMb: null,
+    allocTimeS: null,
+    source: "wait4",
+  };
+}
+
 class PerlLauncher implements Launcher {
   readonly kind = "perl";
   private readonly proc: ChildProcess;
   private readonly byPid = new Map<number, number>();
-  private readonly earlyExits = new Set<number>();
+  private readonly earlyExits = new Map<number, AttemptUsage | null>();
   private closed = false;
 
   constructor(private readonly events: LaunchEvents) {
@@ -160,15 +171,19 @@ class PerlLauncher implements Launcher {
       const pid = Number(rest[0]);
       this.events.started(id, pid);
       // A very short job may be reaped before its start is reported.
-      if (this.earlyExits.delete(pid)) this.events.exited(id);
-      else this.byPid.set(pid, id);
+      const early = this.earlyExits.get(pid);
+      if (early !== undefined) {
+        this.earlyExits.delete(pid);
+        this.events.exited(id, early);
+      } else this.byPid.set(pid, id);
     } else if (kind === "D") {
       const pid = Number(a);
+      const usage = usageOfReap(rest);
       const id = this.byPid.get(pid);
-      if (id === undefined) this.earlyExits.add(pid);
+      if (id === undefined) this.earlyExits.set(pid, usage);
       else {
         this.byPid.delete(pid);
-        this.events.exited(id);
+        this.events.exited(id, usage);
       }
     } else if (kind === "E") {
       this.events.failed(Number(a), rest.join(" "));
@@ -228,7 +243,7 @@ class NodeLauncher implements Launcher {
     this.events.started(attemptId, child.pid);
     child.on("exit", () => {
       this.children.delete(child);
-      this.events.exited(attemptId);
+      this.events.exited(attemptId, null);
     });
   }
 

@@ -6,12 +6,13 @@ import { RUN_FILES } from "../../protocol/wrapper.js";
 import { launchGraceMs } from "../../config/project-config.js";
 import { attemptForLauncher, fenceAttempt, writeAttemptFiles } from "../../lifecycle/attempt-files.js";
 import { ingestMarkers, outcomeFromMarkers } from "../../lifecycle/ingest.js";
-import { abandonUnstartedAttempt, finishAttempt, recordLaunches, recordProcessStart, settleDependencies } from "../../lifecycle/transitions.js";
+import { abandonUnstartedAttempt, finishAttempt, recordLaunches, recordProcessStart, recordUsage, settleDependencies } from "../../lifecycle/transitions.js";
 import { activeAttempts, attemptById, markKilling } from "../../store/attempts.js";
 import { getJob } from "../../store/jobs.js";
 import { attemptsToStop, jobsWithQueuedTasks, queuedTasks, resourcesInUse, runningTaskCount } from "../../store/local-queue.js";
 import type { Store } from "../../store/store.js";
 import type { AttemptRow, JobRow } from "../../store/rows.js";
+import type { AttemptUsage } from "../../domain/usage.js";
 import type { LocalBudget } from "./budget.js";
 import { acquireLease, hasLocalWork, heartbeat, releaseLeaseIfIdle } from "./lease.js";
 import { createLauncher, type Launcher } from "./launcher-process.js";
@@ -73,7 +74,8 @@ export class LocalSupervisor {
   private readonly o: SupervisorOptions;
   /** Attempts this supervisor launched whose wrapper has not been seen to exit yet. */
   private readonly children = new Set<number>();
-  private readonly exited = new Set<number>();
+  /** Attempts whose wrapper was reaped, with what it used as the launcher saw it (null where it cannot tell). */
+  private readonly exited = new Map<number, AttemptUsage | null>();
   private readonly starts: { id: number; pid: number; pidStart: string | null; at: number }[] = [];
   private readonly launchFailures: { id: number; why: string }[] = [];
   private launcher: Launcher | null = null;
@@ -176,25 +178,38 @@ export class LocalSupervisor {
     }
   }
 
-  /** Attempts whose wrapper exited, with their markers: an ended marker, or none if the wrapper died. */
-  private readExited(): { a: AttemptRow; ended: EndedMarker | null; started: StartedMarker | null }[] {
+  /** Attempts whose wrapper exited, with their markers (an ended marker, or none if the wrapper died) and usage. */
+  private readExited(): { a: AttemptRow; ended: EndedMarker | null; started: StartedMarker | null; usage: AttemptUsage | null }[] {
     if (this.exited.size === 0) return [];
     const { store } = this.o;
-    const ids = [...this.exited];
+    const exits = [...this.exited];
     this.exited.clear();
     return (
-      ids
-        .map((id) => attemptById(store, id))
-        .filter((a): a is AttemptRow => a !== undefined && (a.state === "running" || a.state === "launching"))
+      exits
+        .map(([id, usage]) => ({ a: attemptById(store, id), usage }))
+        // One finished already (a command's refresh read its ended marker first) still gets its usage.
+        .filter(
+          (e): e is { a: AttemptRow; usage: AttemptUsage | null } =>
+            e.a !== undefined && (e.a.state === "running" || e.a.state === "launching" || e.usage !== null),
+        )
         // The started marker only adds what the launcher already reported, unless the start was never recorded.
-        .map((a) => ({ a, ended: readEnded(a.run_dir), started: a.started_at === null ? readStarted(a.run_dir) : null }))
+        .map(({ a, usage }) => {
+          const active = a.state === "running" || a.state === "launching";
+          return { a, usage, ended: active ? readEnded(a.run_dir) : null, started: active && a.started_at === null ? readStarted(a.run_dir) : null };
+        })
     );
   }
 
   private applyExited(exits: ReturnType<LocalSupervisor["readExited"]>): number {
-    for (const { a, ended, started } of exits) {
-      if (ended) finishAttempt(this.o.store, a, outcomeFromMarkers(this.o.store, a, ended, started));
-      else this.declareGone(a, "the wrapper exited without an end marker");
+    for (const { a, ended, started, usage } of exits) {
+      if (a.state !== "running" && a.state !== "launching") recordUsage(this.o.store, a.id, usage!, true);
+      else if (ended) {
+        const out = outcomeFromMarkers(this.o.store, a, ended, started);
+        finishAttempt(this.o.store, a, { ...out, usage: usage ?? out.usage });
+      } else {
+        this.declareGone(a, "the wrapper exited without an end marker");
+        if (usage) recordUsage(this.o.store, a.id, usage, true);
+      }
     }
     return exits.length;
   }
@@ -326,9 +341,9 @@ export class LocalSupervisor {
         // change (an exit, a submission) or poll. Meanwhile the started marker says it, as after a crash.
         this.starts.push({ id, pid, pidStart: processStartTime(pid), at: Date.now() / 1000 });
       },
-      exited: (id) => {
+      exited: (id, usage) => {
         this.children.delete(id);
-        this.exited.add(id);
+        this.exited.set(id, usage);
         this.wake();
       },
       failed: (id, why) => {

@@ -9,7 +9,7 @@ import { RUN_FILES } from "../../protocol/wrapper.js";
  * write is idempotent (markers and requests by rename, output at its offset), so an entry applied twice (corral
  * killed between writing and deleting it from the stream) changes nothing.
  */
-export type ResultKind = "started" | "stdout" | "stderr" | "request" | "usage" | "ended";
+export type ResultKind = "started" | "stdout" | "stderr" | "request" | "ended";
 
 export interface ResultEntry {
   /** `job.index.attempt`. */
@@ -120,9 +120,6 @@ export function applyResults(runsDir: string, entries: readonly ResultEntry[]): 
         // Markers, like the wrapper's own, in one write: a reader counts one only once its last line 'end' is there.
         case "started":
           fs.writeFileSync(path.join(runDir, RUN_FILES.started), e.data, { mode: 0o600 });
-          break;
-        case "usage":
-          fs.writeFileSync(path.join(runDir, RUN_FILES.usage), e.data, { mode: 0o600 });
           break;
         case "ended":
           fs.writeFileSync(path.join(runDir, RUN_FILES.ended), e.data, { mode: 0o600 });

@@ -1,6 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { materializeAttempt } from "../../../lifecycle/attempt-files.js";
+import { usageLines } from "../../../protocol/markers.js";
+import type { AttemptUsage } from "../../../domain/usage.js";
 import { RUN_FILES } from "../../../protocol/wrapper.js";
 import { attemptKey, CHUNK_BYTES, type ResultEntry } from "../results.js";
 import type { TaskPayload } from "../task-payload.js";
@@ -58,9 +60,13 @@ export class AttemptRunner {
     this.pid = pid;
   }
 
-  onExited(): void {
+  /** Its wrapper was reaped; `usage` is what the launcher learned of it, added to the ended marker sent. */
+  onExited(usage: AttemptUsage | null = null): void {
+    this.usage = usage;
     this.done!();
   }
+
+  private usage: AttemptUsage | null = null;
 
   private endSeenAt: number | null = null;
 
@@ -127,14 +133,11 @@ export class AttemptRunner {
   }
 
   /**
-   * The last entries: whatever is left, what the attempt used (the launcher's usage marker, written when it
-   * reaped the wrapper, so before its exit report), then the ended marker (made up if the wrapper could not
-   * write one: killed, or never started). Usage travels before `ended`, so corral finishes the attempt with it.
+   * The last entries: whatever is left, then the ended marker (made up if the wrapper could not write one:
+   * killed, or never started), with what the attempt used added to it, so corral finishes it with its usage.
    */
   finish(): ResultEntry[] {
     const out = this.collect();
-    const usage = this.marker(RUN_FILES.usage);
-    if (usage) out.push(this.entry("usage", usage));
     let ended = this.marker(RUN_FILES.ended, this.verdict);
     if (!ended) {
       const why =
@@ -144,7 +147,7 @@ export class AttemptRunner {
             ? ["status=137", "signal=KILL"]
             : ["status=255", "error=its wrapper ended without an end marker"];
       const lines = [...why, ...(this.verdict ? [`verdict=${this.verdict.keyword}`, `detail=${this.verdict.detail}`] : []), `time=${Date.now() / 1000}`];
-      ended = Buffer.from(`${lines.join("\n")}\nworker=${this.workerName}\nend\n`);
+      ended = Buffer.from(`${lines.join("\n")}\nworker=${this.workerName}\n${this.usageText()}end\n`);
     }
     out.push(this.entry("ended", ended));
     return out;
@@ -171,7 +174,12 @@ export class AttemptRunner {
     if (!/(^|\n)end\n?$/.test(text)) return null;
     const body = text.replace(/(^|\n)end\n?$/, "$1");
     const extra = [...(verdict ? [`verdict=${verdict.keyword}`, `detail=${verdict.detail}`] : []), `time=${mtimeMs / 1000}`, `worker=${this.workerName}`];
-    return Buffer.from(`${body}${extra.join("\n")}\nend\n`);
+    return Buffer.from(`${body}${extra.join("\n")}\n${file === RUN_FILES.ended ? this.usageText() : ""}end\n`);
+  }
+
+  /** The ended marker's usage lines (each ending in a newline), or nothing when the launcher could not tell. */
+  private usageText(): string {
+    return this.usage ? `${usageLines(this.usage).join("\n")}\n` : "";
   }
 
   private newOutput(stream: "stdout" | "stderr"): ResultEntry[] {

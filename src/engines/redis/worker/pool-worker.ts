@@ -107,8 +107,8 @@ export class PoolWorker {
     }
     this.launcher = createLauncher({
       started: (id, pid) => this.launched.get(id)?.onStarted(pid),
-      exited: (id) => {
-        this.launched.get(id)?.onExited();
+      exited: (id, usage) => {
+        this.launched.get(id)?.onExited(usage);
         this.launched.delete(id);
       },
       failed: (id, why) => {
