@@ -26,7 +26,7 @@ import {
 } from "../store/queries.js";
 import { listingLines, listingWidths, summariesJson, type ListingLayout } from "../store/listing.js";
 import { Store } from "../store/store.js";
-import { usageFigures, usageFiguresPage, wasteCandidateBatches, type ReportGrouping } from "../store/usage.js";
+import { recentUsageFigures, usageFigures, usageFiguresPage, type ReportGrouping } from "../store/usage.js";
 import { assessGroup, type GroupReport } from "../domain/usage.js";
 import { logFiles, type LogFile, type LogStream } from "./logs.js";
 
@@ -131,11 +131,12 @@ export class ProjectView {
     };
   }
 
-  /** The batches with large waste, assessed as `corral report --by batch` does, among the few that could have it. */
+  /**
+   * The batches with large waste, assessed as `corral report --by batch` does, over the last 5,000 attempts:
+   * status says what recent work wastes, in one bounded pass however long the history.
+   */
   private largeWaste(sel: Selection): StatusReport["waste"] {
-    return wasteCandidateBatches(this.store, sel, 10)
-      .map((batch) => usageFigures(this.store, sel, "batch", batch)[0])
-      .filter((f) => f !== undefined)
+    return recentUsageFigures(this.store, sel, "batch", 5000)
       .map((f) => assessGroup(f))
       .filter((g) => g.largeWaste)
       .map((g) => ({ batch: g.group, findings: g.findings, next: g.suggestion?.flags ?? [] }));

@@ -88,3 +88,14 @@ export function fillUsageFromMarkers(store: Store, engine: string): void {
     giveUpAwaitedUsage(store, engine, now);
   });
 }
+
+/**
+ * The local engine's usage pass: its figures come with the launcher's exit report, which the supervisor records
+ * even for an attempt a command finished first, so nothing is read here; an attempt still awaiting them past its
+ * wait (the supervisor was killed in between) is given up, its figures unknown. One indexed row when none is due.
+ */
+export function giveUpOverdueUsage(store: Store, engine: string): void {
+  const now = Date.now() / 1000;
+  const oldest = attemptsAwaitingUsage(store, engine, 1)[0];
+  if (oldest && oldest.usage_due! < now) store.write(() => giveUpAwaitedUsage(store, engine, now));
+}

@@ -18,10 +18,12 @@ const GROUP_SQL: Record<ReportGrouping, string> = {
  * only for attempts that ran to an end, succeeded or failed) and what its job asked for. The cause is the
  * engine's keyword at the start of the reason (TIMEOUT, OUT_OF_MEMORY).
  */
-function samplesSql(sel: Selection, by: ReportGrouping, onlyGroup: string | null = null): { sql: string; params: unknown[] } {
+function samplesSql(sel: Selection, by: ReportGrouping, afterAttempt: number | null = null): { sql: string; params: unknown[] } {
   const f = jobFilter(sel);
   const st = stateFilter(sel.states);
-  const only = onlyGroup === null ? "" : ` AND ${GROUP_SQL[by]} = ?`;
+  // Only attempts after a given one: a range of the rowid, read instead of the state index (`+` keeps it unused).
+  const ended = `${afterAttempt === null ? "" : "+"}a.state IN ('succeeded', 'failed', 'cancelled', 'lost')`;
+  const after = afterAttempt === null ? "" : " AND a.id > ?";
   const ran = "a.state IN ('succeeded', 'failed')";
   return {
     sql: `SELECT ${GROUP_SQL[by]} AS grp, a.job_id, a.idx, a.n, a.engine, a.state,
@@ -30,8 +32,8 @@ function samplesSql(sel: Selection, by: ReportGrouping, onlyGroup: string | null
               CASE WHEN ${ran} THEN a.cpu_s END AS cpu, CASE WHEN ${ran} THEN a.max_rss_mb END AS mem,
               coalesce(a.alloc_cpus, j.cpus) AS cpus, j.mem_mb AS req_mem, j.time_limit_s AS req_time
        FROM attempts a CROSS JOIN jobs j ON j.id = a.job_id
-       WHERE a.state IN ('succeeded', 'failed', 'cancelled', 'lost') AND ${f.where} AND ${st.where}${only}`,
-    params: [...f.params, ...st.params, ...(onlyGroup === null ? [] : [onlyGroup])],
+       WHERE ${ended} AND ${f.where} AND ${st.where}${after}`,
+    params: [...f.params, ...st.params, ...(afterAttempt === null ? [] : [afterAttempt])],
   };
 }
 
@@ -76,8 +78,17 @@ export function usageSamples(store: Store, sel: Selection, by: ReportGrouping): 
  * group: 100,000 attempts become a few numbers without a JavaScript object each. Groups come in the order of
  * their first job. Agrees with domain/usage.ts's figuresOf() on the same attempts (a test holds them together).
  */
-export function usageFigures(store: Store, sel: Selection, by: ReportGrouping, onlyGroup: string | null = null): GroupFigures[] {
-  return figuresRows(store, sel, by, null, onlyGroup).groups;
+export function usageFigures(store: Store, sel: Selection, by: ReportGrouping): GroupFigures[] {
+  return figuresRows(store, sel, by, null).groups;
+}
+
+/**
+ * usageFigures over the last `count` attempts only (by id: the latest recorded), whatever the history's size:
+ * what `corral status` assesses for large waste, at a cost that does not grow with the project.
+ */
+export function recentUsageFigures(store: Store, sel: Selection, by: ReportGrouping, count: number): GroupFigures[] {
+  const last = store.stmt("SELECT coalesce(max(id), 0) FROM attempts").pluck().get() as number;
+  return figuresRows(store, sel, by, null, last - count).groups;
 }
 
 /**
@@ -98,9 +109,9 @@ function figuresRows(
   sel: Selection,
   by: ReportGrouping,
   page: { offset: number; limit: number } | null,
-  onlyGroup: string | null = null,
+  afterAttempt: number | null = null,
 ): { total: number; groups: GroupFigures[] } {
-  const { sql, params } = samplesSql(sel, by, onlyGroup);
+  const { sql, params } = samplesSql(sel, by, afterAttempt);
   const spreadCols = (x: string) => `median(${x}), percentile(${x}, 95), max(${x}), count(${x})`;
   const rows = store
     .stmt(
@@ -135,23 +146,4 @@ function figuresRows(
   const total =
     rows.length > 0 ? (rows[0]![23] as number) : page === null || page.offset === 0 ? 0 : figuresRows(store, sel, by, { offset: 0, limit: 1 }).total;
   return { total, groups };
-}
-
-/**
- * The batches that could waste much (some job asked for 1G or more, several cpus, or an hour or more) and have
- * usage recorded, newest first, at most `limit`: the only ones `corral status` assesses, so that a history of
- * jobs that asked for nothing in particular costs one pass over the jobs and no look at their attempts.
- */
-export function wasteCandidateBatches(store: Store, sel: Selection, limit: number): string[] {
-  const f = jobFilter(sel);
-  const rows = store
-    .stmt(
-      `SELECT ${GROUP_SQL.batch} FROM jobs j
-       WHERE (j.mem_mb >= 1024 OR j.cpus > 1 OR j.time_limit_s >= 3600) AND ${f.where}
-         AND EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = j.id AND (a.cpu_s IS NOT NULL OR a.max_rss_mb IS NOT NULL))
-       GROUP BY 1 ORDER BY max(j.id) DESC LIMIT ?`,
-    )
-    .pluck()
-    .all(...f.params, limit) as string[];
-  return rows;
 }

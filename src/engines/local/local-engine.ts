@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { formatMemory } from "../../domain/resources.js";
 import type { JobSpec } from "../../domain/job.js";
-import { fillUsageFromMarkers, ingestMarkers } from "../../lifecycle/ingest.js";
+import { giveUpOverdueUsage, ingestMarkers } from "../../lifecycle/ingest.js";
 import { activeAttempts, markKillSent } from "../../store/attempts.js";
 import type { Store } from "../../store/store.js";
 import type { AttemptRow } from "../../store/rows.js";
@@ -28,7 +28,7 @@ export function createLocalEngine(supervisorEntry: string): Engine {
     refresh(store: Store): void {
       // Markers are the whole story here: the supervisor watches the processes themselves.
       ingestMarkers(store, activeAttempts(store, "local"));
-      fillUsageFromMarkers(store, "local");
+      giveUpOverdueUsage(store, "local");
     },
     cancel(store: Store, attempts: readonly AttemptRow[]): void {
       // TERM at once, from here, for a prompt stop; the supervisor sends KILL if the job ignores it (and TERM
