@@ -106,7 +106,10 @@ for (const engine of ["local", "slurm"] as const) {
       const root = p.path("stop");
       p.ok(["inbox", root, "--setup"]);
       const child = spawn(process.execPath, [CLI, "inbox", root, "--engine", engine, "--period", "0.1"], { cwd: p.dir, env: p.env, stdio: "ignore" });
-      await new Promise((r) => setTimeout(r, 800));
+      // Until it holds its lock (a loaded machine may take seconds to start it and probe the scheduler).
+      const lock = path.join(root, ".corral-inbox.lock");
+      for (let i = 0; i < 300 && !fs.existsSync(lock); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(fs.existsSync(lock), "the watcher took its lock");
       // One watcher per ROOT: a second one is refused while the first lives.
       const second = p.run(["inbox", root, "--engine", engine, "--exit-when-idle"]);
       assert.equal(second.code, 2);
