@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { formatLimit, groupReport, quantile, roundMemoryUp, roundTimeUp, type UsageSample } from "./usage.js";
+import { formatLimit, groupReport, quantile, roundMemoryUp, roundTimeUp, spreadOfCounts, type UsageSample } from "./usage.js";
 
 const sample = (over: Partial<UsageSample>, i = 1): UsageSample => ({
   group: "train",
@@ -24,6 +24,25 @@ test("quantiles interpolate between neighbours, as numpy's default does", () => 
   assert.equal(quantile(xs, 0.95), 190);
   assert.equal(quantile([1, 2, 3, 4], 0.5), 2.5);
   assert.equal(quantile([7], 0.95), 7);
+});
+
+test("quantiles from counted values are those of the values written out", () => {
+  const values = [0, 1.5, 2, 10, 250];
+  const counts = [3, 1, 40, 5, 2];
+  const written = values.flatMap((v, i) => Array<number>(counts[i]!).fill(v));
+  for (const [v, c] of [
+    [values, counts],
+    [[7], [1]],
+    [
+      [1, 2],
+      [1, 1],
+    ],
+  ] as const) {
+    const xs = v.flatMap((x, i) => Array<number>(c[i]!).fill(x));
+    assert.deepEqual(spreadOfCounts(v, c), { median: quantile(xs, 0.5), p95: quantile(xs, 0.95), max: xs.at(-1), measured: xs.length });
+  }
+  assert.equal(spreadOfCounts(values, counts)?.p95, quantile(written, 0.95));
+  assert.equal(spreadOfCounts([], []), null);
 });
 
 test("memory and time round up to what engines take", () => {

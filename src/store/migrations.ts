@@ -2,6 +2,70 @@
  * Schema migrations, applied in order inside one transaction each. Never edit a released migration:
  * add a new one. `schema_version` holds the number of migrations applied.
  */
+// The usage rollup's triggers (migration 8) share two statements, written once here for a row of attempts:
+// NEW or OLD inside a row trigger, or `a` for every ended attempt of a job (or, in the backfill, of all jobs).
+const ENDED_SQL = (r: string): string => `${r}.state IN ('succeeded', 'failed', 'cancelled', 'lost')`;
+const ROLLUP_INPUTS = ["state", "started_at", "ended_at", "reason", "cpu_s", "max_rss_mb", "alloc_cpus"];
+/** An update that changes what the attempt adds to the rollup (accounting often rewrites what it knows). */
+const ROLLUP_CHANGED = ROLLUP_INPUTS.map((c) => `OLD.${c} IS NOT NEW.${c}`).join(" OR ");
+/** x at three significant digits (within 0.5%): a group of 100,000 figures keeps at most 900 per decade. */
+const THREE_DIGITS = (x: string): string =>
+  `CASE WHEN ${x} > 0 THEN (CASE WHEN floor(log10(${x})) < 2 THEN round(${x}, 2 - floor(log10(${x})))
+     ELSE round(${x} / pow(10, floor(log10(${x})) - 2)) * pow(10, floor(log10(${x})) - 2) END) WHEN ${x} = 0 THEN 0 END`;
+
+/**
+ * One row per ended attempt with what the report reads of it (store/usage.ts): spreads count attempts that
+ * ran to an end; cores busy only from attempts of a second or more.
+ */
+function rollupBase(r: string, ofJob: string | null): string {
+  const from =
+    r === "a"
+      ? `attempts a JOIN jobs j ON j.id = a.job_id WHERE ${ENDED_SQL("a")}${ofJob === null ? "" : ` AND a.job_id = ${ofJob}`}`
+      : `jobs j WHERE j.id = ${r}.job_id`;
+  const ran = `${r}.state IN ('succeeded', 'failed')`;
+  const wall = `CASE WHEN ${ran} AND ${r}.started_at IS NOT NULL AND ${r}.ended_at IS NOT NULL THEN max(0, ${r}.ended_at - ${r}.started_at) END`;
+  return `SELECT j.name AS name, coalesce(j.batch, '(none)') AS batch, ${r}.job_id AS job_id, ${r}.n = 1 AS first_try,
+      CASE WHEN ${r}.reason GLOB 'TIMEOUT*' THEN 'timeout' WHEN ${r}.reason GLOB 'OUT_OF_MEMORY*' THEN 'oom'
+           WHEN ${r}.state = 'failed' THEN 'other' END AS cause,
+      ${wall} AS wall, CASE WHEN ${ran} THEN ${r}.max_rss_mb END AS mem,
+      CASE WHEN ${ran} AND ${r}.cpu_s IS NOT NULL AND ${wall} >= 1 THEN ${r}.cpu_s / ${wall} END AS cores,
+      coalesce(${r}.alloc_cpus, j.cpus) AS cpus,
+      -- What the attempt ran on and asked for, in one key: engines and requests are few per group.
+      ${r}.engine || char(30) || coalesce(${r}.alloc_cpus, j.cpus) || char(30) || coalesce(j.mem_mb, '') || char(30) || coalesce(j.time_limit_s, '') AS req
+    FROM ${from}`;
+}
+
+/** Adds (sign 1) or takes out (sign -1) attempts: one usage_groups row and up to four usage_values rows each. */
+function rollupUpsert(r: string, sign: 1 | -1, ofJob: string | null = null): string {
+  const base = rollupBase(r, ofJob);
+  return `INSERT INTO usage_groups (name, batch, attempts, tasks, first_job, oom, timeout, other, eff_n, eff_sum)
+    SELECT name, batch, ${sign}, ${sign} * first_try, job_id, ${sign} * (cause IS 'oom'), ${sign} * (cause IS 'timeout'),
+      ${sign} * (cause IS 'other'), ${sign} * (cores IS NOT NULL), ${sign} * coalesce(cores / max(1, cpus), 0) FROM (${base}) WHERE true
+    ON CONFLICT (name, batch) DO UPDATE SET attempts = attempts + excluded.attempts, tasks = tasks + excluded.tasks,
+      first_job = min(first_job, excluded.first_job), oom = oom + excluded.oom, timeout = timeout + excluded.timeout,
+      other = other + excluded.other, eff_n = eff_n + excluded.eff_n, eff_sum = eff_sum + excluded.eff_sum;
+    INSERT INTO usage_values (name, batch, field, key, n)
+    SELECT name, batch, field, key, ${sign} FROM (${rollupValues(base)}) WHERE true
+    ON CONFLICT (name, batch, field, key) DO UPDATE SET n = n + excluded.n`;
+}
+
+function rollupValues(base: string): string {
+  return `SELECT b.name, b.batch, f.column1 AS field,
+      CASE f.column1 WHEN 'wall' THEN ${THREE_DIGITS("b.wall")} WHEN 'mem' THEN ${THREE_DIGITS("b.mem")}
+        WHEN 'cores' THEN round(b.cores, 2) ELSE b.req END AS key
+    FROM (${base}) b, (VALUES ('wall'), ('mem'), ('cores'), ('req')) f WHERE key IS NOT NULL`;
+}
+
+/** The rollup of the attempts already recorded when migration 8 runs. */
+function rollupBackfill(): string {
+  const base = rollupBase("a", null);
+  return `INSERT INTO usage_groups (name, batch, attempts, tasks, first_job, oom, timeout, other, eff_n, eff_sum)
+    SELECT name, batch, count(*), sum(first_try), min(job_id), sum(cause IS 'oom'), sum(cause IS 'timeout'), sum(cause IS 'other'),
+      count(cores), coalesce(sum(cores / max(1, cpus)), 0) FROM (${base}) GROUP BY name, batch;
+    INSERT INTO usage_values (name, batch, field, key, n)
+    SELECT name, batch, field, key, count(*) FROM (${rollupValues(base)}) GROUP BY name, batch, field, key;`;
+}
+
 export const MIGRATIONS: readonly string[] = [
   /* 1: jobs, tasks, attempts, shared environments, dependencies, the supervisor lease */ `
   CREATE TABLE environments (
@@ -261,6 +325,55 @@ export const MIGRATIONS: readonly string[] = [
   -- usage pass to the few attempts that ended lately, however long the history.
   ALTER TABLE attempts ADD COLUMN usage_due REAL;
   CREATE INDEX attempts_awaiting_usage ON attempts(engine, usage_due) WHERE usage_due IS NOT NULL;
+  `,
+  /* 8: the report's figures per job name and batch, kept by triggers (corral report reads a few rows) */ `
+  -- Per job name and batch (a job with none: '(none)'), what its ended attempts add up to: counts, causes of
+  -- failure, the sum of their CPU efficiencies, the smallest job id it has had (its place in the report; a
+  -- deleted first job keeps it), and in usage_values
+  -- how many gave each value: wall and mem at three significant digits, cores to 0.01 (the quantiles come
+  -- from these counts), and each engine-and-requests key. Triggers keep both in the same transaction as the
+  -- attempt, so they can never disagree with it after a crash.
+  CREATE TABLE usage_groups (
+    name TEXT NOT NULL,
+    batch TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    tasks INTEGER NOT NULL,
+    first_job INTEGER NOT NULL,
+    oom INTEGER NOT NULL,
+    timeout INTEGER NOT NULL,
+    other INTEGER NOT NULL,
+    eff_n INTEGER NOT NULL,
+    eff_sum REAL NOT NULL,
+    PRIMARY KEY (name, batch)
+  ) WITHOUT ROWID;
+  CREATE TABLE usage_values (
+    name TEXT NOT NULL,
+    batch TEXT NOT NULL,
+    field TEXT NOT NULL,
+    key ANY NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (name, batch, field, key)
+  ) WITHOUT ROWID;
+  ${rollupBackfill()}
+  CREATE TRIGGER usage_rollup_on_insert AFTER INSERT ON attempts WHEN ${ENDED_SQL("NEW")} BEGIN
+    ${rollupUpsert("NEW", 1)};
+  END;
+  CREATE TRIGGER usage_rollup_before_update BEFORE UPDATE OF ${ROLLUP_INPUTS.join(", ")} ON attempts
+    WHEN ${ENDED_SQL("OLD")} AND (${ROLLUP_CHANGED}) BEGIN
+    ${rollupUpsert("OLD", -1)};
+  END;
+  CREATE TRIGGER usage_rollup_after_update AFTER UPDATE OF ${ROLLUP_INPUTS.join(", ")} ON attempts
+    WHEN ${ENDED_SQL("NEW")} AND (${ROLLUP_CHANGED}) BEGIN
+    ${rollupUpsert("NEW", 1)};
+  END;
+  -- An attempt deleted with its job is taken out here: by the time the cascade reaches it, the job (its
+  -- name and batch) is gone. An attempt deleted on its own is taken out by the attempts trigger below.
+  CREATE TRIGGER usage_rollup_on_job_delete BEFORE DELETE ON jobs BEGIN
+    ${rollupUpsert("a", -1, "OLD.id")};
+  END;
+  CREATE TRIGGER usage_rollup_on_attempt_delete BEFORE DELETE ON attempts WHEN ${ENDED_SQL("OLD")} BEGIN
+    ${rollupUpsert("OLD", -1)};
+  END;
   `,
 ];
 
