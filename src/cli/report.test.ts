@@ -6,11 +6,12 @@ import { Store } from "../store/store.js";
 import { TestProject } from "../testing/project.js";
 
 // The Node launcher measures nothing: figures stay unknown until the test records them as an engine would.
+// The jobs sleep 1.5 s: cores busy count only from attempts of a second or more, and markers time them to the ms.
 const p = new TestProject("corral-report-", { CORRAL_LAUNCHER: "node" });
 after(() => p.cleanup());
 
 test("corral report: unknown until measured, then figures against the request, findings and what to ask next", () => {
-  const ids = [1, 2, 3].map(() => p.submit(["--name", "sim", "--mem", "4G", "--time", "1h", "--cpus", "2"], ["sh", "-c", "sleep 1"]));
+  const ids = [1, 2, 3].map(() => p.submit(["--name", "sim", "--mem", "4G", "--time", "1h", "--cpus", "2"], ["sh", "-c", "sleep 1.5"]));
   p.ok(["wait"]);
   const before = p.json<GroupReport[]>(["report", "--json"]);
   assert.equal(before.length, 1);
