@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { renderDependencyGate } from "./dependency-gate.js";
 import { readEnded, readStarted } from "./markers.js";
+import { tempDir } from "../testing/temp.js";
 
 function runGate(parentEnded: (string | null)[]): { ran: boolean; ended: ReturnType<typeof readEnded>; started: ReturnType<typeof readStarted> } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-gate-"));
+  const dir = tempDir("corral-gate-");
   const runDirs = parentEnded.map((content, i) => {
     const d = path.join(dir, `parent-${i}`);
     fs.mkdirSync(d);

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { fateOf, readEnded } from "./markers.js";
+import { tempDir } from "../testing/temp.js";
 
 const base = { caught: null, warned: null, error: null, cancelled: null, verdict: null, time: 0, usage: null };
 
 test("a marker without its final end line counts as not yet written", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-markers-"));
+  const dir = tempDir("corral-markers-");
   fs.writeFileSync(path.join(dir, "ended"), "status=0\n");
   assert.equal(readEnded(dir), null);
   fs.writeFileSync(path.join(dir, "ended"), "status=0\nsignal=\nend\n");
@@ -27,7 +27,7 @@ test("statuses above 128 are deaths by signal; a caught signal wins over the sta
 });
 
 test("a marker may carry its own time; otherwise its modification time is used", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-markers-"));
+  const dir = tempDir("corral-markers-");
   fs.writeFileSync(path.join(dir, "ended"), "status=0\ntime=1700000000.5\nend\n");
   assert.equal(readEnded(dir)?.time, 1700000000500);
   fs.writeFileSync(path.join(dir, "ended"), "status=0\nend\n");

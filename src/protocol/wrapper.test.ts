@@ -8,9 +8,10 @@ import fc from "fast-check";
 import { fateOf, readEnded, readStarted } from "./markers.js";
 import { fenceAttempt } from "../lifecycle/attempt-files.js";
 import { renderWrapper, RUN_FILES } from "./wrapper.js";
+import { tempDir } from "../testing/temp.js";
 
 function runDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), "corral-wrapper-"));
+  return tempDir("corral-wrapper-");
 }
 
 function runWrapper(argv: string[], env: Record<string, string> = {}, cwd = os.tmpdir()) {
@@ -26,7 +27,7 @@ function runWrapper(argv: string[], env: Record<string, string> = {}, cwd = os.t
   };
 }
 
-const DUMP_ARGV = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "corral-dump-")), "dump-argv.cjs");
+const DUMP_ARGV = path.join(tempDir("corral-dump-"), "dump-argv.cjs");
 fs.writeFileSync(DUMP_ARGV, "process.stdout.write(JSON.stringify(process.argv.slice(2)))");
 
 // Characters that break naive quoting, plus multi-byte text.

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { planDescription } from "../api/plan.js";
@@ -12,12 +11,13 @@ import { slurm } from "../engines/slurm/slurm.js";
 import type { JobRow } from "../store/rows.js";
 import { nativeJobs } from "./native-job.js";
 import { RENDER_TARGETS } from "./targets.js";
+import { tempDir } from "../testing/temp.js";
 
 // The directives that ask for resources, which `corral render` and a submission must spell the same way.
 const RESOURCE_LINE = /^(#SBATCH --(cpus-per-task|mem|time|gres|partition|array)=|#\$ -(pe|l|q|t|tc) |#PBS -(l|J|t|q) |#BSUB -(n|M|R|W|gpu|q) )/;
 
 function plannedJob(): { rendered: (engine: string, site: Record<string, unknown>) => string[]; row: JobRow } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-agree-"));
+  const dir = tempDir("corral-agree-");
   const file = path.join(dir, "big.toml");
   fs.writeFileSync(file, `batch = "b"\n[jobs.fit]\ncommand = "true"\narray = "1-10:3%2"\ncpus = 4\nmem = "3G"\ntime = "1:30:30"\ngpus = 1\nqueue = "long"\n`);
   const plan = planDescription(file);
@@ -66,7 +66,7 @@ test("corral render and a Grid Engine submission use the site's parallel environ
   // Without the site's names, both refuse with the same words rather than guess.
   assert.throws(() => rendered("sge", {}), /Grid Engine needs a parallel environment.*\[sge\]/);
   assert.throws(
-    () => sge.checkResources({ resources: { cpus: 4, gpus: 0 } } as never, fs.mkdtempSync(path.join(os.tmpdir(), "corral-agree-"))),
+    () => sge.checkResources({ resources: { cpus: 4, gpus: 0 } } as never, tempDir("corral-agree-")),
     /Grid Engine needs a parallel environment.*\[sge\]/,
   );
 });

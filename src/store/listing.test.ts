@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { buildSelection, EVERYTHING } from "../domain/selection.js";
 import { listingLines, listingWidths, summariesJson } from "./listing.js";
 import { countByBatch, listForDisplay, listJobs } from "./queries.js";
 import { Store } from "./store.js";
+import { tempDir } from "../testing/temp.js";
 
 /**
  * The listing that SQLite formats must say exactly what the JavaScript formatting says (the table of
@@ -16,7 +15,7 @@ import { Store } from "./store.js";
 const NOW = 1_780_000_000;
 
 function seeded(): Store {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-listing-"));
+  const dir = tempDir("corral-listing-");
   const store = Store.open({ path: path.join(dir, ".corral", "corral.db"), create: true });
   store.write(() => {
     store.stmt("INSERT INTO environments (hash, vars) VALUES ('h', '{}')").run();

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
@@ -10,8 +9,9 @@ import { StoreError } from "../domain/errors.js";
 import { findDatabase } from "./locate.js";
 import { SCHEMA_VERSION } from "./migrations.js";
 import { Store } from "./store.js";
+import { tempDir } from "../testing/temp.js";
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "corral-store-"));
+const tmp = () => tempDir("corral-store-");
 
 test("a new database is created user-only with the current schema version", () => {
   const dir = tmp();

@@ -1,17 +1,16 @@
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { buildSelection, EVERYTHING } from "../domain/selection.js";
 import { figuresOf, type GroupFigures } from "../domain/usage.js";
 import { Store } from "./store.js";
 import { keptUsageFigures, type ReportGrouping, usageFigures, usageSamples } from "./usage.js";
+import { tempDir } from "../testing/temp.js";
 
 /** The report's figures as SQLite aggregates them must be the domain's arithmetic on the same attempts. */
 
 function seeded(): Store {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-usage-"));
+  const dir = tempDir("corral-usage-");
   const store = Store.open({ path: path.join(dir, ".corral", "corral.db"), create: true });
   store.write(() => {
     store.stmt("INSERT INTO environments (hash, vars) VALUES ('h', '{}')").run();

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { callCounter, needScheduler, peakOverlap, schedulerProblem, show, waitForTaskState } from "./clusters.js";
 import { TestProject } from "./project.js";
+import { tempDir } from "./temp.js";
 
 /** `corral wait` without blocking the test process, so the tests of a suite really run side by side. */
 async function waitOk(p: TestProject, args: readonly string[]): Promise<void> {
@@ -188,7 +188,7 @@ export function clusterScenarios(s: SchedulerUnderTest): void {
     test("corral killed -9 right after the scheduler took a job: the next command recovers it, and it runs exactly once", async (t) => {
       if (!needScheduler(t, s.engine, problem)) return;
       // A stand-in for the submit command that submits for real, then kills corral before it can record the id.
-      const shim = fs.mkdtempSync(path.join(os.tmpdir(), "corral-crash-"));
+      const shim = tempDir("corral-crash-");
       const real = spawnSync("sh", ["-c", `command -v ${s.submitCommand}`], { encoding: "utf8" }).stdout.trim();
       fs.writeFileSync(path.join(shim, s.submitCommand), `#!/bin/sh\n'${real}' "$@"\nkill -9 $PPID\n`, { mode: 0o755 });
       const runs = p.path("crash-runs");

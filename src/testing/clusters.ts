@@ -1,9 +1,9 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import type { TestContext } from "node:test";
 import { TestProject } from "./project.js";
+import { tempDir } from "./temp.js";
 
 /**
  * Integration tests run against the real daemons (scripts/clusters-up.sh starts them). A scheduler named in
@@ -40,7 +40,7 @@ export function needScheduler(t: TestContext, engine: string, problem: string | 
  * test can count exactly which calls corral made. Returns the PATH to use and a reader of the log.
  */
 export function callCounter(commands: readonly string[]): { path: string; calls: () => string[]; reset: () => void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-shim-"));
+  const dir = tempDir("corral-shim-");
   const log = path.join(dir, "calls.log");
   for (const cmd of commands) {
     const real = spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" }).stdout.trim();
@@ -115,7 +115,7 @@ export function useTorqueFrontEnd(): string {
 
 /** A copy of this machine's slurm.conf that points the clients at a port where no slurmctld listens. */
 export function unreachableSlurmConf(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-slurm-down-"));
+  const dir = tempDir("corral-slurm-down-");
   let conf = "";
   try {
     conf = fs.readFileSync("/etc/slurm/slurm.conf", "utf8");

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { planDescription } from "../api/plan.js";
 import { DescriptionError } from "./description.js";
+import { tempDir } from "../testing/temp.js";
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-descriptions-"));
+const dir = tempDir("corral-descriptions-");
 fs.writeFileSync(path.join(dir, "report.sh"), "#!/bin/sh\necho report\n");
 
 function write(name: string, text: string): string {

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { buildJobSpec, commandText } from "../../api/submit.js";
@@ -11,6 +10,7 @@ import { taskViews } from "../../store/queries.js";
 import { Store } from "../../store/store.js";
 import type { BatchScheduler, Observation, ObserveContext } from "./backend.js";
 import { SchedulerEngine } from "./scheduler-engine.js";
+import { tempDir } from "../../testing/temp.js";
 
 /**
  * The contract admits a scheduler that learns fates from an event log read from a saved offset, as HTCondor's
@@ -75,7 +75,7 @@ function eventLogScheduler(log: string, seen: (string | null)[]): BatchScheduler
 }
 
 test("an event-log scheduler: fates come from the log read on from the saved offset, with no listing and no accounting call", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-evlog-"));
+  const dir = tempDir("corral-evlog-");
   const store = Store.open({ path: path.join(dir, ".corral", "corral.db"), create: true });
   try {
     const log = path.join(dir, "user.log");

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { buildJobSpec, commandText } from "../../api/submit.js";
@@ -11,6 +10,7 @@ import { taskViews } from "../../store/queries.js";
 import { Store } from "../../store/store.js";
 import { SchedulerEngine } from "../cluster/scheduler-engine.js";
 import { eventLogPath, htcondor } from "./htcondor.js";
+import { tempDir } from "../../testing/temp.js";
 
 /**
  * The HTCondor engine driven through TrackedEngine with stand-ins for HTCondor's commands (no schedd is
@@ -94,7 +94,7 @@ else if (cmd === "condor_history") {
 }
 `;
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-condor-"));
+const dir = tempDir("corral-condor-");
 const bin = path.join(dir, "bin");
 const store = Store.open({ path: path.join(dir, "project", ".corral", "corral.db"), create: true });
 const engine = new SchedulerEngine(htcondor);

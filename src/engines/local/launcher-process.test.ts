@@ -9,6 +9,7 @@ import type { AttemptUsage } from "../../domain/usage.js";
 import { renderWrapper } from "../../protocol/wrapper.js";
 import { createLauncher, type Launcher } from "./launcher-process.js";
 import { processStartTime } from "./processes.js";
+import { tempDir } from "../../testing/temp.js";
 
 /** A Perl launcher whose events resolve per attempt: its pid once started, and its exit. */
 function launcher(): {
@@ -49,7 +50,7 @@ test("the launcher makes the run directory and claims the attempt with a started
   const { l, started, exited } = launcher();
   t.after(() => l.close());
   assert.ok(l.launchClaimed, "perl is there on the machines corral is tested on");
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), "corral-launcher-"));
+  const base = tempDir("corral-launcher-");
   const runDir = path.join(base, "7", "3", "1");
   const seen = path.join(base, "seen");
   // The command records its own view: its wrapper's pid and start time, its command line, its environment.
@@ -73,7 +74,7 @@ test("the launcher makes the run directory and claims the attempt with a started
 test("the launcher reports what the attempt used when it reaps it: the tree's CPU, the largest process's memory", async (t) => {
   const { l, exited, usage: reported } = launcher();
   t.after(() => l.close());
-  const runDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "corral-launcher-")), "1");
+  const runDir = path.join(tempDir("corral-launcher-"), "1");
   // Two children, each burning 0.5 s of CPU by its own count, one holding 100 MB while it does.
   const burn = (extra: string) => `perl -e '${extra}1 while (times)[0] + (times)[1] < 0.5'`;
   l.launchClaimed!(5, runDir, wrapper(runDir, ["sh", "-c", `${burn('my $x = ""; vec($x, 100*1024*1024 - 1, 8) = 1; ')} & ${burn("")}; wait`]));
@@ -88,7 +89,7 @@ test("the launcher reports what the attempt used when it reaps it: the tree's CP
 test("an attempt fenced before the launcher got to it runs nothing", async (t) => {
   const { l, exited, usage } = launcher();
   t.after(() => l.close());
-  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-launcher-"));
+  const runDir = tempDir("corral-launcher-");
   assert.equal(fenceAttempt(runDir), true);
   const ledger = path.join(runDir, "ran");
   l.launchClaimed!(2, runDir, wrapper(runDir, ["touch", ledger]));
@@ -102,7 +103,7 @@ test("an attempt fenced before the launcher got to it runs nothing", async (t) =
 test("a run directory that cannot be made fails the launch with the reason", async (t) => {
   const { l, exited, failed } = launcher();
   t.after(() => l.close());
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "corral-launcher-")), "a-file");
+  const file = path.join(tempDir("corral-launcher-"), "a-file");
   fs.writeFileSync(file, "");
   const runDir = path.join(file, "1", "1");
   l.launchClaimed!(3, runDir, wrapper(runDir, ["true"]));
@@ -113,7 +114,7 @@ test("a run directory that cannot be made fails the launch with the reason", asy
 test("the started marker's start time is the one the supervisor reads for the same pid", async (t) => {
   const { l, started, exited } = launcher();
   t.after(() => l.close());
-  const runDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "corral-launcher-")), "1");
+  const runDir = path.join(tempDir("corral-launcher-"), "1");
   const release = path.join(path.dirname(runDir), "release");
   l.launchClaimed!(4, runDir, wrapper(runDir, ["sh", "-c", `while [ ! -e ${release} ]; do sleep 0.05; done`]));
   for (let i = 0; i < 200 && (!started.has(4) || !readStarted(runDir)); i++) await new Promise((r) => setTimeout(r, 20));

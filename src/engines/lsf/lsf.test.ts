@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -8,12 +7,13 @@ import type { AttemptRow } from "../../store/rows.js";
 import type { SubmissionRequest } from "../cluster/backend.js";
 import { SchedulerRejected, SchedulerUnavailable } from "../cluster/run-command.js";
 import { bsubJobId, lsf, parseBhist, parseBjobsJson, usageOfBhist, verdictOfTerm } from "./lsf.js";
+import { tempDir } from "../../testing/temp.js";
 
 const fixture = (name: string) => fs.readFileSync(fileURLToPath(new URL(`../../../src/engines/lsf/fixtures/${name}`, import.meta.url)), "utf8");
 
 /** Runs fn with stand-ins for LSF commands on PATH: each logs its arguments and standard input, then prints its answer. */
 function withStandIns(answers: Record<string, { out: string; status?: number }>, fn: (calls: () => string) => void): void {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-lsf-"));
+  const dir = tempDir("corral-lsf-");
   for (const [cmd, a] of Object.entries(answers)) {
     fs.writeFileSync(path.join(dir, `${cmd}.answer`), a.out);
     fs.writeFileSync(
@@ -83,7 +83,7 @@ test("malformed answers: truncated JSON concludes nothing; no jobs at all is an 
 });
 
 test("bsub gets the script on its standard input (where it reads #BSUB lines), pass-through arguments on its command line", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-lsf-script-"));
+  const dir = tempDir("corral-lsf-script-");
   const script = path.join(dir, "submit-1-1.sh");
   fs.writeFileSync(script, '#!/bin/sh\n#BSUB -J "fit[1-3]%2"\nexec /bin/sh "$corral_dir/wrapper.sh"\n');
   withStandIns({ bsub: { out: fixture("bsub.txt") } }, (calls) => {

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -8,6 +7,7 @@ import type { AttemptRow } from "../../store/rows.js";
 import { SchedulerUnavailable } from "../cluster/run-command.js";
 import { dialectFromVersion, observationOf, pbs, proCapsArrays, qsubRefusal } from "./pbs.js";
 import { liveJobOf, parseQstatJson, parseQstatText, pbsSizeMb, usageOfRecord, verdictOfRecord, type QstatRecord } from "./qstat-records.js";
+import { tempDir } from "../../testing/temp.js";
 
 const fixture = (name: string) => fs.readFileSync(fileURLToPath(new URL(`../../../src/engines/pbs/fixtures/${name}`, import.meta.url)), "utf8");
 const attempt = (engineId: string, submittedAt = 1796110000): AttemptRow =>
@@ -59,7 +59,7 @@ test("PBS Professional's finished records name each way a job ends", () => {
 
 test("the accounting call is one qstat -x for all the attempts, and keeps only records of our own submissions", () => {
   // A stand-in qstat that logs its arguments and prints the recorded answer.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-pbs-qstat-"));
+  const dir = tempDir("corral-pbs-qstat-");
   const answer = path.join(dir, "answer.json");
   fs.writeFileSync(answer, fixture("pro-qstat-x.json"));
   fs.writeFileSync(path.join(dir, "qstat"), `#!/bin/sh\necho "$@" >> '${dir}/calls'\ncat '${answer}'\n`, { mode: 0o755 });
@@ -154,7 +154,7 @@ test("the front end's refusal is sbatch's own words on one line", () => {
 });
 
 test("an array cap on a PBS Professional server that cannot cap subjobs is refused with one line; Torque and newer servers take it", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-pbs-cap-"));
+  const dir = tempDir("corral-pbs-cap-");
   const spec = { array: { cap: 8 }, resources: { gpus: 0 } } as never;
   const probe = (arrayCaps: boolean) => ({ usable: true, lines: [], maxArrayIndex: null, accounting: true, dialect: "pro", arrayCaps });
   assert.throws(
@@ -190,7 +190,7 @@ test("finished PBS records give what the job used: cput and mem of all its proce
 });
 
 test("PBS Professional's accounting call brings usage for clean ends too, in the same one qstat -x", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-pbs-qstat-"));
+  const dir = tempDir("corral-pbs-qstat-");
   fs.writeFileSync(path.join(dir, "answer.json"), fixture("pro-qstat-x-usage.json"));
   fs.writeFileSync(path.join(dir, "qstat"), `#!/bin/sh\necho "$@" >> '${dir}/calls'\ncat '${dir}/answer.json'\n`, { mode: 0o755 });
   const saved = process.env.PATH;

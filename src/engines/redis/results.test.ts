@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { applyResults, CHUNK_BYTES, parseEntry, streamEntries, type ResultEntry } from "./results.js";
+import { tempDir } from "../../testing/temp.js";
 
 test("results written twice (corral killed before deleting them) change nothing the second time", () => {
-  const runs = fs.mkdtempSync(path.join(os.tmpdir(), "corral-results-"));
+  const runs = tempDir("corral-results-");
   fs.mkdirSync(path.join(runs, "3", "1", "1"), { recursive: true });
   const e = (kind: ResultEntry["kind"], data: string, offset = 0, name = ""): ResultEntry => ({
     attempt: "3.1.1",

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { AttemptRow } from "../../store/rows.js";
 import { parseQacct, parseQstatXml, qacctNumber, qacctTime, sge, verdictOf } from "./sge.js";
+import { tempDir } from "../../testing/temp.js";
 
 // Recorded from Son of Grid Engine 8.1.9 (qstat -xml -u root): two running tasks and pending ones grouped.
 const QSTAT = `<?xml version='1.0'?>
@@ -117,7 +118,7 @@ test("qacct figures with and without unit suffixes; -b times in local time", () 
 });
 
 test("the accounting call: qacct -j ID for one job, ONE time-bounded qacct -o USER -E -b -j for several", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-sge-qacct-"));
+  const dir = tempDir("corral-sge-qacct-");
   fs.writeFileSync(path.join(dir, "answer"), fixture("qacct-j.txt"));
   fs.writeFileSync(path.join(dir, "qacct"), `#!/bin/sh\necho "$*" >> '${dir}/calls'\ncat '${dir}/answer'\n`, { mode: 0o755 });
   const saved = process.env.PATH;
