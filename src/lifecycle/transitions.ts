@@ -44,10 +44,18 @@ export function usageWaitS(): number {
 export function finishAttempt(store: Store, attempt: AttemptRow, out: Outcome): boolean {
   // An attempt that ended without ever making a request (no requests folder) needs no last look for them.
   const noRequests = !fs.existsSync(path.join(attempt.run_dir, RUN_FILES.requests));
+  // An attempt that ran has used something: recorded with its end if known, else awaited from its engine for a
+  // while. (CORRAL_USAGE=off measures nothing and awaits nothing: what recording usage costs, for the bench.)
+  // One statement, so the usage rollup's triggers (migration 8) count the ended attempt once, with its usage.
+  const u = out.usage;
+  const awaited = !u && (attempt.started_at !== null || out.startedAt) && process.env.CORRAL_USAGE !== "off";
   const res = store
     .stmt(
       `UPDATE attempts SET state = ?, exit_code = ?, signal = ?, reason = ?, ended_at = ?,
-         started_at = coalesce(started_at, ?), host = coalesce(host, ?), requests_done = max(requests_done, ?)
+         started_at = coalesce(started_at, ?), host = coalesce(host, ?), requests_done = max(requests_done, ?),
+         cpu_s = coalesce(cpu_s, ?), max_rss_mb = coalesce(max_rss_mb, ?), alloc_cpus = coalesce(alloc_cpus, ?),
+         alloc_mem_mb = coalesce(alloc_mem_mb, ?), alloc_time_s = coalesce(alloc_time_s, ?), usage_source = coalesce(usage_source, ?),
+         usage_due = CASE WHEN ? THEN ? ELSE usage_due END
        WHERE id = ? AND state IN ${ACTIVE_ATTEMPTS_SQL}`,
     )
     .run(
@@ -59,15 +67,17 @@ export function finishAttempt(store: Store, attempt: AttemptRow, out: Outcome): 
       out.startedAt ? out.startedAt / 1000 : null,
       out.host ?? null,
       noRequests ? 1 : 0,
+      u?.cpuS ?? null,
+      u?.maxRssMb ?? null,
+      u?.allocCpus ?? null,
+      u?.allocMemMb ?? null,
+      u?.allocTimeS ?? null,
+      u?.source ?? null,
+      u || awaited ? 1 : 0,
+      awaited ? out.endedAt / 1000 + usageWaitS() : null,
       attempt.id,
     );
   if (res.changes === 0) return false;
-  // An attempt that ran has used something: recorded now if known, else awaited from its engine for a while.
-  // (CORRAL_USAGE=off measures nothing and awaits nothing: what recording usage costs, for the bench.)
-  if (out.usage) recordUsage(store, attempt.id, out.usage, true);
-  else if ((attempt.started_at !== null || out.startedAt) && process.env.CORRAL_USAGE !== "off") {
-    store.stmt("UPDATE attempts SET usage_due = ? WHERE id = ?").run(out.endedAt / 1000 + usageWaitS(), attempt.id);
-  }
   const task = store.stmt("SELECT * FROM tasks WHERE job_id = ? AND idx = ?").get(attempt.job_id, attempt.idx) as TaskRow | undefined;
   if (!task) return true;
   // A task already settled while its attempt was still with a scheduler (cancelled because a parent failed)

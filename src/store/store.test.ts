@@ -24,6 +24,22 @@ test("a new database is created user-only with the current schema version", () =
   assert.equal(fs.statSync(path.dirname(file)).mode & 0o777, 0o700);
 });
 
+test("reads inside Store.read see one moment, whatever another connection commits meanwhile", () => {
+  const file = path.join(tmp(), ".corral", "corral.db");
+  const writer = Store.open({ path: file, create: true });
+  const reader = Store.open({ path: file, readonly: true });
+  const count = () => reader.stmt("SELECT count(*) FROM environments").pluck().get() as number;
+  const seen = reader.read(() => {
+    const first = count();
+    writer.write(() => writer.stmt("INSERT INTO environments (hash, vars) VALUES ('h', '{}')").run());
+    return [first, count()];
+  });
+  assert.deepEqual(seen, [0, 0]);
+  assert.equal(count(), 1, "the next read sees the commit");
+  reader.close();
+  writer.close();
+});
+
 test("the database is found in the nearest ancestor folder that has .corral, like git finds .git", () => {
   const dir = tmp();
   Store.open({ path: path.join(dir, ".corral", "corral.db"), create: true }).close();

@@ -65,6 +65,11 @@ export class Store {
     return this.db.transaction(fn).immediate();
   }
 
+  /** Several reads that must see one moment (a deferred transaction; also on a read-only connection). */
+  read<T>(fn: () => T): T {
+    return this.db.transaction(fn).deferred();
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }

@@ -137,6 +137,28 @@ test("the kept rollup follows attempts as they end, get their usage late, and go
     }
   });
   assertKeptAgrees(store, "a name in two batches");
+  // Names and batches may hold any character, the separators of the rollup's own strings included.
+  store.write(() => {
+    for (const [name, batch] of [
+      ["a\x1fb", "c"],
+      ["a", "b\x1fc"],
+    ]) {
+      const id = Number(
+        store
+          .stmt("INSERT INTO jobs (name, batch, argv, cwd, env_id, umask, engine, created_at, command) VALUES (?, ?, '[]', '/p', 1, 18, 'local', 0, 'c')")
+          .run(name, batch).lastInsertRowid,
+      );
+      for (let i = 1; i <= 4; i++) {
+        store.stmt("INSERT INTO tasks (job_id, idx, state, attempts, updated_at) VALUES (?, ?, 'succeeded', 1, 0)").run(id, i);
+        store
+          .stmt(
+            "INSERT INTO attempts (job_id, idx, n, engine, state, run_dir, submitted_at, started_at, ended_at) VALUES (?, ?, 1, 'local', 'succeeded', '/r', 0, 0, ?)",
+          )
+          .run(id, i, name === "a" ? 1000 : 10);
+      }
+    }
+  });
+  assertKeptAgrees(store, "separators in names and batches");
   store.write(() => {
     // Accounting arrives late for attempts that ended unmeasured; one attempt is lost, then found to have failed.
     store.stmt("UPDATE attempts SET cpu_s = coalesce(cpu_s, 41.5), max_rss_mb = coalesce(max_rss_mb, 5000) WHERE id % 5 = 0").run();
@@ -153,7 +175,7 @@ test("the kept rollup follows attempts as they end, get their usage late, and go
   assertKeptAgrees(store, "jobs deleted");
   assert.deepEqual(
     keptUsageFigures(store, EVERYTHING, "name")?.map((g) => g.group),
-    ["map", "sim"],
+    ["map", "sim", "a\x1fb", "a"],
   );
 });
 

@@ -115,6 +115,11 @@ export function usageFiguresPage(
  * groups so small that reading their attempts is cheaper.
  */
 export function keptUsageFigures(store: Store, sel: Selection, by: ReportGrouping): GroupFigures[] | null {
+  // Its two reads see one moment: a commit between them would pair counts with other values.
+  return store.read(() => readKeptFigures(store, sel, by));
+}
+
+function readKeptFigures(store: Store, sel: Selection, by: ReportGrouping): GroupFigures[] | null {
   const narrowed = sel.ids.length > 0 || sel.states.length > 0 || sel.name !== null || sel.batch !== null || (sel.where?.length ?? 0) > 0;
   if (narrowed || by === "job") return null;
   const kept = store
@@ -127,7 +132,8 @@ export function keptUsageFigures(store: Store, sel: Selection, by: ReportGroupin
   // two dozen aggregate steps: groups of fewer than four attempts are cheaper read as attempts.
   if (kept.length * 4 > attempts) return null;
   const groups = new Map<string, RollupGroup>();
-  const pairs = new Map<string, RollupGroup>();
+  // By name, then batch: no separator to collide with what a name or a batch may contain.
+  const pairs = new Map<string, Map<string, RollupGroup>>();
   for (const [name, batch, n, tasks, first, oom, timeout, other, effN, effSum] of kept) {
     const grp = by === "name" ? name : batch;
     const g = groups.get(grp) ?? emptyGroup(first);
@@ -140,7 +146,8 @@ export function keptUsageFigures(store: Store, sel: Selection, by: ReportGroupin
     g.other += other;
     g.effN += effN;
     g.effSum += effSum;
-    pairs.set(`${name}\x1f${batch}`, g);
+    const ofName = pairs.get(name) ?? new Map<string, RollupGroup>();
+    pairs.set(name, ofName.set(batch, g));
   }
   // One row per name, batch and field, its keys and counts in one string each: 100,000 distinct figures
   // cost SQLite a string, not JavaScript 100,000 rows.
@@ -149,7 +156,7 @@ export function keptUsageFigures(store: Store, sel: Selection, by: ReportGroupin
     .raw()
     .all() as [string, string, string, string, string][];
   for (const [name, batch, field, keys, counts] of rows) {
-    const g = pairs.get(`${name}\x1f${batch}`);
+    const g = pairs.get(name)?.get(batch);
     if (!g) continue;
     const ns = counts.split(",").map(Number);
     if (field === "req") {
