@@ -370,6 +370,10 @@ export const MIGRATIONS: readonly string[] = [
   -- name and batch) is gone. An attempt deleted on its own is taken out by the attempts trigger below.
   CREATE TRIGGER usage_rollup_on_job_delete BEFORE DELETE ON jobs BEGIN
     ${rollupUpsert("a", -1, "OLD.id")};
+    -- What nothing counts any more goes (a cleaned-up batch leaves no rows behind): only the rows this job's
+    -- attempts touched, so deleting a job costs its own attempts, not its group's.
+    DELETE FROM usage_values WHERE n = 0 AND (name, batch, field, key) IN (${rollupValues(rollupBase("a", "OLD.id"))});
+    DELETE FROM usage_groups WHERE name = OLD.name AND batch = coalesce(OLD.batch, '(none)') AND attempts = 0;
   END;
   CREATE TRIGGER usage_rollup_on_attempt_delete BEFORE DELETE ON attempts WHEN ${ENDED_SQL("OLD")} BEGIN
     ${rollupUpsert("OLD", -1)};

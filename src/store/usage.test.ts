@@ -173,6 +173,9 @@ test("the kept rollup follows attempts as they end, get their usage late, and go
   // The first job goes (cleanup): its group keeps the other job's attempts; the "reduce" group goes entirely.
   store.write(() => store.stmt("DELETE FROM jobs WHERE id IN (1, 3)").run());
   assertKeptAgrees(store, "jobs deleted");
+  // Nothing is left of what no attempt counts any more: the "reduce" group has no row, no value counts 0.
+  assert.equal(store.stmt("SELECT count(*) FROM usage_groups WHERE attempts = 0 OR name = 'reduce'").pluck().get(), 0);
+  assert.equal(store.stmt("SELECT count(*) FROM usage_values WHERE n = 0 OR name = 'reduce'").pluck().get(), 0);
   assert.deepEqual(
     keptUsageFigures(store, EVERYTHING, "name")?.map((g) => g.group),
     ["map", "sim", "a\x1fb", "a"],
