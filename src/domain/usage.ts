@@ -83,10 +83,14 @@ export interface GroupReport {
 /** The q-quantile of sorted values, interpolated between neighbours (as numpy's default does). */
 export function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) throw new Error("quantile of nothing");
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+  return quantileOf(sorted.length, (k) => sorted[k]!, q);
+}
+
+/** The q-quantile of n values, the k-th smallest given by nth(k): the one interpolation both forms share. */
+function quantileOf(n: number, nth: (k: number) => number, q: number): number {
+  const pos = (n - 1) * q;
+  const lo = nth(Math.floor(pos));
+  return lo + (nth(Math.ceil(pos)) - lo) * (pos - Math.floor(pos));
 }
 
 /**
@@ -106,12 +110,7 @@ export function spreadOfCounts(values: readonly number[], counts: readonly numbe
     }
     return values[values.length - 1]!;
   };
-  const at = (q: number): number => {
-    const pos = (total - 1) * q;
-    const lo = nth(Math.floor(pos));
-    return lo + (nth(Math.ceil(pos)) - lo) * (pos - Math.floor(pos));
-  };
-  return { median: at(0.5), p95: at(0.95), max: values[values.length - 1]!, measured: total };
+  return { median: quantileOf(total, nth, 0.5), p95: quantileOf(total, nth, 0.95), max: values[values.length - 1]!, measured: total };
 }
 
 function spread(values: readonly (number | null)[]): Spread | null {

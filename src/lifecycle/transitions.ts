@@ -53,9 +53,7 @@ export function finishAttempt(store: Store, attempt: AttemptRow, out: Outcome): 
     .stmt(
       `UPDATE attempts SET state = ?, exit_code = ?, signal = ?, reason = ?, ended_at = ?,
          started_at = coalesce(started_at, ?), host = coalesce(host, ?), requests_done = max(requests_done, ?),
-         cpu_s = coalesce(cpu_s, ?), max_rss_mb = coalesce(max_rss_mb, ?), alloc_cpus = coalesce(alloc_cpus, ?),
-         alloc_mem_mb = coalesce(alloc_mem_mb, ?), alloc_time_s = coalesce(alloc_time_s, ?), usage_source = coalesce(usage_source, ?),
-         usage_due = CASE WHEN ? THEN ? ELSE usage_due END
+         ${USAGE_SET_SQL}, usage_due = CASE WHEN ? THEN ? ELSE usage_due END
        WHERE id = ? AND state IN ${ACTIVE_ATTEMPTS_SQL}`,
     )
     .run(
@@ -67,12 +65,7 @@ export function finishAttempt(store: Store, attempt: AttemptRow, out: Outcome): 
       out.startedAt ? out.startedAt / 1000 : null,
       out.host ?? null,
       noRequests ? 1 : 0,
-      u?.cpuS ?? null,
-      u?.maxRssMb ?? null,
-      u?.allocCpus ?? null,
-      u?.allocMemMb ?? null,
-      u?.allocTimeS ?? null,
-      u?.source ?? null,
+      ...usageParams(u),
       u || awaited ? 1 : 0,
       awaited ? out.endedAt / 1000 + usageWaitS() : null,
       attempt.id,
@@ -362,13 +355,16 @@ function settleJob(store: Store, jobId: number): number {
  */
 export function recordUsage(store: Store, attemptId: number, usage: AttemptUsage, settled: boolean): void {
   store
-    .stmt(
-      `UPDATE attempts SET cpu_s = coalesce(cpu_s, ?), max_rss_mb = coalesce(max_rss_mb, ?), alloc_cpus = coalesce(alloc_cpus, ?),
-         alloc_mem_mb = coalesce(alloc_mem_mb, ?), alloc_time_s = coalesce(alloc_time_s, ?), usage_source = coalesce(usage_source, ?),
-         usage_due = CASE WHEN ? THEN NULL ELSE usage_due END
-       WHERE id = ?`,
-    )
-    .run(usage.cpuS, usage.maxRssMb, usage.allocCpus, usage.allocMemMb, usage.allocTimeS, usage.source, settled ? 1 : 0, attemptId);
+    .stmt(`UPDATE attempts SET ${USAGE_SET_SQL}, usage_due = CASE WHEN ? THEN NULL ELSE usage_due END WHERE id = ?`)
+    .run(...usageParams(usage), settled ? 1 : 0, attemptId);
+}
+
+/** Usage fills in only what is not known yet: a late record never overwrites an earlier one. */
+const USAGE_SET_SQL = `cpu_s = coalesce(cpu_s, ?), max_rss_mb = coalesce(max_rss_mb, ?), alloc_cpus = coalesce(alloc_cpus, ?),
+  alloc_mem_mb = coalesce(alloc_mem_mb, ?), alloc_time_s = coalesce(alloc_time_s, ?), usage_source = coalesce(usage_source, ?)`;
+
+function usageParams(u: AttemptUsage | null | undefined): (number | string | null)[] {
+  return [u?.cpuS ?? null, u?.maxRssMb ?? null, u?.allocCpus ?? null, u?.allocMemMb ?? null, u?.allocTimeS ?? null, u?.source ?? null];
 }
 
 /** Stops awaiting the usage of an engine's attempts whose wait is over: what is missing stays unknown. */

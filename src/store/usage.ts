@@ -1,4 +1,4 @@
-import type { Selection } from "../domain/selection.js";
+import { isUnnarrowed, type Selection } from "../domain/selection.js";
 import { type GroupFigures, type Spread, spreadOfCounts, type UsageSample } from "../domain/usage.js";
 import { jobFilter, stateFilter } from "./queries.js";
 import type { Store } from "./store.js";
@@ -115,13 +115,12 @@ export function usageFiguresPage(
  * groups so small that reading their attempts is cheaper.
  */
 export function keptUsageFigures(store: Store, sel: Selection, by: ReportGrouping): GroupFigures[] | null {
+  if (!isUnnarrowed(sel) || by === "job") return null;
   // Its two reads see one moment: a commit between them would pair counts with other values.
-  return store.read(() => readKeptFigures(store, sel, by));
+  return store.read(() => readKeptFigures(store, by));
 }
 
-function readKeptFigures(store: Store, sel: Selection, by: ReportGrouping): GroupFigures[] | null {
-  const narrowed = sel.ids.length > 0 || sel.states.length > 0 || sel.name !== null || sel.batch !== null || (sel.where?.length ?? 0) > 0;
-  if (narrowed || by === "job") return null;
+function readKeptFigures(store: Store, by: "name" | "batch"): GroupFigures[] | null {
   const kept = store
     .stmt("SELECT name, batch, attempts, tasks, first_job, oom, timeout, other, eff_n, eff_sum FROM usage_groups WHERE attempts > 0")
     .raw()
