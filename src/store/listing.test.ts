@@ -117,8 +117,10 @@ test("ls lines formatted by SQLite are the table the JavaScript formatting print
   }
 });
 
-test("ls lines honour selections and filters, and an empty selection has no rows", () => {
+test("ls lines honour selections and filters, in id order even where an index yields them by state, and an empty selection has no rows", () => {
   const store = seeded();
+  const byState = buildSelection({ states: ["succeeded", "failed", "cancelled"] });
+  for (const chunk of [3, 20_000]) assert.equal(sqlLines(store, byState, { chunk }).text, tableRowsByJs(store, byState).lines.join("\n"));
   for (const sel of [
     buildSelection({ states: ["failed"] }),
     buildSelection({ name: "arr*" }),
