@@ -66,6 +66,15 @@ function rollupBackfill(): string {
     SELECT name, batch, field, key, count(*) FROM (${rollupValues(base)}) GROUP BY name, batch, field, key;`;
 }
 
+// Status's counts (migration 9): jobs per batch and label-or-state. A row's key, for a job row (NEW or OLD).
+const BATCH_KEY = (r: string): string => `${r}.batch IS NOT NULL, coalesce(${r}.batch, ''), coalesce(${r}.label, ${r}.lifecycle_state)`;
+const BATCH_MATCH = (r: string): string =>
+  `has_batch = (${r}.batch IS NOT NULL) AND batch = coalesce(${r}.batch, '') AND state = coalesce(${r}.label, ${r}.lifecycle_state)`;
+const batchCounted = (r: string): string =>
+  `INSERT INTO batch_counts (has_batch, batch, state, jobs) VALUES (${BATCH_KEY(r)}, 1) ON CONFLICT DO UPDATE SET jobs = jobs + 1`;
+const batchUncounted = (r: string): string =>
+  `UPDATE batch_counts SET jobs = jobs - 1 WHERE ${BATCH_MATCH(r)}; DELETE FROM batch_counts WHERE ${BATCH_MATCH(r)} AND jobs = 0`;
+
 export const MIGRATIONS: readonly string[] = [
   /* 1: jobs, tasks, attempts, shared environments, dependencies, the supervisor lease */ `
   CREATE TABLE environments (
@@ -377,6 +386,33 @@ export const MIGRATIONS: readonly string[] = [
   END;
   CREATE TRIGGER usage_rollup_on_attempt_delete BEFORE DELETE ON attempts WHEN ${ENDED_SQL("OLD")} BEGIN
     ${rollupUpsert("OLD", -1)};
+  END;
+  `,
+  /* 9: status's counts of jobs per batch and label-or-state, kept */ `
+  -- What \`corral status\` tabulates for a whole project, kept by triggers on jobs in the same transaction as
+  -- each change of a job's state (which the task triggers make), so status reads a few rows instead of
+  -- counting every job. A job without a batch has has_batch = 0 (a batch may be named ''). Rows at 0 go.
+  CREATE TABLE batch_counts (
+    has_batch INTEGER NOT NULL,
+    batch TEXT NOT NULL,
+    state TEXT NOT NULL,
+    jobs INTEGER NOT NULL,
+    PRIMARY KEY (has_batch, batch, state)
+  ) WITHOUT ROWID;
+  INSERT INTO batch_counts (has_batch, batch, state, jobs)
+    SELECT ${BATCH_KEY("j")}, count(*) FROM jobs j GROUP BY 1, 2, 3;
+  CREATE TRIGGER batch_counted_on_insert AFTER INSERT ON jobs BEGIN
+    ${batchCounted("NEW")};
+  END;
+  -- The columns lifecycle_state is computed from, and the label: a job moves between rows only when its
+  -- label-or-state (or batch) really changes, not at each of a sweep's million task updates.
+  CREATE TRIGGER batch_counted_on_update AFTER UPDATE OF batch, label, n_pending, n_queued, n_running, n_failed, n_lost, n_cancelled ON jobs
+    WHEN OLD.batch IS NOT NEW.batch OR coalesce(OLD.label, OLD.lifecycle_state) IS NOT coalesce(NEW.label, NEW.lifecycle_state) BEGIN
+    ${batchUncounted("OLD")};
+    ${batchCounted("NEW")};
+  END;
+  CREATE TRIGGER batch_counted_on_delete AFTER DELETE ON jobs BEGIN
+    ${batchUncounted("OLD")};
   END;
   `,
 ];

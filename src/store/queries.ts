@@ -4,7 +4,7 @@ import type { AttemptView, JobDetail, JobHeader, JobSummary, TaskRef, TaskView }
 
 export type { TaskRef };
 import type { Point } from "../domain/params.js";
-import { EVERYTHING, matchesStates, type Selection } from "../domain/selection.js";
+import { EVERYTHING, isUnnarrowed, matchesStates, type Selection } from "../domain/selection.js";
 import { isLifecycleState, type LifecycleState } from "../domain/states.js";
 import { RUN_FILES } from "../protocol/wrapper.js";
 import { environmentOf } from "./environments.js";
@@ -151,11 +151,20 @@ export function listForDisplay(store: Store, sel: Selection): DisplayRow[] {
 
 /**
  * Job counts per batch and state (a label where all of a job's tasks share one), ordered by batch and state.
- * SQLite counts in the order of the (batch, label, state) index, which needs no sort; the few rows that a
- * label shares with several lifecycle states are merged here (grouping by the label-or-state expression
- * instead made SQLite sort every row: 68 ms instead of 22 at 100,000 jobs).
+ * A whole project's are read from batch_counts, kept by triggers. For a narrowed selection SQLite counts in
+ * the order of the (batch, label, state) index, which needs no sort; the few rows that a label shares with
+ * several lifecycle states are merged here (grouping by the label-or-state expression instead made SQLite
+ * sort every row: 68 ms instead of 22 at 100,000 jobs).
  */
 export function countByBatch(store: Store, sel: Selection = EVERYTHING): { batch: string | null; state: string; jobs: number }[] {
+  if (isUnnarrowed(sel)) {
+    // batch_counts' key is the order to print: no batch first, then batches and states in byte order.
+    return store.stmt("SELECT CASE WHEN has_batch THEN batch END AS batch, state, jobs FROM batch_counts ORDER BY has_batch, batch, state").all() as {
+      batch: string | null;
+      state: string;
+      jobs: number;
+    }[];
+  }
   const f = jobFilter(sel);
   const rows = store
     .stmt(
