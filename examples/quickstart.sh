@@ -2,7 +2,7 @@
 # The README's first command: run real jobs on the embedded default (local engine + SQLite) in a fresh folder.
 set -e
 here=$(cd "$(dirname "$0")/.." && pwd)
-corral() { node "$here/dist/bin/corral.js" "$@"; }
+corral() { "$here/bin/corral" "$@"; }
 demo=$(mktemp -d "${TMPDIR:-/tmp}/corral-demo-XXXXXX")
 cd "$demo"
 echo "== a project folder: $demo"
@@ -21,4 +21,4 @@ corral logs 2
 echo "== corral show 3"
 corral show 3
 echo
-echo "Try more in that folder: cd $demo && node $here/dist/bin/corral.js status"
+echo "Try more in that folder: cd $demo && $here/bin/corral status"

@@ -15,11 +15,11 @@ import { slurm } from "../engines/slurm/slurm.js";
  * The engines corral knows, put together here: the API is the layer that knows both the engines and what a
  * supervisor process must be able to do (apply the requests jobs make, which may create jobs).
  */
-const SUPERVISOR_ENTRY = ownFile("api/supervisor-process.js");
+const supervisorEntry = () => ownFile("api/supervisor-process.js");
 
 const ENGINES = new Map<string, Engine>(
   [
-    createLocalEngine(SUPERVISOR_ENTRY),
+    createLocalEngine(supervisorEntry),
     new SchedulerEngine(slurm),
     new SchedulerEngine(sge),
     new SchedulerEngine(pbs),

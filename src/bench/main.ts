@@ -32,7 +32,7 @@ function benchEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 function cli(dir: string, args: string[], extra: NodeJS.ProcessEnv = {}): string {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, env: benchEnv(extra), encoding: "utf8", maxBuffer: 1 << 30 });
+  const r = spawnSync(CLI, args, { cwd: dir, env: benchEnv(extra), encoding: "utf8", maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`corral ${args.join(" ")}: ${r.stderr}`);
   return r.stdout;
 }

@@ -29,7 +29,7 @@ function timeCommand(dir: string, args: string[]): number {
   const xs: number[] = [];
   for (let i = 0; i < REPEATS; i++) {
     const t0 = performance.now();
-    const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, env: env(), stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 30 });
+    const r = spawnSync(CLI, args, { cwd: dir, env: env(), stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 30 });
     if (r.status !== 0) throw new Error(`corral ${args.join(" ")} failed: ${String(r.stderr)}`);
     xs.push((performance.now() - t0) / 1000);
   }

@@ -123,7 +123,7 @@ async function corralPool(url: string): Promise<Run> {
   const env: NodeJS.ProcessEnv = { ...process.env, CORRAL_REDIS_URL: url, NO_COLOR: "1" };
   delete env.CORRAL_DB;
   const run = (args: string[]) => {
-    const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, env, encoding: "utf8", maxBuffer: 1 << 28 });
+    const r = spawnSync(CLI, args, { cwd: dir, env, encoding: "utf8", maxBuffer: 1 << 28 });
     if (r.status !== 0) throw new Error(`corral ${args.join(" ")}: ${r.stderr}`);
     return r.stdout;
   };
@@ -135,7 +135,7 @@ async function corralPool(url: string): Promise<Run> {
     );
     const stop = startClock(redisServerPid(url));
     run(["submit", "--engine", "redis", "-a", `1-${N}`, "--", "true"]);
-    const wait = spawnSync(process.execPath, [CLI, "wait"], { cwd: dir, env, encoding: "utf8" });
+    const wait = spawnSync(CLI, ["wait"], { cwd: dir, env, encoding: "utf8" });
     const measured = stop();
     if (wait.status !== 0) throw new Error(`corral wait: ${wait.status} ${wait.stderr}`);
     const done = JSON.parse(run(["ls", "--json"])) as { tasks: { succeeded?: number; done: number } }[];

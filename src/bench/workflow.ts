@@ -12,7 +12,7 @@ function cli(dir: string, args: string[]): { seconds: number; stdout: string } {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", CORRAL_LOCAL_CPUS: "2" };
   delete env.CORRAL_DB;
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, env, encoding: "utf8", maxBuffer: 1 << 28 });
+  const r = spawnSync(CLI, args, { cwd: dir, env, encoding: "utf8", maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`corral ${args.join(" ")}: ${r.stderr}`);
   return { seconds: (performance.now() - t0) / 1000, stdout: r.stdout };
 }

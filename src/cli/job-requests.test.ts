@@ -5,7 +5,7 @@ import { CLI, TestProject } from "../testing/project.js";
 
 const p = new TestProject("corral-spawn-", { CORRAL_LOCAL_CPUS: "2" });
 after(() => p.cleanup());
-const corral = `'${process.execPath}' '${CLI}'`;
+const corral = `'${CLI}'`;
 
 interface Summary {
   id: number;

@@ -1,32 +1,52 @@
 import { createColors } from "picocolors";
 
-/** Colours only on a terminal, and never with NO_COLOR (https://no-color.org). */
-export const colorEnabled = Boolean(process.stdout.isTTY) && !("NO_COLOR" in process.env) && process.env.TERM !== "dumb";
-export const c = createColors(colorEnabled);
+type Colors = ReturnType<typeof createColors>;
+let palette: Colors | undefined;
+let enabled: boolean | undefined;
 
-const STATE_COLORS: Record<string, (s: string) => string> = {
-  succeeded: c.green,
-  failed: c.red,
-  lost: c.magenta,
-  cancelled: c.yellow,
-  running: c.cyan,
-  queued: c.dim,
-  pending: c.dim,
+/**
+ * Colours only on a terminal, and never with NO_COLOR (https://no-color.org). Decided on first use, never when
+ * this module is loaded: the startup snapshot (scripts/snapshot.mjs) loads it while building, on no terminal.
+ */
+export function colorEnabled(): boolean {
+  enabled ??= Boolean(process.stdout.isTTY) && !("NO_COLOR" in process.env) && process.env.TERM !== "dumb";
+  return enabled;
+}
+
+/** picocolors' functions (c.red, c.bold, ...), on or off as colorEnabled() says on first use. */
+export const c = new Proxy({} as Colors, {
+  get: (_target, name) => {
+    palette ??= createColors(colorEnabled());
+    return palette[name as keyof Colors];
+  },
+});
+
+const STATE_COLORS: Record<string, keyof Colors> = {
+  succeeded: "green",
+  failed: "red",
+  lost: "magenta",
+  cancelled: "yellow",
+  running: "cyan",
+  queued: "dim",
+  pending: "dim",
 };
 
+/** The colour of a state's cell; labels corral does not know are blue. */
+const paintOf = (state: string) => c[STATE_COLORS[state] ?? "blue"] as (s: string) => string;
+
 export function colorState(state: string): string {
-  return (STATE_COLORS[state] ?? c.blue)(state);
+  return paintOf(state)(state);
 }
 
 /** Colours a padded state cell by the state it holds. */
 export function paintState(cell: string): string {
-  return (STATE_COLORS[cell.trimEnd()] ?? c.blue)(cell);
+  return paintOf(cell.trimEnd())(cell);
 }
 
 /** The escape codes paintState() puts around a state's cell, for output formatted elsewhere (store/listing.ts). */
 export function stateEscapes(): { open: (state: string) => string; close: (state: string) => string } | null {
-  if (!colorEnabled) return null;
-  const split = (state: string) => (STATE_COLORS[state] ?? c.blue)("\u0000").split("\u0000") as [string, string];
+  if (!colorEnabled()) return null;
+  const split = (state: string) => paintOf(state)("\u0000").split("\u0000") as [string, string];
   return { open: (state) => split(state)[0], close: (state) => split(state)[1] };
 }
 
@@ -85,6 +105,6 @@ export function table(header: string[], rows: string[][], paint: Record<number, 
     return line + last;
   };
   out[0] = c.bold(fmt(header, false));
-  for (let i = 0; i < rows.length; i++) out[i + 1] = fmt(rows[i]!, colorEnabled);
+  for (let i = 0; i < rows.length; i++) out[i + 1] = fmt(rows[i]!, colorEnabled());
   return out.join("\n");
 }

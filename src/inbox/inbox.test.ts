@@ -105,7 +105,7 @@ for (const engine of ["local", "slurm"] as const) {
       if (!needScheduler(t, engine, problem)) return;
       const root = p.path("stop");
       p.ok(["inbox", root, "--setup"]);
-      const child = spawn(process.execPath, [CLI, "inbox", root, "--engine", engine, "--period", "0.1"], { cwd: p.dir, env: p.env, stdio: "ignore" });
+      const child = spawn(CLI, ["inbox", root, "--engine", engine, "--period", "0.1"], { cwd: p.dir, env: p.env, stdio: "ignore" });
       // Until it holds its lock (a loaded machine may take seconds to start it and probe the scheduler).
       const lock = path.join(root, ".corral-inbox.lock");
       for (let i = 0; i < 300 && !fs.existsSync(lock); i++) await new Promise((r) => setTimeout(r, 100));
@@ -128,7 +128,7 @@ for (const engine of ["local", "slurm"] as const) {
       const names = Array.from({ length: 50 }, (_, i) => `f${String(i).padStart(2, "0")}`);
       for (const n of names) drop(root, n, `echo ${n} >> ${ledger}\n`);
       for (let kill = 0; kill < 15; kill++) {
-        const child = spawn(process.execPath, [CLI, "inbox", root, "--engine", engine, "--period", "0.05", "--quiet", "0", "--max-active", "8"], {
+        const child = spawn(CLI, ["inbox", root, "--engine", engine, "--period", "0.05", "--quiet", "0", "--max-active", "8"], {
           cwd: p.dir,
           env: p.env,
           stdio: "ignore",

@@ -8,7 +8,7 @@ import { apiRoutes } from "./routes.js";
 
 /** Where the build put the page's bundle (scripts/build-page.mjs). */
 // Found from dist/, not from this module: the command line runs it from a bundle (see domain/own-files.ts).
-const ASSETS = ownFile("server/assets/");
+const assetsDir = () => ownFile("server/assets/");
 const TYPES: Record<string, string> = { ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".map": "application/json" };
 
 export interface AppOptions {
@@ -39,7 +39,7 @@ export function dashboardApp(opts: AppOptions): { app: Hono; token: string } {
   app.route("/api", apiRoutes({ live: opts.live, readOnly: opts.readOnly, projectDir: opts.projectDir }));
   app.get("/assets/:file", (c) => {
     const name = c.req.param("file");
-    const file = path.join(ASSETS, path.basename(name));
+    const file = path.join(assetsDir(), path.basename(name));
     if (!fs.existsSync(file)) return c.text("not found", 404);
     return c.body(fs.readFileSync(file), 200, { "Content-Type": TYPES[path.extname(file)] ?? "application/octet-stream" });
   });

@@ -80,7 +80,7 @@ export interface RunningUi {
 
 /** Starts `corral ui --port 0 ARGS` in the project's folder, as a user would, and waits for its address. */
 export function startUi(p: TestProject, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningUi> {
-  const child = spawn(process.execPath, [CLI, "ui", "--port", "0", ...args], { cwd: p.dir, env: { ...p.env, ...env } });
+  const child = spawn(CLI, ["ui", "--port", "0", ...args], { cwd: p.dir, env: { ...p.env, ...env } });
   return new Promise((resolve, reject) => {
     let out = "";
     let err = "";
@@ -112,7 +112,7 @@ export function startUi(p: TestProject, args: readonly string[] = [], env: NodeJ
 /** Where the tests keep their screenshots: docs/screenshots when CORRAL_SCREENSHOTS=1 (for the README), else a temp folder. */
 export function screenshotDir(): string {
   if (process.env.CORRAL_SCREENSHOTS === "1") {
-    const dir = path.resolve(path.dirname(CLI), "..", "..", "docs", "screenshots");
+    const dir = path.resolve(path.dirname(CLI), "..", "docs", "screenshots");
     fs.mkdirSync(dir, { recursive: true });
     return dir;
   }

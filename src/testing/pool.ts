@@ -43,11 +43,11 @@ export interface TestWorker {
 
 /** Starts `corral worker` with a quick heartbeat (0.5 s) and timeout (3 s), so a lost worker is seen within seconds. */
 export function startWorker(url: string, name: string, opts: { tags?: string; concurrency?: number; env?: NodeJS.ProcessEnv } = {}): TestWorker {
-  const args = [CLI, "worker", "--name", name, "--concurrency", String(opts.concurrency ?? 2), "--heartbeat", "0.5", "--timeout", "3"];
+  const args = ["worker", "--name", name, "--concurrency", String(opts.concurrency ?? 2), "--heartbeat", "0.5", "--timeout", "3"];
   if (opts.tags) args.push("--tags", opts.tags);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `corral-worker-${name}-`));
   args.push("--work-dir", workDir);
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...opts.env, CORRAL_REDIS_URL: url }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(CLI, args, { env: { ...process.env, ...opts.env, CORRAL_REDIS_URL: url }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));

@@ -4,8 +4,11 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The command as installed (the bundle of dist/cli/main.js, see scripts/bundle.mjs). */
-export const CLI = fileURLToPath(new URL("../bin/corral.js", import.meta.url));
+/**
+ * The command as installed (package.json's bin): bin/corral, which starts the startup snapshot or else the
+ * bundle of dist/cli/main.js (scripts/snapshot.mjs, scripts/bundle.mjs). Run it as a program, not with node.
+ */
+export const CLI = fileURLToPath(new URL("../../bin/corral", import.meta.url));
 
 export interface RunResult {
   readonly code: number;
@@ -45,13 +48,13 @@ export class TestProject {
   }
 
   run(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): RunResult {
-    const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? this.dir, env: { ...this.env, ...opts.env }, encoding: "utf8" });
+    const r = spawnSync(CLI, args, { cwd: opts.cwd ?? this.dir, env: { ...this.env, ...opts.env }, encoding: "utf8" });
     return { code: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
   }
 
   runAsync(args: readonly string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, [CLI, ...args], { cwd: this.dir, env: { ...this.env, ...opts.env } });
+      const child = spawn(CLI, args, { cwd: this.dir, env: { ...this.env, ...opts.env } });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

@@ -56,7 +56,7 @@ export function registerWait(program: Command): void {
         const bad = result.jobs.filter((j) => j.lifecycleState !== "succeeded" && !["pending", "queued", "running"].includes(j.lifecycleState));
         for (const j of bad)
           process.stderr.write(
-            `job ${j.id} (${j.name}) ${colorEnabled ? colorState(j.state) : j.state}${j.exitCode ? ` exit ${j.exitCode}` : ""}: corral show ${j.id}\n`,
+            `job ${j.id} (${j.name}) ${colorEnabled() ? colorState(j.state) : j.state}${j.exitCode ? ` exit ${j.exitCode}` : ""}: corral show ${j.id}\n`,
           );
         if (result.timedOut) process.stderr.write(`corral: gave up waiting after ${flags.timeout ?? "?"}s; jobs are still running\n`);
       }

@@ -12,10 +12,10 @@ import { isSameProcessAlive, signalGroup } from "./processes.js";
 
 /**
  * The embedded default: runs jobs on this machine under a resource budget, through a background supervisor.
- * `supervisorEntry` is the script that runs one (its caller decides what the supervisor can do, such as
- * applying the requests jobs make).
+ * `supervisorEntry` finds the script that runs one (its caller decides what the supervisor can do, such as
+ * applying the requests jobs make); it is asked when one is started, not when the engine is made.
  */
-export function createLocalEngine(supervisorEntry: string): Engine {
+export function createLocalEngine(supervisorEntry: () => string): Engine {
   return {
     name: "local",
     capabilities: { nativeArrays: true, nativeDependencies: "none", cancelTask: true, accounting: false, tagRouting: false, remoteRunDirs: false },
@@ -23,7 +23,7 @@ export function createLocalEngine(supervisorEntry: string): Engine {
       checkFits(spec.resources, loadLocalBudget(projectDir));
     },
     kick(store: Store): void {
-      ensureSupervisor(store, supervisorEntry);
+      ensureSupervisor(store, supervisorEntry());
     },
     refresh(store: Store): void {
       // Markers are the whole story here: the supervisor watches the processes themselves.
@@ -44,7 +44,7 @@ export function createLocalEngine(supervisorEntry: string): Engine {
             now,
           ),
         );
-      ensureSupervisor(store, supervisorEntry);
+      ensureSupervisor(store, supervisorEntry());
     },
     async abandon(attempts: readonly AttemptRow[]): Promise<void> {
       const alive = () => attempts.filter((a) => a.pid !== null && isSameProcessAlive(a.pid, a.pid_start));

@@ -231,7 +231,7 @@ test("a time limit stops the task on its worker and reads TIMEOUT; cancel stops 
 test("a job spawned from inside a task on a worker reaches the project", async (t) => {
   const p = await pool(t, [{ name: "plain" }]);
   if (!p) return;
-  const corral = `'${process.execPath}' '${CLI}'`;
+  const corral = `'${CLI}'`;
   const id = p.submit(["--engine", "redis", "--batch", "fan"], ["sh", "-c", `${corral} job spawn -n child -- echo spawned`]);
   await waitAll(p);
   assert.equal(show(p, id).state, "succeeded");

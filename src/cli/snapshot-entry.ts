@@ -1,0 +1,23 @@
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+import v8 from "node:v8";
+import { runCli } from "./program.js";
+
+/**
+ * The entry point of corral's startup snapshot (scripts/snapshot.mjs builds it, bin/corral starts from it):
+ * while the snapshot is built, node loads the whole command line, which is then saved as it stands; each
+ * command starts from that saved state and runs runCli() at once, without loading anything again.
+ *
+ * The bundle behind the snapshot reads `import.meta.url` and the packages it cannot hold (native ones, and
+ * those that read their own files) from these two globals, set here because only the running command knows
+ * where it is: bin/corral passes dist/bin/corral.js as the script.
+ */
+const shared = globalThis as { __corralUrl?: string; __corralRequire?: NodeJS.Require };
+
+if (!v8.startupSnapshot.isBuildingSnapshot()) throw new Error("snapshot-entry.js only builds the startup snapshot; run dist/bin/corral.js");
+v8.startupSnapshot.setDeserializeMainFunction(() => {
+  const script = process.argv[1]!;
+  shared.__corralUrl = pathToFileURL(script).href;
+  shared.__corralRequire = createRequire(script);
+  runCli();
+});
