@@ -8,8 +8,9 @@
 // environment or their own path (see cli/output.ts, domain/own-files.ts). Packages that cannot be kept are
 // loaded when first used instead, by the command itself, from node_modules as usual.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
+import os from "node:os";
 import { build } from "esbuild";
 
 const OUT = "dist/bin/snapshot";
@@ -19,6 +20,8 @@ const AT_RUN_TIME = ["better-sqlite3", "bullmq", "ioredis", "synckit", "picocolo
 
 // Each such package becomes a stand-in that loads it on first use, through the running command's require:
 // its default export and each named one (listed from the package here) load it when called, constructed or read.
+// Only functions and objects are named: a stand-in for a string or a flag would be a function, so importing one
+// of those fails this build rather than comparing unequal at run time.
 const require = createRequire(import.meta.url);
 const loadedAtRunTime = {
   name: "loaded-at-run-time",
@@ -26,7 +29,10 @@ const loadedAtRunTime = {
     const filter = new RegExp(`^(${AT_RUN_TIME.join("|")})$`);
     b.onResolve({ filter }, (args) => ({ path: args.path, namespace: "at-run-time" }));
     b.onLoad({ filter: /.*/, namespace: "at-run-time" }, (args) => {
-      const names = Object.keys(require(args.path)).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== "default");
+      const real = require(args.path);
+      const names = Object.keys(real).filter(
+        (n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== "default" && (typeof real[n] === "function" || (typeof real[n] === "object" && real[n] !== null)),
+      );
       return {
         loader: "js",
         contents: `let real;
@@ -57,14 +63,18 @@ await build({
   plugins: [loadedAtRunTime],
   logLevel: "warning",
 });
-const blob = `${OUT}/corral-${process.version}.blob`;
+// The name says which node, system and machine it fits, as bin/corral asks: `node --version`, `uname -sm`.
+const blob = `${OUT}/corral-${process.version}-${os.type()} ${os.machine()}.blob`;
+const building = `${OUT}/building.blob`;
 // Node warns that some built-in modules are "not yet fully verified" in snapshots; the test suite, which
 // runs every command through bin/corral, is what verifies them here.
-const r = spawnSync(process.execPath, ["--snapshot-blob", blob, "--build-snapshot", `${OUT}/corral.cjs`], {
+const r = spawnSync(process.execPath, ["--snapshot-blob", building, "--build-snapshot", `${OUT}/corral.cjs`], {
   encoding: "utf8",
   env: { ...process.env, NODE_NO_WARNINGS: "1" },
 });
-if (r.status !== 0) {
-  rmSync(blob, { force: true });
+// Renamed into place only when whole: a cut-off snapshot would crash node, where none falls back to the bundle.
+if (r.status === 0) renameSync(building, blob);
+else {
+  rmSync(building, { force: true });
   process.stderr.write(`corral: no startup snapshot (commands will start ~60 ms slower): ${r.stderr.trim().split("\n").slice(-3).join(" ")}\n`);
 }

@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import path from "node:path";
 import { pathToFileURL } from "node:url";
 import v8 from "node:v8";
 import { runCli } from "./program.js";
@@ -16,7 +17,9 @@ const shared = globalThis as { __corralUrl?: string; __corralRequire?: NodeJS.Re
 
 if (!v8.startupSnapshot.isBuildingSnapshot()) throw new Error("snapshot-entry.js only builds the startup snapshot; run dist/bin/corral.js");
 v8.startupSnapshot.setDeserializeMainFunction(() => {
-  const script = process.argv[1]!;
+  // Node makes the script's path absolute when it loads a script, but not when it starts from a snapshot.
+  const script = path.resolve(process.argv[1]!);
+  process.argv[1] = script;
   shared.__corralUrl = pathToFileURL(script).href;
   shared.__corralRequire = createRequire(script);
   runCli();

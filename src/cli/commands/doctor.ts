@@ -34,10 +34,18 @@ export function registerDoctor(program: Command): void {
           process.stdout.write(
             `default engine: ${defaultEngineName(corral ? projectDir : null)}; database: ${store ? `${store.path} (${store.journal} journal${store.networkFs ? `, on ${store.networkFs}` : ""})` : "none yet"}\n`,
           );
+          process.stdout.write(`started from: ${startedFrom()}\n`);
         }
         if (flags.engine && lines.some((l) => !l.usable)) throw new ExitCode(1);
       } finally {
         corral?.close();
       }
     });
+}
+
+/** Whether this command started from corral's startup snapshot (see bin/corral): commands start faster from one. */
+function startedFrom(): string {
+  const at = process.execArgv.indexOf("--snapshot-blob");
+  if (at >= 0) return `the startup snapshot ${path.resolve(process.execArgv[at + 1]!)}`;
+  return `the bundle (no startup snapshot: none built for node ${process.version}, or NODE_OPTIONS or CORRAL_SNAPSHOT=off set; npm run build makes one)`;
 }
