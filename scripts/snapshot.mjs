@@ -15,8 +15,11 @@ import { build } from "esbuild";
 
 const OUT = "dist/bin/snapshot";
 
-/** Native (better-sqlite3), reading their own files or starting threads from them, or reading the terminal when loaded. */
-const AT_RUN_TIME = ["better-sqlite3", "bullmq", "ioredis", "synckit", "picocolors", "cli-progress"];
+/**
+ * Reading their own files or starting threads from them, or reading the terminal when loaded. (better-sqlite3
+ * is bundled: its addon is loaded apart, see cli/snapshot-entry.ts, and its `bindings` lookup is never run.)
+ */
+const AT_RUN_TIME = ["bullmq", "ioredis", "synckit", "picocolors", "cli-progress"];
 
 // Each such package becomes a stand-in that loads it on first use, through the running command's require:
 // its default export and each named one (listed from the package here) load it when called, constructed or read.
