@@ -1,7 +1,7 @@
-// Builds corral's V8 startup snapshot, dist/bin/snapshot/corral-<node version>.blob, which bin/corral starts
-// node from: the command line's modules already loaded and compiled, so each command starts about 60 ms sooner
-// (Node 20 has no module compile cache; a snapshot is what it offers). A snapshot only fits the node that made
-// it, hence the version in its name; bin/corral falls back to dist/bin/corral.js when there is none.
+// Builds corral's V8 startup snapshot, dist/bin/snapshot/corral-<node version>-<system> <machine>.blob, which
+// bin/corral starts node from: the command line's modules already loaded and compiled, so each command starts
+// about 60 ms sooner (Node 20 has no module compile cache; a snapshot is what it offers). A snapshot only fits
+// the node that made it, hence its name; bin/corral falls back to dist/bin/corral.js when there is none.
 //
 // The snapshot is made from one CommonJS bundle of dist/cli/snapshot-entry.js. Whatever its modules do when
 // loaded is done once, here, and kept: so corral's modules decide nothing at load time from the terminal, the
