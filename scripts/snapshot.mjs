@@ -17,7 +17,7 @@ const OUT = "dist/bin/snapshot";
 
 /**
  * Reading their own files or starting threads from them, or reading the terminal when loaded. (better-sqlite3
- * is bundled: its addon is loaded apart, see cli/snapshot-entry.ts, and its `bindings` lookup is never run.)
+ * is bundled; only its compiled addon is loaded at run time, see sqliteAddon below.)
  */
 const AT_RUN_TIME = ["bullmq", "ioredis", "synckit", "picocolors", "cli-progress"];
 
@@ -53,6 +53,28 @@ ${names.map((n) => `export const ${n} = lazy(() => load()[${JSON.stringify(n)}])
   },
 };
 
+// better-sqlite3 finds its addon with `bindings`, which looks for the package's folder from its caller's file:
+// in a bundle that is the bundle. Here it is found from the running command instead, where npm builds it
+// (else through the real bindings, told the package's folder). Evaluated on the first database opened.
+const sqliteAddon = {
+  name: "sqlite-addon",
+  setup(b) {
+    b.onResolve({ filter: /^bindings$/ }, () => ({ path: "bindings", namespace: "sqlite-addon" }));
+    b.onLoad({ filter: /.*/, namespace: "sqlite-addon" }, () => ({
+      loader: "js",
+      contents: `const fs = require("node:fs");
+const path = require("node:path");
+const { createRequire } = require("node:module");
+module.exports = (name) => {
+  const root = path.dirname(globalThis.__corralRequire.resolve("better-sqlite3/package.json"));
+  const fromRoot = createRequire(path.join(root, "package.json"));
+  const built = path.join(root, "build", "Release", name);
+  return fs.existsSync(built) ? fromRoot(built) : fromRoot("bindings")({ bindings: name, module_root: root });
+};`,
+    }));
+  },
+};
+
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
 await build({
@@ -63,7 +85,7 @@ await build({
   platform: "node",
   target: "node20",
   define: { "import.meta.url": "globalThis.__corralUrl" },
-  plugins: [loadedAtRunTime],
+  plugins: [loadedAtRunTime, sqliteAddon],
   logLevel: "warning",
 });
 // The name says which node, system and machine it fits, as bin/corral asks: `node --version`, `uname -sm`.

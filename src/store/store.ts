@@ -6,17 +6,6 @@ import { runsDirOf } from "../protocol/run-dir.js";
 import { networkFilesystem } from "./filesystem.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.js";
 
-/**
- * better-sqlite3's compiled part, when the startup snapshot hands it in (cli/snapshot-entry.ts): there the
- * package's JavaScript is already loaded, and only the addon is loaded, directly. Otherwise the package finds
- * it itself. Asked on each open, never when this module loads (which the snapshot does at build time).
- */
-function nativeBinding(): Database.Options {
-  const fromSnapshot = (globalThis as { __corralSqliteBinding?: () => object }).__corralSqliteBinding;
-  // The package takes a loaded addon as well as a path (see its docs); its types know only the path.
-  return fromSnapshot ? { nativeBinding: fromSnapshot() as unknown as string } : {};
-}
-
 export interface OpenOptions {
   readonly path: string;
   /** Create the database (and its folder) when missing. */
@@ -97,7 +86,7 @@ export class Store {
     const networkFs = networkFilesystem(path.dirname(file));
     let db: Database.Database;
     try {
-      db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: true, timeout: BUSY_TIMEOUT_MS, ...nativeBinding() });
+      db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
     } catch (err) {
       throw new StoreError(`cannot open database ${file}: ${(err as Error).message}`);
     }
