@@ -147,3 +147,17 @@ for (const engine of ["local", "slurm"] as const) {
     });
   });
 }
+
+test("a lock torn by a kill before it was written is taken over; the lock appears whole and leaves no draft", () => {
+  const p = new TestProject("corral-inbox-lock-");
+  const root = p.path("torn");
+  p.ok(["inbox", root, "--setup"]);
+  // What a watcher killed between creating its lock and writing it used to leave.
+  fs.writeFileSync(path.join(root, ".corral-inbox.lock"), "");
+  p.ok(["inbox", root, "--exit-when-idle"]);
+  assert.deepEqual(
+    fs.readdirSync(root).filter((f) => f.startsWith(".corral-inbox.lock")),
+    [],
+    "released on exit, and no draft left beside it",
+  );
+});

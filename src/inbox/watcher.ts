@@ -72,29 +72,51 @@ export class InboxWatcher {
 
   /**
    * One watcher per ROOT: two would race for the same folders. The lock is a file with the holder's pid and
-   * start time (written whole, exclusively); a lock whose holder is gone (kill -9) is taken over.
+   * start time, which appears whole: written under a name of its own, then linked into place, which fails if
+   * the lock exists (creating it and then writing would leave it empty to a kill -9 in between, and the next
+   * watcher could not tell whose it is). A lock whose holder is gone (kill -9) is taken over.
    */
   lock(): () => void {
     const file = path.join(this.dirs.root, ".corral-inbox.lock");
     const mine = `${process.pid} ${processStartTime(process.pid) ?? ""} ${os.hostname()}\n`;
-    for (let tries = 0; tries < 3; tries++) {
-      try {
-        fs.writeFileSync(file, mine, { flag: "wx" });
-        return () => {
-          if (fs.existsSync(file) && fs.readFileSync(file, "utf8") === mine) fs.rmSync(file, { force: true });
-        };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    const draft = `${file}.${process.pid}`;
+    fs.writeFileSync(draft, mine);
+    try {
+      for (let tries = 0; tries < 3; tries++) {
+        try {
+          fs.linkSync(draft, file);
+          return () => {
+            if (fs.existsSync(file) && fs.readFileSync(file, "utf8") === mine) fs.rmSync(file, { force: true });
+          };
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        }
+        this.refuseLiveLock(file);
+        fs.rmSync(file, { force: true }); // its holder is gone
       }
-      const [pid, start, host] = fs.readFileSync(file, "utf8").trim().split(" ");
-      if (host === os.hostname() && isSameProcessAlive(Number(pid), start ?? null)) {
-        throw new UsageError(`another corral inbox (pid ${pid}) is watching ${this.dirs.root}`);
-      }
-      if (host !== os.hostname())
-        throw new UsageError(`another corral inbox (pid ${pid} on ${host}) may be watching ${this.dirs.root}; remove ${file} if it is not`);
-      fs.rmSync(file, { force: true }); // its holder is gone
+    } finally {
+      fs.rmSync(draft, { force: true });
     }
     throw new UsageError(`cannot take ${file}`);
+  }
+
+  /** Throws if the lock's holder may still be watching; returns if it is gone. */
+  private refuseLiveLock(file: string): void {
+    let text = "";
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return; // released meanwhile
+      throw err;
+    }
+    // An empty lock is a torn one from before locks were linked into place: its writer died writing it.
+    if (text.trim() === "") return;
+    const [pid, start, host] = text.trim().split(" ");
+    if (host === os.hostname() && isSameProcessAlive(Number(pid), start ?? null)) {
+      throw new UsageError(`another corral inbox (pid ${pid}) is watching ${this.dirs.root}`);
+    }
+    if (host !== os.hostname())
+      throw new UsageError(`another corral inbox (pid ${pid} on ${host}) may be watching ${this.dirs.root}; remove ${file} if it is not`);
   }
 
   static setup(root: string): InboxDirs {
