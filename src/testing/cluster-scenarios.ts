@@ -47,6 +47,16 @@ export function clusterScenarios(s: SchedulerUnderTest): void {
   const p = new TestProject(`corral-${s.engine}-`, { CORRAL_LOST_GRACE_S: "2", CORRAL_POLL_MIN_AGE_S: "0" });
   const submit = (args: readonly string[], command: readonly string[]) => p.submit(["--engine", s.engine, ...args], command);
   after(() => p.cleanup());
+  /**
+   * A project of the test's own, for tests that count the project's jobs or crash a submit: the suite's tests
+   * run side by side, and another test's `corral wait` refreshes the shared project, which hands any job just
+   * recorded to the scheduler itself (so a submit meant to crash would find its job already submitted).
+   */
+  const ownProject = (t: { after: (fn: () => Promise<void>) => void }, name: string) => {
+    const own = new TestProject(`corral-${s.engine}-${name}-`, { CORRAL_LOST_GRACE_S: "2", CORRAL_POLL_MIN_AGE_S: "0" });
+    t.after(() => own.cleanup());
+    return own;
+  };
 
   describe(`${s.engine} engine against the real scheduler`, { concurrency: 3 }, () => {
     test("a job that succeeds and one that exits 3 end with their exit codes, each with a scheduler id", async (t) => {
@@ -187,6 +197,7 @@ export function clusterScenarios(s: SchedulerUnderTest): void {
 
     test("corral killed -9 right after the scheduler took a job: the next command recovers it, and it runs exactly once", async (t) => {
       if (!needScheduler(t, s.engine, problem)) return;
+      const p = ownProject(t, "crash");
       // A stand-in for the submit command that submits for real, then kills corral before it can record the id.
       const shim = tempDir("corral-crash-");
       const real = spawnSync("sh", ["-c", `command -v ${s.submitCommand}`], { encoding: "utf8" }).stdout.trim();
@@ -228,6 +239,7 @@ export function clusterScenarios(s: SchedulerUnderTest): void {
 
     test("an unknown queue is the scheduler's own message on one line, exit 2, and nothing recorded", async (t) => {
       if (!needScheduler(t, s.engine, problem)) return;
+      const p = ownProject(t, "queue");
       const before = jobIds(p);
       const r = p.run(["submit", "--engine", s.engine, "-q", "no_such_queue", "--", "true"]);
       assert.equal(r.code, 2);
@@ -238,7 +250,8 @@ export function clusterScenarios(s: SchedulerUnderTest): void {
 
     test("a scheduler that does not answer changes nothing: no job is failed or lost for it", async (t) => {
       if (!needScheduler(t, s.engine, problem)) return;
-      const id = submit([], ["sleep", "30"]);
+      const p = ownProject(t, "down");
+      const id = p.submit(["--engine", s.engine], ["sleep", "30"]);
       const down = await p.runAsync(["refresh"], { env: { ...s.unreachableEnv, CORRAL_LOST_GRACE_S: "0" } });
       assert.equal(down.code, 0, down.stderr);
       const state = show(p, id).state;

@@ -68,7 +68,7 @@ export function submissionComment(tag: string, jobId: number, attemptN: number, 
 export abstract class TrackedEngine<B extends Backend = Backend> implements Engine {
   readonly name: string;
   readonly capabilities: EngineCapabilities;
-  private probed: { at: number; dir: string; result: ProbeResult } | null = null;
+  private probed: { at: number; dir: string; result: ProbeResult; stored: boolean } | null = null;
   /** Projects whose attempts' markers this process has read all of once (remote run directories). */
   private readonly sweptOnce = new Set<string>();
   /** Why the last submission could not reach the backend. */
@@ -93,16 +93,24 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
    */
   protected probe(projectDir: string, store: Store | null): ProbeResult {
     const now = Date.now() / 1000;
-    if (this.probed && this.probed.dir === projectDir && now - this.probed.at < PROBE_TTL_S) return this.probed.result;
+    if (this.probed && this.probed.dir === projectDir && now - this.probed.at < PROBE_TTL_S) {
+      // Probed before the store was open (a submit validates first): the store keeps it for later commands,
+      // which may need its dialect when the scheduler no longer answers.
+      if (store && !this.probed.stored) {
+        saveProbe(store, this.name, JSON.stringify(this.probed.result), this.probed.at);
+        this.probed.stored = true;
+      }
+      return this.probed.result;
+    }
     const cached = store ? cachedProbe(store, this.name) : null;
     if (cached && now - cached.probedAt < PROBE_TTL_S) {
       const result = JSON.parse(cached.probe) as ProbeResult;
-      this.probed = { at: cached.probedAt, dir: projectDir, result };
+      this.probed = { at: cached.probedAt, dir: projectDir, result, stored: true };
       return result;
     }
     const result = this.backend.probe(projectDir, false);
     if (!result.usable) return result; // asked again next time: the user may be starting the daemon right now
-    this.probed = { at: now, dir: projectDir, result };
+    this.probed = { at: now, dir: projectDir, result, stored: store !== null };
     if (store) saveProbe(store, this.name, JSON.stringify(result), now);
     return result;
   }
@@ -115,7 +123,12 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
     if (!this.backend.speaksDialects) return null;
     if (this.probed?.dir === store.dir) return this.probed.result.dialect ?? null;
     const cached = cachedProbe(store, this.name);
-    return cached ? ((JSON.parse(cached.probe) as ProbeResult).dialect ?? null) : (this.probe(store.dir, store).dialect ?? null);
+    if (cached) return (JSON.parse(cached.probe) as ProbeResult).dialect ?? null;
+    const probed = this.probe(store.dir, store);
+    // Asked in the wrong dialect, a scheduler answers with a usage message, which would read as a refusal:
+    // unknown, nothing can be concluded from it.
+    if (!probed.usable) throw new SchedulerUnavailable(`${this.name}: ${probed.lines.find((l) => !l.usable)?.text ?? "not usable here"}`);
+    return probed.dialect ?? null;
   }
 
   validate(spec: JobSpec, projectDir: string, store: Store | null): void {

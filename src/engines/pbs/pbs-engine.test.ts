@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import Database from "better-sqlite3";
 import { after, test } from "node:test";
 import { needScheduler, schedulerProblem, unreachableSlurmConf, useTorqueFrontEnd } from "../../testing/clusters.js";
 import { clusterScenarios } from "../../testing/cluster-scenarios.js";
@@ -72,4 +73,18 @@ test("a job held in PBS (qsub -h) waits there, and corral release releases it wi
   p.ok(["release", String(id)]);
   assert.equal((await p.runAsync(["wait", String(id), "--timeout", "60"])).code, 0);
   assert.equal(p.ok(["logs", String(id)]), "released\n");
+});
+
+test("a refresh while the server is down, before any command has learnt its dialect, asks nothing in the wrong one and changes nothing", async (t) => {
+  if (!needScheduler(t, "pbs", problem)) return;
+  const id = p.submit(["--engine", "pbs"], ["sleep", "20"]);
+  // As in a project whose last probe was forgotten (a submit refused while the server was down forgets it).
+  const db = new Database(p.dbPath);
+  db.prepare("UPDATE engine_polls SET probe = NULL, probed_at = NULL WHERE engine = 'pbs'").run();
+  db.close();
+  const down = p.run(["refresh"], { env: { SLURM_CONF: unreachableSlurmConf(), CORRAL_LOST_GRACE_S: "0" } });
+  assert.equal(down.code, 0, down.stderr);
+  const state = p.json<{ state: string }>(["show", String(id)]).state;
+  assert.ok(["queued", "running"].includes(state), state);
+  assert.equal((await p.runAsync(["wait", String(id), "--timeout", "60"])).code, 0);
 });
