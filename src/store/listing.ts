@@ -2,6 +2,7 @@ import type { Selection } from "../domain/selection.js";
 import { LIFECYCLE_STATES } from "../domain/states.js";
 import { jobFilter, stateFilter } from "./queries.js";
 import type { Store } from "./store.js";
+import { summaryJsonSql } from "./summary-json.js";
 
 /**
  * `corral ls` and `corral ls --json` over 100,000 jobs: SQLite formats the text itself (printf, json_quote),
@@ -89,58 +90,22 @@ export function* listingLines(store: Store, sel: Selection, layout: ListingLayou
   }
 }
 
-/**
- * `createdAt` as JavaScript's toISOString writes it, in two printf arguments (`%s.%03dZ`): datetime() and the
- * milliseconds cut (not rounded, as toISOString cuts them). strftime('%f') would round, and costs twice as much.
- */
-const isoSecondsSql = (col: string) => `replace(datetime(CAST(${col} AS INTEGER), 'unixepoch'), ' ', 'T')`;
-const isoMillisSql = (col: string) => `CAST(${col} * 1000 AS INTEGER) % 1000`;
-
-/**
- * One job summary as `JSON.stringify(summaries, null, 2)` prints it inside the array (see toSummary in
- * queries.ts): the same keys in the same order, byte for byte (a test holds the two together).
- */
-const SUMMARY_JSON = `printf('  {
-    "id": %d,
-    "name": %s,
-    "batch": %s,
-    "state": %s,
-    "lifecycleState": %s,
-    "label": %s,
-    "exitCode": %s,
-    "engine": %s,
-    "command": %s,
-    "array": %s,
-    "createdAt": "%s.%03dZ",
-    "tasks": {
-      "total": %d,
-      "done": %d,
-      "pending": %d,
-      "queued": %d,
-      "running": %d,
-      "succeeded": %d,
-      "failed": %d,
-      "cancelled": %d,
-      "lost": %d
-    }
-  }', j.id, json_quote(j.name), json_quote(j.batch), json_quote(${STATE_SQL}), json_quote(j.lifecycle_state), json_quote(j.label),
-  CASE WHEN j.lifecycle_state = 'succeeded' THEN '0' ELSE json_quote(j.exit_code) END, json_quote(j.engine), json_quote(j.command),
-  json_quote(j.array_spec), ${isoSecondsSql("j.created_at")}, ${isoMillisSql("j.created_at")}, j.n_tasks, j.n_succeeded + j.n_failed + j.n_cancelled + j.n_lost, j.n_pending,
-  j.n_queued, j.n_running, j.n_succeeded, j.n_failed, j.n_cancelled, j.n_lost)`;
-
 /** `ls --json`: the selected job summaries as pretty JSON text, in chunks that concatenate to the whole array. */
 export function* summariesJson(store: Store, sel: Selection, chunkRows = CHUNK_ROWS): Generator<string> {
   const f = jobFilter(sel);
   const st = stateFilter(sel.states);
+  // Ended jobs' summaries are kept rendered (migration 10); the others are rendered here.
   const stmt = store
     .stmt(
       `SELECT string_agg(o, ',' || char(10)), max(id) FROM (
-         SELECT j.id, ${SUMMARY_JSON} AS o FROM jobs j WHERE j.id > ? AND ${f.where} AND ${st.where} ORDER BY j.id LIMIT ${chunkRows})`,
+         SELECT j.id, coalesce(k.json, ${summaryJsonSql("j")}) AS o FROM jobs j LEFT JOIN job_summaries k ON k.job_id = j.id
+         WHERE j.id > ? AND ${f.where} AND ${st.where} ORDER BY j.id LIMIT ${chunkRows})`,
     )
     .raw();
+  const params = [...f.params, ...st.params];
   let first = true;
   for (let after = 0; ; ) {
-    const row = stmt.get(after, ...f.params, ...st.params) as [string | null, number | null];
+    const row = stmt.get(after, ...params) as [string | null, number | null];
     if (row[0] === null || row[1] === null) break;
     yield first ? `[\n${row[0]}` : `,\n${row[0]}`;
     first = false;

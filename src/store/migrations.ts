@@ -2,6 +2,8 @@
  * Schema migrations, applied in order inside one transaction each. Never edit a released migration:
  * add a new one. `schema_version` holds the number of migrations applied.
  */
+import { SUMMARY_INPUTS, SUMMARY_KEPT, summaryJsonSql } from "./summary-json.js";
+
 // The usage rollup's triggers (migration 8) share two statements, written once here for a row of attempts:
 // NEW or OLD inside a row trigger, or `a` for every ended attempt of a job (or, in the backfill, of all jobs).
 const ENDED_SQL = (r: string): string => `${r}.state IN ('succeeded', 'failed', 'cancelled', 'lost')`;
@@ -413,6 +415,29 @@ export const MIGRATIONS: readonly string[] = [
   END;
   CREATE TRIGGER batch_counted_on_delete AFTER DELETE ON jobs BEGIN
     ${batchUncounted("OLD")};
+  END;
+  `,
+  /* 10: each ended job's \`ls --json\` summary, kept rendered */ `
+  -- \`corral ls --json\` of 100,000 jobs reads these texts instead of rendering each job's (about 4 µs a job),
+  -- kept by triggers on jobs in the same transaction as each change. Only an ended job's is kept, rendered
+  -- once as it ends (an active job changes at every task's start and end, and most jobs of a long history
+  -- have ended). None where the listing renders it itself: an active job, or one of many tasks (see
+  -- KEPT_SUMMARY_MAX_TASKS), whose every task's change would render it again.
+  CREATE TABLE job_summaries (
+    job_id INTEGER PRIMARY KEY,
+    json TEXT NOT NULL
+  );
+  INSERT INTO job_summaries (job_id, json) SELECT j.id, ${summaryJsonSql("j")} FROM jobs j WHERE ${SUMMARY_KEPT("j")};
+  CREATE TRIGGER job_summary_kept AFTER UPDATE OF ${SUMMARY_INPUTS.join(", ")} ON jobs WHEN ${SUMMARY_KEPT("NEW")} BEGIN
+    INSERT OR REPLACE INTO job_summaries (job_id, json) VALUES (NEW.id, ${summaryJsonSql("NEW")});
+  END;
+  -- Active again (a resubmit), or grown past the limit: the listing renders it again.
+  CREATE TRIGGER job_summary_dropped AFTER UPDATE OF ${SUMMARY_INPUTS.join(", ")} ON jobs
+    WHEN OLD.n_pending + OLD.n_queued + OLD.n_running = 0 AND NOT (${SUMMARY_KEPT("NEW")}) BEGIN
+    DELETE FROM job_summaries WHERE job_id = NEW.id;
+  END;
+  CREATE TRIGGER job_summary_on_delete AFTER DELETE ON jobs BEGIN
+    DELETE FROM job_summaries WHERE job_id = OLD.id;
   END;
   `,
 ];
