@@ -44,7 +44,9 @@ export interface SchedulerUnderTest {
 /** The behaviours every scheduler engine shares, run against the real daemon. */
 export function clusterScenarios(s: SchedulerUnderTest): void {
   const problem = schedulerProblem(s.engine);
-  const p = new TestProject(`corral-${s.engine}-`, { CORRAL_LOST_GRACE_S: "2", CORRAL_POLL_MIN_AGE_S: "0" });
+  // Short grace before a vanished job counts as lost, and no pause between two asks of the scheduler.
+  const env = { CORRAL_LOST_GRACE_S: "2", CORRAL_POLL_MIN_AGE_S: "0" };
+  const p = new TestProject(`corral-${s.engine}-`, env);
   const submit = (args: readonly string[], command: readonly string[]) => p.submit(["--engine", s.engine, ...args], command);
   after(() => p.cleanup());
   /**
@@ -53,7 +55,7 @@ export function clusterScenarios(s: SchedulerUnderTest): void {
    * recorded to the scheduler itself (so a submit meant to crash would find its job already submitted).
    */
   const ownProject = (t: { after: (fn: () => Promise<void>) => void }, name: string) => {
-    const own = new TestProject(`corral-${s.engine}-${name}-`, { CORRAL_LOST_GRACE_S: "2", CORRAL_POLL_MIN_AGE_S: "0" });
+    const own = new TestProject(`corral-${s.engine}-${name}-`, env);
     t.after(() => own.cleanup());
     return own;
   };
