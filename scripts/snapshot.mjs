@@ -1,16 +1,15 @@
-// Builds corral's V8 startup snapshot, dist/bin/snapshot/corral-<node version>-<system> <machine>.blob, which
-// bin/corral starts node from: the command line's modules already loaded and compiled, so each command starts
-// about 60 ms sooner (Node 20 has no module compile cache; a snapshot is what it offers). A snapshot only fits
-// the node that made it, hence its name; bin/corral falls back to dist/bin/corral.js when there is none.
+// Builds corral's V8 startup snapshot, dist/bin/snapshot/corral.blob, which bin/corral starts node from: the
+// command line's modules already loaded and compiled, so each command starts about 60 ms sooner (Node 20 has
+// no module compile cache; a snapshot is what it offers). A snapshot only fits the node binary that made it,
+// linked beside it as dist/bin/snapshot/node; bin/corral falls back to dist/bin/corral.js for any other node.
 //
 // The snapshot is made from one CommonJS bundle of dist/cli/snapshot-entry.js. Whatever its modules do when
 // loaded is done once, here, and kept: so corral's modules decide nothing at load time from the terminal, the
 // environment or their own path (see cli/output.ts, domain/own-files.ts). Packages that cannot be kept are
 // loaded when first used instead, by the command itself, from node_modules as usual.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, renameSync, rmSync } from "node:fs";
+import { mkdirSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import os from "node:os";
 import { build } from "esbuild";
 
 const OUT = "dist/bin/snapshot";
@@ -19,17 +18,25 @@ const OUT = "dist/bin/snapshot";
  * Reading their own files or starting threads from them, or reading the terminal when loaded. (better-sqlite3
  * is bundled; only its compiled addon is loaded at run time, see sqliteAddon below.)
  */
-const AT_RUN_TIME = ["bullmq", "ioredis", "synckit", "picocolors", "cli-progress"];
+const CANNOT_BE_KEPT = ["bullmq", "ioredis", "synckit", "picocolors", "cli-progress"];
+/**
+ * Used only by commands that read job description or folder files (zod and the parsers) or serve the
+ * dashboard (hono): every command pays for what the snapshot holds, as V8 deserializes it at each start
+ * (zod alone made `corral --version` 10 ms slower), and these few pay for loading them instead.
+ */
+const FOR_SOME_COMMANDS = ["zod", "yaml", "toml-eslint-parser", "hono", "hono/cookie", "hono/streaming", "@hono/node-server"];
+const AT_RUN_TIME = [...CANNOT_BE_KEPT, ...FOR_SOME_COMMANDS];
 
 // Each such package becomes a stand-in that loads it on first use, through the running command's require:
 // its default export and each named one (listed from the package here) load it when called, constructed or read.
 // Only functions and objects are named: a stand-in for a string or a flag would be a function, so importing one
-// of those fails this build rather than comparing unequal at run time.
+// of those fails this build rather than comparing unequal at run time. (Named through `export { … as name }`,
+// which also takes names that are reserved words, as zod's `null`.)
 const require = createRequire(import.meta.url);
 const loadedAtRunTime = {
   name: "loaded-at-run-time",
   setup(b) {
-    const filter = new RegExp(`^(${AT_RUN_TIME.join("|")})$`);
+    const filter = new RegExp(`^(${AT_RUN_TIME.map((n) => n.replace(/[/.]/g, "\\$&")).join("|")})$`);
     b.onResolve({ filter }, (args) => ({ path: args.path, namespace: "at-run-time" }));
     b.onLoad({ filter: /.*/, namespace: "at-run-time" }, (args) => {
       const real = require(args.path);
@@ -47,7 +54,7 @@ const lazy = (pick) => new Proxy(function () {}, {
   has: (_t, key) => key in pick(),
 });
 export default lazy(load);
-${names.map((n) => `export const ${n} = lazy(() => load()[${JSON.stringify(n)}]);`).join("\n")}`,
+${names.map((n, i) => `const named${i} = lazy(() => load()[${JSON.stringify(n)}]);\nexport { named${i} as ${n} };`).join("\n")}`,
       };
     });
   },
@@ -77,7 +84,7 @@ module.exports = (name) => {
 
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
-await build({
+const bundled = await build({
   entryPoints: ["dist/cli/snapshot-entry.js"],
   outfile: `${OUT}/corral.cjs`,
   bundle: true,
@@ -86,10 +93,19 @@ await build({
   target: "node20",
   define: { "import.meta.url": "globalThis.__corralUrl" },
   plugins: [loadedAtRunTime, sqliteAddon],
+  // The snapshot keeps the bundle's source, which V8 reads back at every start: without comments and spaces it
+  // is 1.4 MB instead of 2. In ASCII only, V8 keeps it one byte a character; a single "—" in a comment made it
+  // two (esbuild escapes strings but keeps comments as written; legal ones would still be kept, hence "none").
+  minifyWhitespace: true,
+  legalComments: "none",
+  charset: "ascii",
+  write: false,
   logLevel: "warning",
 });
-// The name says which node, system and machine it fits, as bin/corral asks: `node --version`, `uname -sm`.
-const blob = `${OUT}/corral-${process.version}-${os.type()} ${os.machine()}.blob`;
+// What esbuild leaves outside ASCII could only be in a comment it keeps, where an escape means the same.
+const source = bundled.outputFiles[0].text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+writeFileSync(`${OUT}/corral.cjs`, source);
+const blob = `${OUT}/corral.blob`;
 const building = `${OUT}/building.blob`;
 // Node warns that some built-in modules are "not yet fully verified" in snapshots; the test suite, which
 // runs every command through bin/corral, is what verifies them here.
@@ -98,8 +114,11 @@ const r = spawnSync(process.execPath, ["--snapshot-blob", building, "--build-sna
   env: { ...process.env, NODE_NO_WARNINGS: "1" },
 });
 // Renamed into place only when whole: a cut-off snapshot would crash node, where none falls back to the bundle.
-if (r.status === 0) renameSync(building, blob);
-else {
+if (r.status === 0) {
+  renameSync(building, blob);
+  // Which node it fits, for bin/corral to compare with the node on PATH (`[ -ef ]`, no process started).
+  symlinkSync(realpathSync(process.execPath), `${OUT}/node`);
+} else {
   rmSync(building, { force: true });
   process.stderr.write(`corral: no startup snapshot (commands will start ~60 ms slower): ${r.stderr.trim().split("\n").slice(-3).join(" ")}\n`);
 }

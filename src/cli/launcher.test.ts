@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { CLI, TestProject } from "../testing/project.js";
@@ -15,8 +14,7 @@ import { tempDir } from "../testing/temp.js";
 
 const ROOT = path.resolve(path.dirname(CLI), "..");
 const BUNDLE = path.join(ROOT, "dist", "bin", "corral.js");
-/** The snapshot's name for this node, system and machine (scripts/snapshot.mjs, bin/corral). */
-const BLOB_NAME = `corral-${process.version}-${os.type()} ${os.machine()}.blob`;
+const SNAPSHOT = path.join(ROOT, "dist", "bin", "snapshot");
 
 function startedFrom(command: string, p: TestProject, env: NodeJS.ProcessEnv = {}, cwd = p.dir): string {
   const r = spawnSync(command, ["--db", p.dbPath, "doctor", "--engine", "local"], { cwd, env: { ...p.env, ...env }, encoding: "utf8" });
@@ -28,23 +26,40 @@ function startedFrom(command: string, p: TestProject, env: NodeJS.ProcessEnv = {
 
 test("bin/corral starts from the startup snapshot built for this node, and from the bundle when told not to", () => {
   const p = new TestProject();
-  assert.equal(startedFrom(CLI, p), `the startup snapshot ${path.join(ROOT, "dist", "bin", "snapshot", BLOB_NAME)}`);
+  assert.equal(startedFrom(CLI, p), `the startup snapshot ${path.join(SNAPSHOT, "corral.blob")}`);
   assert.match(startedFrom(CLI, p, { CORRAL_SNAPSHOT: "off" }), /^the bundle /);
   // NODE_OPTIONS may hold flags a snapshot cannot start with: the launcher leaves it to the bundle.
   assert.match(startedFrom(CLI, p, { NODE_OPTIONS: "--max-old-space-size=300" }), /^the bundle /);
 });
 
-test("without a whole snapshot for this node, bin/corral runs the bundle; called by a relative path or through symlinks and spaces, it finds its files", () => {
+test("without a whole snapshot made by the node on PATH, bin/corral runs the bundle; called by a relative path or through symlinks and spaces, it finds its files", () => {
   const p = new TestProject();
   // An install with no snapshot: the launcher beside a dist/ holding the bundle, then an empty snapshot file too.
   const bare = tempDir("corral-launcher-");
+  const bareSnapshot = path.join(bare, "dist", "bin", "snapshot");
+  const launcher = path.join(bare, "bin", "corral");
   fs.mkdirSync(path.join(bare, "bin"));
-  fs.mkdirSync(path.join(bare, "dist", "bin", "snapshot"), { recursive: true });
-  fs.copyFileSync(CLI, path.join(bare, "bin", "corral"));
+  fs.mkdirSync(bareSnapshot, { recursive: true });
+  fs.copyFileSync(CLI, launcher);
   fs.symlinkSync(BUNDLE, path.join(bare, "dist", "bin", "corral.js"));
-  assert.match(startedFrom(path.join(bare, "bin", "corral"), p), /^the bundle /);
-  fs.writeFileSync(path.join(bare, "dist", "bin", "snapshot", BLOB_NAME), "");
-  assert.match(startedFrom(path.join(bare, "bin", "corral"), p), /^the bundle /);
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(bare, "node_modules"));
+  assert.match(startedFrom(launcher, p), /^the bundle /);
+  fs.writeFileSync(path.join(bareSnapshot, "corral.blob"), "");
+  fs.symlinkSync(fs.realpathSync(process.execPath), path.join(bareSnapshot, "node"));
+  assert.match(startedFrom(launcher, p), /^the bundle /);
+  // A whole snapshot, made by another node binary: not the file on PATH.
+  fs.rmSync(path.join(bareSnapshot, "corral.blob"));
+  fs.copyFileSync(path.join(SNAPSHOT, "corral.blob"), path.join(bareSnapshot, "corral.blob"));
+  fs.rmSync(path.join(bareSnapshot, "node"));
+  fs.symlinkSync("/bin/sh", path.join(bareSnapshot, "node"));
+  assert.match(startedFrom(launcher, p), /^the bundle /);
+  // Made by this node's file, but before that file last changed (a node replaced in place).
+  fs.rmSync(path.join(bareSnapshot, "node"));
+  fs.symlinkSync(fs.realpathSync(process.execPath), path.join(bareSnapshot, "node"));
+  assert.match(startedFrom(launcher, p), /^the startup snapshot /, "the copied snapshot fits this node");
+  const before = fs.statSync(process.execPath).mtime.getTime() / 1000 - 60;
+  fs.utimesSync(path.join(bareSnapshot, "corral.blob"), before, before);
+  assert.match(startedFrom(launcher, p), /^the bundle /);
   // Called as bin/corral from its own folder (a relative path, also to the bundle node is given).
   assert.match(startedFrom("bin/corral", p, {}, ROOT), /^the startup snapshot /);
   // As `npm link` and node_modules/.bin call it: a symlink, here in a folder with a space in its name.

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { formatLimit, groupReport, quantile, roundMemoryUp, roundTimeUp, spreadOfCounts, type UsageSample } from "./usage.js";
+import { random } from "../testing/random.js";
+import { couldWasteLargely, formatLimit, groupReport, quantile, roundMemoryUp, roundTimeUp, spreadOfCounts, type UsageSample } from "./usage.js";
 
 const sample = (over: Partial<UsageSample>, i = 1): UsageSample => ({
   group: "train",
@@ -107,4 +108,39 @@ test("a CPU-bound job has an efficiency near 1 and a sleeper near 0", () => {
   const four = groupReport("par", [sample({ wallS: 10, cpuS: 38, cpus: 4 })]);
   assert.ok(Math.abs(four.cpuEfficiency! - 0.95) < 1e-9);
   assert.equal(four.suggestion!.cpus, 4);
+});
+
+test("only a group that asked for a gigabyte, an hour or two cpus can be of large waste, as status assumes before computing figures", () => {
+  // Just below each: nothing used at all, and still not large waste.
+  const idle = { wallS: 100, cpuS: 1, maxRssMb: 1 };
+  for (const ask of [{ reqMemMb: 1023 }, { reqTimeS: 3599 }, { cpus: 1 }, { reqMemMb: 1023, reqTimeS: 3599 }]) {
+    const r = groupReport("g", [sample({ ...idle, ...ask })]);
+    assert.equal(r.largeWaste, false, JSON.stringify(ask));
+    assert.equal(couldWasteLargely(r.requested), false, JSON.stringify(ask));
+  }
+  for (const ask of [{ reqMemMb: 1024 }, { reqTimeS: 3600 }, { cpus: 2 }]) assert.equal(groupReport("g", [sample({ ...idle, ...ask })]).largeWaste, true);
+  // Random groups: whatever assessGroup finds large waste, couldWasteLargely allowed.
+  const below = random(7);
+  const pick = <T>(xs: T[]) => xs[below(xs.length)]!;
+  let large = 0;
+  for (let g = 0; g < 500; g++) {
+    const samples = Array.from({ length: 1 + below(6) }, (_, i) =>
+      sample(
+        {
+          wallS: pick([0, 5, 400, 5000, null]),
+          cpuS: pick([0, 3, 300, null]),
+          maxRssMb: pick([1, 200, 900, 3000, null]),
+          cpus: pick([1, 1, 2, 4]),
+          reqMemMb: pick([null, 512, 1023, 1024, 8192]),
+          reqTimeS: pick([null, 600, 3599, 3600, 86_400]),
+          cause: pick([null, null, "oom", "timeout"]),
+        },
+        i + 1,
+      ),
+    );
+    const r = groupReport("g", samples);
+    if (r.largeWaste) large++;
+    assert.ok(!r.largeWaste || couldWasteLargely(r.requested), JSON.stringify(samples));
+  }
+  assert.ok(large > 20, `some random groups are of large waste (${large})`);
 });

@@ -206,6 +206,19 @@ export function groupReport(group: string, samples: readonly UsageSample[]): Gro
   return assessGroup(figuresOf(group, samples));
 }
 
+/** Asking for less than this much memory, or time, is never large waste, however little of it is used. */
+const LARGE_ASK_MEM_MB = 1024;
+const LARGE_ASK_TIME_S = 3600;
+
+/**
+ * Whether a group that asked for this much could be of large waste (assessGroup's `largeWaste`) at all:
+ * only by asking for at least a gigabyte, an hour or two cpus. `corral status` asks this of the most that
+ * recent attempts asked for, before computing their figures: most projects ask for nothing.
+ */
+export function couldWasteLargely(requested: GroupFigures["requested"]): boolean {
+  return (requested.memMb ?? 0) >= LARGE_ASK_MEM_MB || requested.cpus > 1 || (requested.timeS ?? 0) >= LARGE_ASK_TIME_S;
+}
+
 /** Waste and shortfall in plain words, and what to ask for next time, from a group's figures. */
 export function assessGroup(figures: GroupFigures): GroupReport {
   const { wallS, memoryMb, coresUsed, requested, failures } = figures;
@@ -214,7 +227,7 @@ export function assessGroup(figures: GroupFigures): GroupReport {
   let largeWaste = false;
   if (requested.memMb !== null && memoryMb !== null && memoryMb.p95 < requested.memMb / 2 && failures.oom === 0) {
     findings.push(`asked ${formatMemory(requested.memMb)} per task, p95 used ${humanMemory(memoryMb.p95)}`);
-    largeWaste ||= requested.memMb >= 1024 && memoryMb.p95 < requested.memMb / 4;
+    largeWaste ||= requested.memMb >= LARGE_ASK_MEM_MB && memoryMb.p95 < requested.memMb / 4;
   }
   const meanCores = figures.cpuEfficiency === null ? null : figures.cpuEfficiency * requested.cpus;
   if (requested.cpus > 1 && meanCores !== null && meanCores < requested.cpus / 2) {
@@ -223,7 +236,7 @@ export function assessGroup(figures: GroupFigures): GroupReport {
   }
   if (requested.timeS !== null && wallS !== null && failures.timeout === 0 && wallS.max < requested.timeS / 4) {
     findings.push(`asked ${humanDuration(requested.timeS)}, the longest task took ${humanDuration(wallS.max)}`);
-    largeWaste ||= requested.timeS >= 3600 && wallS.max < requested.timeS / 10;
+    largeWaste ||= requested.timeS >= LARGE_ASK_TIME_S && wallS.max < requested.timeS / 10;
   }
   if (failures.timeout > 0) {
     const limit = requested.timeS === null ? "its time" : `the ${humanDuration(requested.timeS)}`;

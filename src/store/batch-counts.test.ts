@@ -3,6 +3,7 @@ import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { buildSelection, EVERYTHING } from "../domain/selection.js";
+import { random } from "../testing/random.js";
 import { tempDir } from "../testing/temp.js";
 import { MIGRATIONS } from "./migrations.js";
 import { listJobs, countByBatch } from "./queries.js";
@@ -20,15 +21,6 @@ const COUNTED_SQL = `SELECT j.batch AS batch, coalesce(j.label, j.lifecycle_stat
   GROUP BY j.batch, 2 ORDER BY j.batch, 2`;
 const TASK_STATES = ["pending", "queued", "running", "succeeded", "failed", "cancelled", "lost"];
 const BATCHES = [null, "", "genome", "génome", "sweep"];
-
-/** A small deterministic generator, so a failure can be replayed. */
-function random(seed: number): (n: number) => number {
-  let x = seed;
-  return (n) => {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    return x % n;
-  };
-}
 
 /** Statements on either a Store or a bare database (for one made by older migrations). */
 type Prepares = (sql: string) => { run: (...params: unknown[]) => { lastInsertRowid: number | bigint } };

@@ -88,8 +88,25 @@ export function usageFigures(store: Store, sel: Selection, by: ReportGrouping): 
  * what `corral status` assesses for large waste, at a cost that does not grow with the project.
  */
 export function recentUsageFigures(store: Store, sel: Selection, by: ReportGrouping, count: number): GroupFigures[] {
-  const last = store.stmt("SELECT coalesce(max(id), 0) FROM attempts").pluck().get() as number;
-  return figuresRows(store, sel, by, null, last - count).groups;
+  return figuresRows(store, sel, by, null, recentStart(store, count)).groups;
+}
+
+/**
+ * The most that any of the last `count` attempts asked for (as recentUsageFigures' groups count it): what
+ * any of its groups could be judged against, in one pass that computes nothing per attempt but the maxima.
+ */
+export function recentRequests(store: Store, sel: Selection, count: number): GroupFigures["requested"] {
+  const { sql, params } = samplesSql(sel, "batch", recentStart(store, count));
+  const [cpus, memMb, timeS] = store
+    .stmt(`SELECT coalesce(max(max(1, cpus)), 1), max(req_mem), max(req_time) FROM (${sql})`)
+    .raw()
+    .get(...params) as [number, number | null, number | null];
+  return { cpus, memMb, timeS };
+}
+
+/** The id after which the last `count` attempts come (by id: the latest recorded). */
+function recentStart(store: Store, count: number): number {
+  return (store.stmt("SELECT coalesce(max(id), 0) FROM attempts").pluck().get() as number) - count;
 }
 
 /**
