@@ -10,6 +10,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import os from "node:os";
 import { build } from "esbuild";
 
 const OUT = "dist/bin/snapshot";
@@ -116,8 +117,10 @@ const r = spawnSync(process.execPath, ["--snapshot-blob", building, "--build-sna
 // Renamed into place only when whole: a cut-off snapshot would crash node, where none falls back to the bundle.
 if (r.status === 0) {
   renameSync(building, blob);
-  // Which node it fits, for bin/corral to compare with the node on PATH (`[ -ef ]`, no process started).
+  // Which node it fits, for bin/corral to compare with the node on PATH (`[ -ef ]`, no process started);
+  // and, for a node on PATH that is some other file (a shim), what `node --version` and `uname -sm` say.
   symlinkSync(realpathSync(process.execPath), `${OUT}/node`);
+  writeFileSync(`${OUT}/made-by`, `${process.version} ${os.type()} ${os.machine()}\n`);
 } else {
   rmSync(building, { force: true });
   process.stderr.write(`corral: no startup snapshot (commands will start ~60 ms slower): ${r.stderr.trim().split("\n").slice(-3).join(" ")}\n`);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { CLI, TestProject } from "../testing/project.js";
@@ -53,6 +54,15 @@ test("without a whole snapshot made by the node on PATH, bin/corral runs the bun
   fs.rmSync(path.join(bareSnapshot, "node"));
   fs.symlinkSync("/bin/sh", path.join(bareSnapshot, "node"));
   assert.match(startedFrom(launcher, p), /^the bundle /);
+  // The node on PATH another file that runs this node (a version manager's shim): then the version, system
+  // and machine the snapshot was made by decide.
+  const shims = tempDir("corral-shim-");
+  fs.writeFileSync(path.join(shims, "node"), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} "$@"\n`, { mode: 0o755 });
+  const shimmed = { PATH: `${shims}:${p.env.PATH ?? process.env.PATH}` };
+  fs.copyFileSync(path.join(SNAPSHOT, "made-by"), path.join(bareSnapshot, "made-by"));
+  assert.match(startedFrom(launcher, p, shimmed), /^the startup snapshot /);
+  fs.writeFileSync(path.join(bareSnapshot, "made-by"), `v0.0.1 ${os.type()} ${os.machine()}\n`);
+  assert.match(startedFrom(launcher, p, shimmed), /^the bundle /);
   // Made by this node's file, but before that file last changed (a node replaced in place).
   fs.rmSync(path.join(bareSnapshot, "node"));
   fs.symlinkSync(fs.realpathSync(process.execPath), path.join(bareSnapshot, "node"));
