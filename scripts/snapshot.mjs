@@ -11,6 +11,8 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
+import path from "node:path";
+import vm from "node:vm";
 import { build } from "esbuild";
 
 const OUT = "dist/bin/snapshot";
@@ -23,10 +25,16 @@ const CANNOT_BE_KEPT = ["bullmq", "ioredis", "synckit", "picocolors", "cli-progr
 /**
  * Used only by commands that read job description or folder files (zod and the parsers) or serve the
  * dashboard (hono): every command pays for what the snapshot holds, as V8 deserializes it at each start
- * (zod alone made `corral --version` 10 ms slower), and these few pay for loading them instead.
+ * (these made `corral --version` 8 ms slower), so they are loaded by the commands that use them instead,
+ * each group from one bundle of its own beside the snapshot, with a V8 code cache of it made here: from
+ * node_modules, compiling and running zod's many files made `corral render` 55 ms slower.
  */
-const FOR_SOME_COMMANDS = ["zod", "yaml", "toml-eslint-parser", "hono", "hono/cookie", "hono/streaming", "@hono/node-server"];
-const AT_RUN_TIME = [...CANNOT_BE_KEPT, ...FOR_SOME_COMMANDS];
+const SIDE_BUNDLES = {
+  description: ["zod", "yaml", "toml-eslint-parser"],
+  server: ["hono", "hono/cookie", "hono/streaming", "@hono/node-server"],
+};
+const sideBundleOf = new Map(Object.entries(SIDE_BUNDLES).flatMap(([bundle, packages]) => packages.map((p) => [p, bundle])));
+const AT_RUN_TIME = [...CANNOT_BE_KEPT, ...sideBundleOf.keys()];
 
 // Each such package becomes a stand-in that loads it on first use, through the running command's require:
 // its default export and each named one (listed from the package here) load it when called, constructed or read.
@@ -44,10 +52,15 @@ const loadedAtRunTime = {
       const names = Object.keys(real).filter(
         (n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== "default" && (typeof real[n] === "function" || (typeof real[n] === "object" && real[n] !== null)),
       );
+      const side = sideBundleOf.get(args.path);
+      // A side bundle is loaded by snapshot-entry.ts, beside the running script as this snapshot is.
+      const loading = side
+        ? `globalThis.__corralSideBundle(${JSON.stringify(side)})[${JSON.stringify(args.path)}]`
+        : `globalThis.__corralRequire(${JSON.stringify(args.path)})`;
       return {
         loader: "js",
         contents: `let real;
-const load = () => (real ??= globalThis.__corralRequire(${JSON.stringify(args.path)}));
+const load = () => (real ??= ${loading});
 const lazy = (pick) => new Proxy(function () {}, {
   construct: (_t, a) => Reflect.construct(pick(), a),
   apply: (_t, self, a) => Reflect.apply(pick(), self, a),
@@ -83,6 +96,11 @@ module.exports = (name) => {
   },
 };
 
+/** What esbuild leaves outside ASCII could only be in a comment it keeps, where an escape means the same. */
+function asciiOnly(source) {
+  return source.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
 const bundled = await build({
@@ -103,9 +121,29 @@ const bundled = await build({
   write: false,
   logLevel: "warning",
 });
-// What esbuild leaves outside ASCII could only be in a comment it keeps, where an escape means the same.
-const source = bundled.outputFiles[0].text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-writeFileSync(`${OUT}/corral.cjs`, source);
+writeFileSync(`${OUT}/corral.cjs`, asciiOnly(bundled.outputFiles[0].text));
+// Each side bundle is one function expression (the module's body, as node would wrap it), which
+// snapshot-entry.ts compiles with vm.Script: run here once, then cached with what running compiled.
+for (const [name, packages] of Object.entries(SIDE_BUNDLES)) {
+  const side = await build({
+    stdin: { contents: `module.exports = {${packages.map((p) => `${JSON.stringify(p)}: require(${JSON.stringify(p)})`).join(", ")}};`, resolveDir: ".", loader: "js" },
+    bundle: true,
+    format: "cjs",
+    platform: "node",
+    target: "node20",
+    minifyWhitespace: true,
+    legalComments: "none",
+    write: false,
+    logLevel: "warning",
+  });
+  const file = path.resolve(OUT, `${name}.cjs`);
+  const source = `(function (exports, require, module, __filename, __dirname) {\n${asciiOnly(side.outputFiles[0].text)}\n})`;
+  writeFileSync(file, source);
+  const script = new vm.Script(source, { filename: file });
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, createRequire(file), module, file, path.dirname(file));
+  writeFileSync(path.resolve(OUT, `${name}.cache`), script.createCachedData());
+}
 const blob = `${OUT}/corral.blob`;
 const building = `${OUT}/building.blob`;
 // Node warns that some built-in modules are "not yet fully verified" in snapshots; the test suite, which
