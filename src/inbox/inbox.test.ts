@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
+import { processStartTime } from "../engines/local/processes.js";
 import { needScheduler, peakOverlap, schedulerProblem } from "../testing/clusters.js";
 import { CLI, TestProject } from "../testing/project.js";
 
@@ -160,4 +162,25 @@ test("a lock torn by a kill before it was written is taken over; the lock appear
     [],
     "released on exit, and no draft left beside it",
   );
+});
+
+test("a watcher that finds its lock taken by another stops between steps, and leaves that lock in place", async () => {
+  const p = new TestProject("corral-inbox-lock-");
+  const root = p.path("taken");
+  p.ok(["inbox", root, "--setup"]);
+  const child = spawn(CLI, ["inbox", root, "--period", "0.1"], { cwd: p.dir, env: p.env, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d) => {
+    stderr += String(d);
+  });
+  const exited = new Promise<number | null>((r) => child.once("exit", r));
+  const lock = path.join(root, ".corral-inbox.lock");
+  for (let i = 0; i < 300 && !fs.existsSync(lock); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(fs.existsSync(lock), "the watcher took its lock");
+  // Another watcher's lock in its place (this test process stands for it: alive, on this host).
+  const other = `${process.pid} ${processStartTime(process.pid)} ${os.hostname()}\n`;
+  fs.writeFileSync(lock, other);
+  assert.equal(await exited, 2);
+  assert.match(stderr, /another corral inbox took .*\.corral-inbox\.lock; this one stops/);
+  assert.equal(fs.readFileSync(lock, "utf8"), other);
 });

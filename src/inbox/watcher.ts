@@ -1,14 +1,13 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { isSameProcessAlive, processStartTime } from "../engines/local/processes.js";
 import type { Corral } from "../api/corral.js";
 import { UsageError } from "../domain/errors.js";
 import { TERMINAL_STATES } from "../domain/states.js";
 import type { JobDetail } from "../domain/job.js";
 import { readFolderOptions } from "./folder-options.js";
 import { folderNames, freeName, inboxDirs, quietSeconds, readJson, unreadable, writeHelper, type InboxDirs } from "./folders.js";
+import { RootLock } from "./root-lock.js";
 
 /** Helper files corral adds to a folder (docs: README, Drop folders). */
 export const HELPERS = {
@@ -70,55 +69,6 @@ export class InboxWatcher {
     }
   }
 
-  /**
-   * One watcher per ROOT: two would race for the same folders. The lock is a file with the holder's pid and
-   * start time, which appears whole: written under a name of its own, then linked into place, which fails if
-   * the lock exists (creating it and then writing would leave it empty to a kill -9 in between, and the next
-   * watcher could not tell whose it is). A lock whose holder is gone (kill -9) is taken over.
-   */
-  lock(): () => void {
-    const file = path.join(this.dirs.root, ".corral-inbox.lock");
-    const mine = `${process.pid} ${processStartTime(process.pid) ?? ""} ${os.hostname()}\n`;
-    const draft = `${file}.${process.pid}`;
-    fs.writeFileSync(draft, mine);
-    try {
-      for (let tries = 0; tries < 3; tries++) {
-        try {
-          fs.linkSync(draft, file);
-          return () => {
-            if (fs.existsSync(file) && fs.readFileSync(file, "utf8") === mine) fs.rmSync(file, { force: true });
-          };
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-        }
-        this.refuseLiveLock(file);
-        fs.rmSync(file, { force: true }); // its holder is gone
-      }
-    } finally {
-      fs.rmSync(draft, { force: true });
-    }
-    throw new UsageError(`cannot take ${file}`);
-  }
-
-  /** Throws if the lock's holder may still be watching; returns if it is gone. */
-  private refuseLiveLock(file: string): void {
-    let text = "";
-    try {
-      text = fs.readFileSync(file, "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return; // released meanwhile
-      throw err;
-    }
-    // An empty lock is a torn one from before locks were linked into place: its writer died writing it.
-    if (text.trim() === "") return;
-    const [pid, start, host] = text.trim().split(" ");
-    if (host === os.hostname() && isSameProcessAlive(Number(pid), start ?? null)) {
-      throw new UsageError(`another corral inbox (pid ${pid}) is watching ${this.dirs.root}`);
-    }
-    if (host !== os.hostname())
-      throw new UsageError(`another corral inbox (pid ${pid} on ${host}) may be watching ${this.dirs.root}; remove ${file} if it is not`);
-  }
-
   static setup(root: string): InboxDirs {
     const dirs = inboxDirs(root);
     for (const d of [dirs.inbox, dirs.pending, dirs.complete]) fs.mkdirSync(d, { recursive: true });
@@ -127,16 +77,18 @@ export class InboxWatcher {
 
   /** Runs until stopped (between steps, never inside a move) or, with exitWhenIdle, until nothing is left. */
   async run(signal: AbortSignal): Promise<void> {
-    const unlock = this.lock();
+    const lock = RootLock.take(this.dirs.root);
     try {
       while (!signal.aborted) {
+        // Between steps, never inside one: a watcher that finds its lock another's leaves the root to it.
+        if (!lock.held()) throw new UsageError(`another corral inbox took ${lock.file}; this one stops`);
         const busy = this.tick(signal);
         this.o.heartbeat();
         if (!busy && this.o.exitWhenIdle) return;
         await sleep(this.o.periodS * 1000, signal);
       }
     } finally {
-      unlock();
+      lock.release();
     }
   }
 
