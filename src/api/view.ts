@@ -31,11 +31,11 @@ import { assessGroup, couldWasteLargely, type GroupReport } from "../domain/usag
 import { logFiles, type LogFile, type LogStream } from "./logs.js";
 
 export type { GroupReport, ListingLayout, ReportGrouping };
+export { JOB_SORT_KEYS, type AttemptSpan, type JobSortKey } from "../store/queries.js";
+export { REPORT_GROUPINGS } from "../store/usage.js";
 
 /** How many of the latest attempts `corral status` assesses for large waste. */
 const RECENT_ATTEMPTS = 5000;
-export { JOB_SORT_KEYS, type AttemptSpan, type JobSortKey } from "../store/queries.js";
-export { REPORT_GROUPINGS } from "../store/usage.js";
 
 export interface StatusReport {
   readonly batches: { readonly batch: string | null; readonly jobs: number; readonly states: Record<string, number> }[];
