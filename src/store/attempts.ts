@@ -16,6 +16,11 @@ export function activeAttempts(store: Store, engine?: string): AttemptRow[] {
   return (engine ? store.stmt(sql).all(engine) : store.stmt(sql).all()) as AttemptRow[];
 }
 
+/** Whether any attempt of the engine is not yet ended (read from the state index alone). */
+export function hasActiveAttempts(store: Store, engine: string): boolean {
+  return store.stmt(`SELECT EXISTS (SELECT 1 FROM attempts WHERE state IN ${ACTIVE_ATTEMPTS_SQL} AND engine = ?)`).pluck().get(engine) === 1;
+}
+
 export function activeAttemptsOfTask(store: Store, jobId: number, index: number): AttemptRow[] {
   return store.stmt(`SELECT * FROM attempts WHERE job_id = ? AND idx = ? AND state IN ${ACTIVE_ATTEMPTS_SQL}`).all(jobId, index) as AttemptRow[];
 }

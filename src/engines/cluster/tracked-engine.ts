@@ -23,7 +23,7 @@ import {
 import type { GateParent } from "../../protocol/dependency-gate.js";
 import { fateOf, readEnded, readStarted, type EndedMarker, type StartedMarker } from "../../protocol/markers.js";
 import { attemptKey, jobRunsDir, projectDirOfRunDir } from "../../protocol/run-dir.js";
-import { activeAttempts, attemptById, attemptsAwaitingUsage, killsToDeliver, markKillSent, setMissingSince } from "../../store/attempts.js";
+import { activeAttempts, attemptById, attemptsAwaitingUsage, hasActiveAttempts, killsToDeliver, markKillSent, setMissingSince } from "../../store/attempts.js";
 import { unfinishedTasksWithAttempt, tasksToDispatch, type ReadyTask } from "../../store/dispatch.js";
 import { acquirePoll, cachedProbe, eventCursor, releasePoll, saveEventCursor, saveProbe } from "../../store/engine-polls.js";
 import { dependenciesOf, getJob, jobTags, parentForDispatch } from "../../store/jobs.js";
@@ -324,13 +324,13 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
   // ------------------------------------------------------------------------------------------ watching
 
   refresh(store: Store, opts: RefreshOptions = {}): void {
-    const attempts = activeAttempts(store, this.name);
     if (this.capabilities.remoteRunDirs) {
-      if (attempts.length > 0) this.refreshRemote(store, attempts, opts);
+      if (hasActiveAttempts(store, this.name)) this.refreshRemote(store, opts);
       // A pool's usage markers arrive with its results, written just before the ended marker.
       fillUsageFromMarkers(store, this.name);
       return;
     }
+    const attempts = activeAttempts(store, this.name);
     const open = attempts.length > 0 ? this.foldMarkers(store, attempts) : [];
     const awaited = this.usageToAsk(store);
     const watchLog = this.backend.usageInObservation === true && awaited.length > 0;
@@ -387,10 +387,14 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
    * Attempts whose markers arrive only through the backend (pool workers): a "markers only" refresh asks it
    * too, at most once per its own (short) poll_min_age, since the observation brings the markers along.
    */
-  private refreshRemote(store: Store, attempts: AttemptRow[], opts: RefreshOptions): void {
+  private refreshRemote(store: Store, opts: RefreshOptions): void {
     const own = this.pollMinAge(store);
     const minAge = opts.minAgeS === undefined || opts.minAgeS === Infinity ? own : Math.max(opts.minAgeS, own);
     this.underPoll(store, minAge, opts, () => {
+      // Read only when the pool is asked: a refresh between polls (`corral wait` looks every 50 ms or so) has
+      // nothing to fold, and reading thousands of active attempts each time cost `wait` 0.4 ms per task.
+      const attempts = activeAttempts(store, this.name);
+      if (attempts.length === 0) return; // ended meanwhile, by another command
       const seen = this.observe(store, attempts);
       // Markers arrive only with an observation: after the first, only attempts it brought something for, or
       // that left the pool, can have new ones (thousands of queued attempts are not read again on every poll).
