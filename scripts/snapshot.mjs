@@ -12,7 +12,6 @@ import { mkdirSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import vm from "node:vm";
 import { build } from "esbuild";
 
 const OUT = "dist/bin/snapshot";
@@ -103,46 +102,29 @@ function asciiOnly(source) {
 
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
+// The snapshot keeps the bundle's source, which V8 reads back at every start: without comments and spaces it
+// is 1.4 MB instead of 2. In ASCII only, V8 keeps it one byte a character; a single "—" in a comment made it
+// two (esbuild escapes strings but keeps comments as written; legal ones would still be kept, hence "none").
+// The side bundles are read back at each use: the same holds for them.
+const compact = { bundle: true, format: "cjs", platform: "node", target: "node20", minifyWhitespace: true, legalComments: "none", write: false, logLevel: "warning" };
 const bundled = await build({
+  ...compact,
   entryPoints: ["dist/cli/snapshot-entry.js"],
-  outfile: `${OUT}/corral.cjs`,
-  bundle: true,
-  format: "cjs",
-  platform: "node",
-  target: "node20",
   define: { "import.meta.url": "globalThis.__corralUrl" },
   plugins: [loadedAtRunTime, sqliteAddon],
-  // The snapshot keeps the bundle's source, which V8 reads back at every start: without comments and spaces it
-  // is 1.4 MB instead of 2. In ASCII only, V8 keeps it one byte a character; a single "—" in a comment made it
-  // two (esbuild escapes strings but keeps comments as written; legal ones would still be kept, hence "none").
-  minifyWhitespace: true,
-  legalComments: "none",
-  charset: "ascii",
-  write: false,
-  logLevel: "warning",
 });
 writeFileSync(`${OUT}/corral.cjs`, asciiOnly(bundled.outputFiles[0].text));
-// Each side bundle is one function expression (the module's body, as node would wrap it), which
-// snapshot-entry.ts compiles with vm.Script: run here once, then cached with what running compiled.
+// Each side bundle is one function expression (the module's body, as node would wrap it), which the command
+// runs with cli/side-bundle.ts: run here once the same way, then cached with what running compiled.
+const { runSideBundle } = await import("../dist/cli/side-bundle.js");
 for (const [name, packages] of Object.entries(SIDE_BUNDLES)) {
   const side = await build({
+    ...compact,
     stdin: { contents: `module.exports = {${packages.map((p) => `${JSON.stringify(p)}: require(${JSON.stringify(p)})`).join(", ")}};`, resolveDir: ".", loader: "js" },
-    bundle: true,
-    format: "cjs",
-    platform: "node",
-    target: "node20",
-    minifyWhitespace: true,
-    legalComments: "none",
-    write: false,
-    logLevel: "warning",
   });
   const file = path.resolve(OUT, `${name}.cjs`);
-  const source = `(function (exports, require, module, __filename, __dirname) {\n${asciiOnly(side.outputFiles[0].text)}\n})`;
-  writeFileSync(file, source);
-  const script = new vm.Script(source, { filename: file });
-  const module = { exports: {} };
-  script.runInThisContext()(module.exports, createRequire(file), module, file, path.dirname(file));
-  writeFileSync(path.resolve(OUT, `${name}.cache`), script.createCachedData());
+  writeFileSync(file, `(function (exports, require, module, __filename, __dirname) {\n${asciiOnly(side.outputFiles[0].text)}\n})`);
+  writeFileSync(path.resolve(OUT, `${name}.cache`), runSideBundle(file).script.createCachedData());
 }
 const blob = `${OUT}/corral.blob`;
 const building = `${OUT}/building.blob`;

@@ -3,8 +3,8 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import v8 from "node:v8";
-import vm from "node:vm";
 import { runCli } from "./program.js";
+import { runSideBundle } from "./side-bundle.js";
 
 /**
  * The entry point of corral's startup snapshot (scripts/snapshot.mjs builds it, bin/corral starts from it):
@@ -18,32 +18,22 @@ import { runCli } from "./program.js";
 const shared = globalThis as { __corralUrl?: string; __corralRequire?: NodeJS.Require; __corralSideBundle?: (name: string) => unknown };
 
 /**
- * The exports of a bundle beside the snapshot (dist/bin/snapshot/NAME.cjs, packages only some commands use;
- * see scripts/snapshot.mjs), loaded once. The file holds one function expression, compiled from the V8 code
- * cache made with it (NAME.cache) when that still fits: zod and its parsers load in 20 ms instead of 80.
+ * The exports of a bundle beside the snapshot (NAME.cjs in `dir`), loaded once, compiled from the V8 code
+ * cache made with it (NAME.cache) when there is one: zod and its parsers load in 20 ms instead of 80.
  */
 function sideBundleLoader(dir: string): (name: string) => unknown {
   const loaded = new Map<string, unknown>();
   return (name) => {
-    if (loaded.has(name)) return loaded.get(name);
-    const file = path.join(dir, `${name}.cjs`);
-    let cachedData: Buffer | undefined;
-    try {
-      cachedData = fs.readFileSync(path.join(dir, `${name}.cache`));
-    } catch {
-      // none: compiled from the source alone
+    if (!loaded.has(name)) {
+      let cachedData: Buffer | undefined;
+      try {
+        cachedData = fs.readFileSync(path.join(dir, `${name}.cache`));
+      } catch {
+        // none: compiled from the source alone
+      }
+      loaded.set(name, runSideBundle(path.join(dir, `${name}.cjs`), cachedData).exports);
     }
-    const body = new vm.Script(fs.readFileSync(file, "utf8"), { filename: file, cachedData }).runInThisContext() as (
-      exports: object,
-      require: NodeJS.Require,
-      module: { exports: object },
-      filename: string,
-      dirname: string,
-    ) => void;
-    const module = { exports: {} };
-    body(module.exports, createRequire(file), module, file, dir);
-    loaded.set(name, module.exports);
-    return module.exports;
+    return loaded.get(name);
   };
 }
 
