@@ -92,11 +92,30 @@ export class TestProject {
     }
   }
 
-  /** Waits until no supervisor runs for this project (it exits once idle), so the database is quiet. */
+  /**
+   * Every process running a supervisor of this project's database. Not only the pidfile's: two commands racing
+   * a slow start may spawn two, and the second can take the lease (and write the database) after the first
+   * has exited and removed its pidfile.
+   */
+  supervisorProcesses(): number[] {
+    const pids: number[] = [];
+    for (const entry of fs.readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+        if (cmdline.includes("supervisor") && cmdline.includes(this.dbPath)) pids.push(Number(entry));
+      } catch {
+        /* exited meanwhile */
+      }
+    }
+    return pids;
+  }
+
+  /** Waits until no supervisor runs for this project (each exits once idle), so the database is quiet. */
   async quiesce(timeoutMs = 20_000): Promise<void> {
     const end = Date.now() + timeoutMs;
     while (Date.now() < end) {
-      if (this.supervisorPid() === null) return;
+      if (this.supervisorPid() === null && this.supervisorProcesses().length === 0) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error("the supervisor did not exit");

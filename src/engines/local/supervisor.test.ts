@@ -103,6 +103,23 @@ test("the supervisor exits by itself once there is nothing left to run", async (
   }
 });
 
+test("a supervisor that starts late, after the work is done, exits at once and leaves the database as it was", async () => {
+  // Commands racing a slow start each spawn a supervisor (the lease lets one run); one that gets going only after
+  // the winner has run everything and exited must not take the lease and write the database.
+  const p = new TestProject("corral-late-");
+  try {
+    p.ok(["wait", String(p.submit([], ["true"]))]);
+    await p.quiesce(5000);
+    const before = fs.readFileSync(p.dbPath);
+    const late = p.run(["supervisor", "--db", p.dbPath]);
+    assert.equal(late.code, 0, late.stderr);
+    assert.deepEqual(fs.readFileSync(p.dbPath), before, "the database is byte for byte the same");
+    assert.equal(fs.existsSync(p.path(".corral", "supervisor.pid")), false, "no pidfile was written");
+  } finally {
+    await p.cleanup();
+  }
+});
+
 test("the local budget is respected: no more cpus in use than configured", async () => {
   const p = new TestProject("corral-budget-", { CORRAL_LOCAL_CPUS: "3" });
   try {

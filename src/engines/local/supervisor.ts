@@ -92,9 +92,13 @@ export class LocalSupervisor {
     this.o = options;
   }
 
-  /** Runs until idle or stopped. Resolves false at once when another live supervisor holds the lease. */
+  /**
+   * Runs until idle or stopped. Resolves false at once when another live supervisor holds the lease, or when
+   * there is nothing to do: a supervisor that starts late, after the one it raced has run the work and exited,
+   * leaves the database as it found it.
+   */
   async run(): Promise<boolean> {
-    if (!acquireLease(this.o.store)) return false;
+    if (!hasLocalWork(this.o.store) || !acquireLease(this.o.store)) return false;
     // For people and tools that look for a pidfile; the lease in the database is the actual lock.
     fs.writeFileSync(path.join(this.o.store.dir, "supervisor.pid"), `${process.pid}\n`, { mode: 0o600 });
     this.o.log(`supervisor ${process.pid} started (budget: ${this.o.budget.cpus} cpus, ${this.o.budget.memMb}M, ${this.o.budget.gpus.length} gpus)`);
