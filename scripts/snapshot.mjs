@@ -17,10 +17,10 @@ import { build } from "esbuild";
 const OUT = "dist/bin/snapshot";
 
 /**
- * Reading their own files or starting threads from them, or reading the terminal when loaded. (better-sqlite3
- * is bundled; only its compiled addon is loaded at run time, see sqliteAddon below.)
+ * Reading the terminal when loaded. (better-sqlite3 is bundled; only its compiled addon is loaded at run time,
+ * see sqliteAddon below. synckit, which starts threads, is loaded by engines/redis/redis-bridge.ts itself.)
  */
-const CANNOT_BE_KEPT = ["bullmq", "ioredis", "synckit", "picocolors", "cli-progress"];
+const CANNOT_BE_KEPT = ["picocolors", "cli-progress"];
 /**
  * Used only by commands that read job description or folder files (zod and the parsers) or serve the
  * dashboard (hono): every command pays for what the snapshot holds, as V8 deserializes it at each start
@@ -31,6 +31,9 @@ const CANNOT_BE_KEPT = ["bullmq", "ioredis", "synckit", "picocolors", "cli-progr
 const SIDE_BUNDLES = {
   description: ["zod", "yaml", "toml-eslint-parser"],
   server: ["hono", "hono/cookie", "hono/streaming", "@hono/node-server"],
+  // Also the whole of the thread behind engines/redis/redis-bridge.ts (engines/redis/packages.ts): a thread
+  // starts with nothing loaded, and from node_modules these made each command that asks Redis 0.3 s slower.
+  redis: ["ioredis", "bullmq", "synckit"],
 };
 const sideBundleOf = new Map(Object.entries(SIDE_BUNDLES).flatMap(([bundle, packages]) => packages.map((p) => [p, bundle])));
 const AT_RUN_TIME = [...CANNOT_BE_KEPT, ...sideBundleOf.keys()];
@@ -115,16 +118,21 @@ const bundled = await build({
 });
 writeFileSync(`${OUT}/corral.cjs`, asciiOnly(bundled.outputFiles[0].text));
 // Each side bundle is one function expression (the module's body, as node would wrap it), which the command
-// runs with cli/side-bundle.ts: run here once the same way, then cached with what running compiled.
-const { runSideBundle } = await import("../dist/cli/side-bundle.js");
+// runs with domain/side-bundle.ts. Its exports are one getter per package, which loads it when first read:
+// a command or thread pays only for the packages it uses. Run here once the same way, each package loaded,
+// then cached with what running compiled.
+const { runSideBundle } = await import("../dist/domain/side-bundle.js");
 for (const [name, packages] of Object.entries(SIDE_BUNDLES)) {
+  const getters = packages.map((p) => `get ${JSON.stringify(p)}() { return (loaded[${JSON.stringify(p)}] ??= require(${JSON.stringify(p)})); }`);
   const side = await build({
     ...compact,
-    stdin: { contents: `module.exports = {${packages.map((p) => `${JSON.stringify(p)}: require(${JSON.stringify(p)})`).join(", ")}};`, resolveDir: ".", loader: "js" },
+    stdin: { contents: `const loaded = {};\nmodule.exports = {${getters.join(", ")}};`, resolveDir: ".", loader: "js" },
   });
   const file = path.resolve(OUT, `${name}.cjs`);
   writeFileSync(file, `(function (exports, require, module, __filename, __dirname) {\n${asciiOnly(side.outputFiles[0].text)}\n})`);
-  writeFileSync(path.resolve(OUT, `${name}.cache`), runSideBundle(file).script.createCachedData());
+  const { exports, script } = runSideBundle(file);
+  for (const p of packages) void exports[p];
+  writeFileSync(path.resolve(OUT, `${name}.cache`), script.createCachedData());
 }
 const blob = `${OUT}/corral.blob`;
 const building = `${OUT}/building.blob`;

@@ -1,10 +1,9 @@
-import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import v8 from "node:v8";
 import { runCli } from "./program.js";
-import { runSideBundle } from "./side-bundle.js";
+import { sideBundleAt } from "../domain/side-bundle.js";
 
 /**
  * The entry point of corral's startup snapshot (scripts/snapshot.mjs builds it, bin/corral starts from it):
@@ -25,13 +24,9 @@ function sideBundleLoader(dir: string): (name: string) => unknown {
   const loaded = new Map<string, unknown>();
   return (name) => {
     if (!loaded.has(name)) {
-      let cachedData: Buffer | undefined;
-      try {
-        cachedData = fs.readFileSync(path.join(dir, `${name}.cache`));
-      } catch {
-        // none: compiled from the source alone
-      }
-      loaded.set(name, runSideBundle(path.join(dir, `${name}.cjs`), cachedData).exports);
+      const exports = sideBundleAt(dir, name);
+      if (exports === null) throw new Error(`${name}.cjs is missing beside corral's startup snapshot: run npm run build`);
+      loaded.set(name, exports);
     }
     return loaded.get(name);
   };

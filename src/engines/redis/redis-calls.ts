@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Queue } from "bullmq";
+import { redisPackages } from "./packages.js";
 import { BULL_PREFIX, CANCELLED_KEY, redactUrl, resultsKey, splitEngineId, tagsOfQueue, workerKey } from "./pool.js";
 import { applyResults, parseEntry, type ResultEntry } from "./results.js";
 import { readWorkers, type WorkerView } from "./worker-registry.js";
@@ -66,7 +67,7 @@ async function client(url: string, which: Map<string, Redis> = clients): Promise
     c = undefined;
   }
   if (!c) {
-    const { Redis } = await import("ioredis");
+    const { Redis } = redisPackages().ioredis;
     // Fail fast when Redis is down: corral reports "not reachable" and changes nothing, rather than hang.
     c = new Redis(url, {
       lazyConnect: true,
@@ -87,7 +88,7 @@ async function queue(url: string, name: string): Promise<Queue> {
   const key = `${url}\n${name}`;
   let q = queues.get(key);
   if (!q) {
-    const { Queue } = await import("bullmq");
+    const { Queue } = redisPackages().bullmq;
     q = new Queue(name, { connection, prefix: BULL_PREFIX });
     queues.set(key, q);
   }

@@ -1,5 +1,5 @@
-import { runAsWorker } from "synckit";
+import { redisPackages } from "./packages.js";
 import { handle } from "./redis-calls.js";
 
 // The thread behind redis-bridge.ts: Redis clients are asynchronous, corral's engine interface is not.
-runAsWorker(handle);
+redisPackages().synckit.runAsWorker(handle);
