@@ -115,12 +115,20 @@ export function attemptForLauncher(
   engineEnv: Record<string, string> = {},
 ): { runDir: string; script: string } {
   const runDir = runDirFor(store.runsDir, job.id, index, attempt);
-  const script = wrapperFor(attemptLaunch(store, job, index, attempt, engineEnv), runDir, "launcher");
-  if (Buffer.byteLength(script) <= MAX_INLINE_WRAPPER) return { runDir, script };
+  return { runDir, script: claimedLaunchScript(attemptLaunch(store, job, index, attempt, engineEnv), runDir) };
+}
+
+/**
+ * What a launcher that claims attempts itself (see attemptForLauncher) has sh run for a launch in `runDir`: the
+ * wrapper's text, or, when too long for one environment variable, a line sourcing it from wrapper.sh.
+ */
+export function claimedLaunchScript(launch: AttemptLaunch, runDir: string): string {
+  const script = wrapperFor(launch, runDir, "launcher");
+  if (Buffer.byteLength(script) <= MAX_INLINE_WRAPPER) return script;
   makeRunDir(runDir);
   const wrapperPath = path.join(runDir, RUN_FILES.wrapper);
   fs.writeFileSync(wrapperPath, script, { mode: 0o700 });
-  return { runDir, script: `. ${shQuote(wrapperPath)}` };
+  return `. ${shQuote(wrapperPath)}`;
 }
 
 const MAX_INLINE_WRAPPER = 100_000;

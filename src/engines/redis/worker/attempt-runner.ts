@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { materializeAttempt } from "../../../lifecycle/attempt-files.js";
+import { claimedLaunchScript, materializeAttempt } from "../../../lifecycle/attempt-files.js";
 import { usageLines } from "../../../protocol/markers.js";
 import type { AttemptUsage } from "../../../domain/usage.js";
 import { RUN_FILES } from "../../../protocol/wrapper.js";
@@ -36,6 +36,15 @@ export class AttemptRunner {
   prepare(): string {
     AttemptRunner.clear(this.runDir);
     return materializeAttempt(this.task.launch, this.runDir);
+  }
+
+  /**
+   * Empties the run directory; returns the script for a launcher that claims the attempt itself (creates the
+   * `started` marker in the forked process: one read of /proc where sh takes hundreds, and no wrapper.sh).
+   */
+  prepareClaimed(): string {
+    AttemptRunner.clear(this.runDir);
+    return claimedLaunchScript(this.task.launch, this.runDir);
   }
 
   /**

@@ -218,7 +218,8 @@ export class PoolWorker {
     this.launched.set(launchId, runner);
     void this.complete(queue, task, slot);
     try {
-      this.launcher.launch(launchId, runner.prepare());
+      if (this.launcher.launchClaimed) this.launcher.launchClaimed(launchId, runner.runDir, runner.prepareClaimed());
+      else this.launcher.launch(launchId, runner.prepare());
     } catch (err) {
       this.opts.log(`${queue} ${job.id}: cannot start: ${(err as Error).message}`);
       this.launched.delete(launchId);
