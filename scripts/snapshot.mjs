@@ -118,10 +118,10 @@ const bundled = await build({
 });
 writeFileSync(`${OUT}/corral.cjs`, asciiOnly(bundled.outputFiles[0].text));
 // Each side bundle is one function expression (the module's body, as node would wrap it), which the command
-// runs with domain/side-bundle.ts. Its exports are one getter per package, which loads it when first read:
+// runs with protocol/side-bundle.ts. Its exports are one getter per package, which loads it when first read:
 // a command or thread pays only for the packages it uses. Run here once the same way, each package loaded,
 // then cached with what running compiled.
-const { runSideBundle } = await import("../dist/domain/side-bundle.js");
+const { runSideBundle } = await import("../dist/protocol/side-bundle.js");
 for (const [name, packages] of Object.entries(SIDE_BUNDLES)) {
   const getters = packages.map((p) => `get ${JSON.stringify(p)}() { return (loaded[${JSON.stringify(p)}] ??= require(${JSON.stringify(p)})); }`);
   const side = await build({

@@ -3,7 +3,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import v8 from "node:v8";
 import { runCli } from "./program.js";
-import { sideBundleAt } from "../domain/side-bundle.js";
+import { sideBundleAt } from "../protocol/side-bundle.js";
 
 /**
  * The entry point of corral's startup snapshot (scripts/snapshot.mjs builds it, bin/corral starts from it):

@@ -187,8 +187,12 @@ export interface BatchScheduler extends Backend {
  * says) to a worker that runs it in a folder of its own, and its markers and output come back with observations.
  */
 export interface WorkerPool extends Backend {
-  /** Queues the attempts; returns one id for the call (taskId turns it into each task's). */
-  enqueue(req: SubmissionRequest, launches: ReadonlyMap<number, AttemptLaunch>): string;
+  /**
+   * Queues the attempts; returns one id for the call (taskId turns it into each task's). `inherited` is the
+   * environment the job took from the shell that submitted it, which every launch starts from: shared by all
+   * the jobs submitted from there, so a pool can keep it once rather than with each task.
+   */
+  enqueue(req: SubmissionRequest, launches: ReadonlyMap<number, AttemptLaunch>, inherited: Readonly<Record<string, string>>): string;
   /** How many times a task whose worker vanished runs again before the loss counts. */
   lostRetries(projectDir: string): number;
 }

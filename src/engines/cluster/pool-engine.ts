@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import { attemptLaunch, type AttemptLaunch } from "../../lifecycle/attempt-files.js";
 import type { GateParent } from "../../protocol/dependency-gate.js";
+import { environmentOf } from "../../store/environments.js";
 import type { AttemptRow } from "../../store/rows.js";
 import type { Store } from "../../store/store.js";
 import type { SubmissionRequest, WorkerPool } from "./backend.js";
@@ -18,7 +19,7 @@ export class PoolEngine extends TrackedEngine<WorkerPool> {
     fs.mkdirSync(req.logDir, { recursive: true, mode: 0o700 });
     const launches = new Map<number, AttemptLaunch>();
     for (const idx of req.indices) launches.set(idx, attemptLaunch(store, req.job, idx, req.attemptN));
-    return this.backend.enqueue(req, launches);
+    return this.backend.enqueue(req, launches, environmentOf(store, req.job.env_id));
   }
 
   protected override lostRetries(projectDir: string): number {

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { ownFile } from "../../domain/own-files.js";
-import { sideBundleAt } from "../../domain/side-bundle.js";
+import { sideBundleAt } from "../../protocol/side-bundle.js";
 
 /** The packages the Redis thread runs on. */
 export interface RedisPackages {

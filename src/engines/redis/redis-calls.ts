@@ -3,6 +3,7 @@ import type { Queue } from "bullmq";
 import { redisPackages } from "./packages.js";
 import { BULL_PREFIX, CANCELLED_KEY, redactUrl, resultsKey, splitEngineId, tagsOfQueue, workerKey } from "./pool.js";
 import { applyResults, parseEntry, type ResultEntry } from "./results.js";
+import { SHARED_ENV_TTL_S } from "./task-payload.js";
 import { readWorkers, type WorkerView } from "./worker-registry.js";
 
 /**
@@ -34,7 +35,7 @@ export interface PollAnswer {
 
 export type Call =
   | { op: "probe"; url: string }
-  | { op: "enqueue"; url: string; tasks: TaskToEnqueue[] }
+  | { op: "enqueue"; url: string; tasks: TaskToEnqueue[]; environment: { key: string; text: string } }
   | { op: "poll"; url: string; tag: string; runsDir: string; engineIds: string[] }
   | { op: "cancel"; url: string; engineIds: string[] }
   | { op: "workers"; url: string }
@@ -110,7 +111,7 @@ async function dispatch(call: Call): Promise<unknown> {
     case "probe":
       return probe(call.url);
     case "enqueue":
-      return enqueue(call.url, call.tasks);
+      return enqueue(call.url, call.tasks, call.environment);
     case "poll":
       return poll(call.url, call.tag, call.runsDir, call.engineIds);
     case "cancel":
@@ -130,7 +131,9 @@ async function probe(url: string): Promise<{ version: string; aof: boolean; poli
   return { version: field("redis_version"), aof: field("aof_enabled") === "1", policy: field("maxmemory_policy"), workers: await readWorkers(c) };
 }
 
-async function enqueue(url: string, tasks: TaskToEnqueue[]): Promise<number> {
+async function enqueue(url: string, tasks: TaskToEnqueue[], environment: { key: string; text: string }): Promise<number> {
+  // The shared environment first (its lifetime renewed): a task is never in a queue before what it needs.
+  await (await client(url)).set(environment.key, environment.text, "EX", SHARED_ENV_TTL_S);
   const byQueue = new Map<string, TaskToEnqueue[]>();
   for (const t of tasks) byQueue.set(t.queue, [...(byQueue.get(t.queue) ?? []), t]);
   for (const [name, list] of byQueue) {

@@ -86,6 +86,48 @@ test("a task whose tags no worker has waits, and says why", async (t) => {
   assert.equal(show(p, id).state, "cancelled");
 });
 
+/** redis-cli on this file's database. */
+function redisCli(...args: string[]): string {
+  const u = new URL(url!);
+  const r = spawnSync("redis-cli", ["-h", u.hostname, "-p", u.port, "-n", u.pathname.slice(1), ...args], {
+    env: { ...process.env, REDISCLI_AUTH: password },
+    encoding: "utf8",
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+test("the submitting shell's environment is kept once in Redis, not in each task, and every task sees it whole", async (t) => {
+  const p = await pool(t, [{ name: "plain" }]);
+  if (!p) return;
+  const inherited = { CORRAL_TEST_SHARED: "from the shell", CORRAL_TEST_OVERRIDDEN: "shell value" };
+  const own = ["--env", "CORRAL_TEST_OWN=job value", "--env", "CORRAL_TEST_OVERRIDDEN=job value"];
+  const echo = ["sh", "-c", 'echo "$CORRAL_TEST_SHARED|$CORRAL_TEST_OWN|$CORRAL_TEST_OVERRIDDEN|$CORRAL_TASK_ID"'];
+  // Tags no worker has: the tasks stay in their queue, to be looked at there.
+  const waiting = Number(p.ok(["submit", "--engine", "redis", "-a", "1-20", "--tags", "nobody", ...own, "--", ...echo], { env: inherited }).trim());
+  const keys = redisCli("--scan", "--pattern", "corral:env:*").trim().split("\n").filter(Boolean);
+  assert.equal(keys.length, 1, `one shared environment: ${keys.join(" ")}`);
+  const shared = JSON.parse(redisCli("get", keys[0]!)) as Record<string, string>;
+  assert.equal(shared.CORRAL_TEST_SHARED, "from the shell");
+  assert.ok(Number(redisCli("ttl", keys[0]!)) > 86_400, "it expires, a month after its last use");
+  const taskKeys = redisCli("--scan", "--pattern", "corral:tasks.nobody:*")
+    .trim()
+    .split("\n")
+    .filter((k) => /-\d+-\d+-\d+$/.test(k));
+  assert.equal(taskKeys.length, 20);
+  for (const key of taskKeys) {
+    const data = redisCli("hget", key, "data");
+    assert.ok(!data.includes("from the shell") && !data.includes('"PATH"'), `a task carries none of the inherited variables: ${data}`);
+    assert.ok(data.includes("job value") && data.includes(keys[0]!), data);
+  }
+  p.ok(["cancel", String(waiting)]);
+  // The same from a worker: each task gets the inherited variables, with its own on top.
+  const ran = Number(p.ok(["submit", "--engine", "redis", "-a", "1-20", ...own, "--", ...echo], { env: inherited }).trim());
+  await waitAll(p);
+  assert.equal(show(p, ran).state, "succeeded");
+  for (const i of [1, 7, 20]) assert.equal(p.ok(["logs", `${ran}.${i}`]).trim(), `from the shell|job value|job value|${i}`);
+});
+
 test("a dependency chain runs in order across workers; a failed parent cancels its dependents", async (t) => {
   const p = await pool(t, [{ name: "plain" }, { name: "gpu1", tags: "gpu" }]);
   if (!p) return;

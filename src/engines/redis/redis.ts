@@ -11,7 +11,7 @@ import { submissionComment } from "../cluster/tracked-engine.js";
 import { bullJobId, bullPriority, engineId, queueName, redactUrl, splitEngineId } from "./pool.js";
 import { redisCall } from "./redis-bridge.js";
 import type { PollAnswer, TaskToEnqueue } from "./redis-calls.js";
-import type { TaskPayload } from "./task-payload.js";
+import { sharedEnvironment, shipLaunch, type TaskPayload } from "./task-payload.js";
 import type { WorkerView } from "./worker-registry.js";
 
 /**
@@ -111,11 +111,12 @@ class RedisPool implements WorkerPool {
     if (spec.schedArgs.length > 0) throw new UsageError("--sched-arg: the redis engine takes no scheduler arguments");
   }
 
-  enqueue(req: SubmissionRequest, launches: ReadonlyMap<number, AttemptLaunch>): string {
+  enqueue(req: SubmissionRequest, launches: ReadonlyMap<number, AttemptLaunch>, inherited: Readonly<Record<string, string>>): string {
     const url = requireUrl(req.projectDir);
     const tag = req.tag;
     const job = req.job;
     const queue = queueName(JSON.parse(job.tags) as string[]);
+    const shared = sharedEnvironment(inherited);
     const tasks: TaskToEnqueue[] = req.indices.map((idx) => {
       const data: TaskPayload = {
         project: tag,
@@ -124,11 +125,11 @@ class RedisPool implements WorkerPool {
         attempt: req.attemptN,
         name: job.name,
         timeLimitS: job.time_limit_s,
-        launch: launches.get(idx)!,
+        launch: shipLaunch(launches.get(idx)!, inherited, shared.key),
       };
       return { queue, id: bullJobId(tag, job.id, idx, req.attemptN), priority: bullPriority(job.priority), data };
     });
-    redisCall({ op: "enqueue", url, tasks });
+    redisCall({ op: "enqueue", url, tasks, environment: shared });
     // One id per call; for an array, taskId() turns it into each task's: the {} stands for the index.
     if (req.range === null) return engineId(queue, bullJobId(tag, job.id, req.indices[0]!, req.attemptN));
     return engineId(queue, bullJobId(tag, job.id, -1, req.attemptN).replace("--1-", "-{}-"));

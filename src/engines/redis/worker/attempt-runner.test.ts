@@ -10,19 +10,13 @@ import { AttemptRunner } from "./attempt-runner.js";
 async function runOnce(claimed: boolean): Promise<{ entries: Map<string, string>; pid: number; files: string[]; launcher: string }> {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), "corral-runner-"));
   try {
+    const launch = { cwd: os.tmpdir(), argv: ["sh", "-c", "echo hi; exit 3"], script: null, info: {}, umask: 0o22 };
     const runner = new AttemptRunner(
-      {
-        project: "p",
-        job: 7,
-        index: 2,
-        attempt: 1,
-        name: "t",
-        timeLimitS: null,
-        launch: { cwd: os.tmpdir(), argv: ["sh", "-c", "echo hi; exit 3"], script: null, env: { PATH: "/usr/bin:/bin" }, info: {}, umask: 0o22 },
-      },
+      { project: "p", job: 7, index: 2, attempt: 1, name: "t", timeLimitS: null, launch: { ...launch, ownEnv: {}, sharedEnv: "corral:env:test" } },
       folder,
       "w1",
     );
+    const landed = { ...launch, env: { PATH: "/usr/bin:/bin" } };
     let pid = 0;
     const launcher: Launcher = createLauncher({
       started: (_id, p) => {
@@ -34,8 +28,8 @@ async function runOnce(claimed: boolean): Promise<{ entries: Map<string, string>
       lost: () => runner.onFailed("the launcher died"),
     });
     try {
-      if (claimed) launcher.launchClaimed!(1, folder, runner.prepareClaimed());
-      else launcher.launch(1, runner.prepare());
+      if (claimed) launcher.launchClaimed!(1, folder, runner.prepareClaimed(landed));
+      else launcher.launch(1, runner.prepare(landed));
       await runner.wait();
       const entries = new Map(runner.finish().map((e) => [e.kind, e.data.toString()]));
       return { entries, pid, files: fs.readdirSync(folder).sort(), launcher: launcher.kind };

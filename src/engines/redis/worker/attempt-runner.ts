@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { claimedLaunchScript, materializeAttempt } from "../../../lifecycle/attempt-files.js";
+import { claimedLaunchScript, materializeAttempt, type AttemptLaunch } from "../../../lifecycle/attempt-files.js";
 import { usageLines } from "../../../protocol/markers.js";
 import type { AttemptUsage } from "../../../domain/usage.js";
 import { RUN_FILES } from "../../../protocol/wrapper.js";
@@ -33,18 +33,18 @@ export class AttemptRunner {
   }
 
   /** Writes the run directory; returns the wrapper to start (in a session of its own, by the worker's launcher). */
-  prepare(): string {
+  prepare(launch: AttemptLaunch): string {
     AttemptRunner.clear(this.runDir);
-    return materializeAttempt(this.task.launch, this.runDir);
+    return materializeAttempt(launch, this.runDir);
   }
 
   /**
    * Empties the run directory; returns the script for a launcher that claims the attempt itself (creates the
    * `started` marker in the forked process: one read of /proc where sh takes hundreds, and no wrapper.sh).
    */
-  prepareClaimed(): string {
+  prepareClaimed(launch: AttemptLaunch): string {
     AttemptRunner.clear(this.runDir);
-    return claimedLaunchScript(this.task.launch, this.runDir);
+    return claimedLaunchScript(launch, this.runDir);
   }
 
   /**

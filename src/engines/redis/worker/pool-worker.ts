@@ -5,7 +5,7 @@ import type { Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { BULL_PREFIX, CANCELLED_KEY, queuesFor, redactUrl, resultsKey, WORKERS_KEY, workerKey } from "../pool.js";
 import { streamEntries, type ResultEntry } from "../results.js";
-import type { TaskPayload } from "../task-payload.js";
+import { landTask, SHARED_ENV_PREFIX, SHARED_ENV_TTL_S, type TaskPayload } from "../task-payload.js";
 import { beatFields, GONE_WORKER_TTL_S, type WorkerBeat } from "../worker-registry.js";
 import { createLauncher, type Launcher } from "../../local/launcher-process.js";
 import { AttemptRunner } from "./attempt-runner.js";
@@ -69,6 +69,7 @@ export class PoolWorker {
   private launches = 0;
   private readonly launched = new Map<number, AttemptRunner>();
   private readonly freeFolders: string[] = [];
+  private readonly environments = new Map<string, Readonly<Record<string, string>>>();
 
   constructor(private readonly opts: PoolWorkerOptions) {
     this.queues = queuesFor(opts.tags);
@@ -217,14 +218,36 @@ export class PoolWorker {
     const launchId = ++this.launches;
     this.launched.set(launchId, runner);
     void this.complete(queue, task, slot);
+    void this.start(queue, job, launchId, runner);
+  }
+
+  /** Has the launcher start an attempt whose slot begin() took, once its shared environment is at hand. */
+  private async start(queue: string, job: Job, launchId: number, runner: AttemptRunner): Promise<void> {
     try {
-      if (this.launcher.launchClaimed) this.launcher.launchClaimed(launchId, runner.runDir, runner.prepareClaimed());
-      else this.launcher.launch(launchId, runner.prepare());
+      const task = landTask(runner.task, await this.sharedEnvironment(runner.task.launch.sharedEnv));
+      if (this.launcher.launchClaimed) this.launcher.launchClaimed(launchId, runner.runDir, runner.prepareClaimed(task.launch));
+      else this.launcher.launch(launchId, runner.prepare(task.launch));
     } catch (err) {
       this.opts.log(`${queue} ${job.id}: cannot start: ${(err as Error).message}`);
       this.launched.delete(launchId);
       runner.onFailed((err as Error).message);
     }
+  }
+
+  /** The environment tasks share (see task-payload.ts), read from Redis once per worker. */
+  private async sharedEnvironment(key: string): Promise<Readonly<Record<string, string>>> {
+    let env = this.environments.get(key);
+    if (env === undefined) {
+      if (typeof key !== "string" || !key.startsWith(SHARED_ENV_PREFIX))
+        throw new Error("the task names no shared environment (was it queued by another corral version?)");
+      const text = await this.redis.get(key);
+      if (text === null) throw new Error(`its environment (${key}) is no longer in Redis (kept ${SHARED_ENV_TTL_S / 86400} days after its last submission)`);
+      env = JSON.parse(text) as Record<string, string>;
+      // A few at a time: one per shell that submitted, over the worker's life.
+      if (this.environments.size >= 64) this.environments.delete(this.environments.keys().next().value!);
+      this.environments.set(key, env);
+    }
+    return env;
   }
 
   private async complete(queue: string, task: TaskPayload, slot: Slot): Promise<void> {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { ownFile } from "./own-files.js";
+import { ownFile } from "../domain/own-files.js";
 import { runSideBundle } from "./side-bundle.js";
 
 const dir = ownFile("bin/snapshot");
