@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { after, before, test, type TestContext } from "node:test";
-import { needScheduler, show, type ShowJson } from "../../testing/clusters.js";
+import { needScheduler, show, waitForTaskState, type ShowJson } from "../../testing/clusters.js";
 import { flushTestRedis, startWorker, stopAll, testRedisUrl, waitForWorkers, workerOf, type TestWorker } from "../../testing/pool.js";
 import { CLI, TestProject } from "../../testing/project.js";
 import { assertUsageTruth, submitUsageJobs, usageComplete } from "../../testing/usage-scenario.js";
@@ -126,6 +126,28 @@ test("the submitting shell's environment is kept once in Redis, not in each task
   await waitAll(p);
   assert.equal(show(p, ran).state, "succeeded");
   for (const i of [1, 7, 20]) assert.equal(p.ok(["logs", `${ran}.${i}`]).trim(), `from the shell|job value|job value|${i}`);
+});
+
+test("a task whose shared environment is gone from Redis fails with that reason, not with the slot's last result", async (t) => {
+  const p = await pool(t, [{ name: "solo", concurrency: 1 }]);
+  if (!p) return;
+  const first = p.submit(["--engine", "redis"], ["sh", "-c", "sleep 1.5; echo first"]);
+  await waitForTaskState(p, first, ["running"]);
+  // Queued behind it, from another shell (another environment), whose kept copy then vanishes.
+  const before = new Set(redisCli("--scan", "--pattern", "corral:env:*").trim().split("\n"));
+  const second = Number(p.ok(["submit", "--engine", "redis", "--", "true"], { env: { CORRAL_TEST_OTHER_SHELL: "1" } }).trim());
+  const added = redisCli("--scan", "--pattern", "corral:env:*")
+    .trim()
+    .split("\n")
+    .filter((k) => !before.has(k));
+  assert.equal(added.length, 1);
+  redisCli("del", added[0]!);
+  await waitAll(p);
+  assert.equal(show(p, first).state, "succeeded");
+  const s = show(p, second);
+  assert.equal(s.state, "failed", "the same slot's folder still held the first task's end: it must not count as this one's");
+  assert.match(JSON.stringify(s.tasks[0]), /no longer in Redis/);
+  assert.equal(p.ok(["logs", String(second)]), "", "none of the first task's output");
 });
 
 test("a dependency chain runs in order across workers; a failed parent cancels its dependents", async (t) => {

@@ -35,6 +35,7 @@ export class AttemptRunner {
   /** Writes the run directory; returns the wrapper to start (in a session of its own, by the worker's launcher). */
   prepare(launch: AttemptLaunch): string {
     AttemptRunner.clear(this.runDir);
+    this.prepared = true;
     return materializeAttempt(launch, this.runDir);
   }
 
@@ -44,6 +45,7 @@ export class AttemptRunner {
    */
   prepareClaimed(launch: AttemptLaunch): string {
     AttemptRunner.clear(this.runDir);
+    this.prepared = true;
     return claimedLaunchScript(launch, this.runDir);
   }
 
@@ -54,12 +56,26 @@ export class AttemptRunner {
    */
   static clear(runDir: string): void {
     for (const name of fs.readdirSync(runDir)) {
-      if (name === RUN_FILES.requests) fs.rmSync(path.join(runDir, name), { recursive: true, force: true });
-      else fs.unlinkSync(path.join(runDir, name));
+      const entry = path.join(runDir, name);
+      try {
+        fs.unlinkSync(entry);
+      } catch (err) {
+        // A folder: requests/, or one the job made in $CORRAL_RUN_DIR.
+        if ((err as NodeJS.ErrnoException).code !== "EISDIR" && (err as NodeJS.ErrnoException).code !== "EPERM") throw err;
+        fs.rmSync(entry, { recursive: true, force: true });
+      }
     }
   }
 
   private readonly startMs = Date.now();
+  /**
+   * Whether this attempt's folder has been emptied for it: until then it holds the previous attempt's files,
+   * which must never be read as this one's (its launch may wait for its environment, or fail before).
+   */
+  private prepared = false;
+  private over = false;
+  /** A stop asked for before the launcher reported the process: sent as soon as it does. */
+  private pendingStop: { verdict: { keyword: string; detail: string } | null } | null = null;
   private pid: number | null = null;
   private done: (() => void) | null = null;
   private readonly ended = new Promise<void>((resolve) => (this.done = resolve));
@@ -67,11 +83,18 @@ export class AttemptRunner {
 
   onStarted(pid: number): void {
     this.pid = pid;
+    if (this.pendingStop) this.stop(this.pendingStop.verdict);
+  }
+
+  /** Whether it has ended already (failed, or its launcher died) before being launched. */
+  get isOver(): boolean {
+    return this.over;
   }
 
   /** Its wrapper was reaped; `usage` is what the launcher learned of it, added to the ended marker sent. */
   onExited(usage: AttemptUsage | null = null): void {
     this.usage = usage;
+    this.over = true;
     this.done!();
   }
 
@@ -84,17 +107,20 @@ export class AttemptRunner {
    * tick is over (writing it is the wrapper's last act). True when it has just been declared so.
    */
   settleIfEnded(now: number): boolean {
+    if (!this.prepared) return false;
     if (this.endSeenAt === null) {
       if (this.marker(RUN_FILES.ended) !== null) this.endSeenAt = now;
       return false;
     }
     if (now - this.endSeenAt < 400) return false;
+    this.over = true;
     this.done!();
     return true;
   }
 
   onFailed(why: string): void {
     this.failure = why;
+    this.over = true;
     this.done!();
   }
 
@@ -105,7 +131,11 @@ export class AttemptRunner {
 
   /** TERM to the attempt's process group, KILL after KILL_WAIT_MS; `verdict` names why, for corral. */
   stop(verdict: { keyword: string; detail: string } | null): void {
-    if (this.pid === null || this.killTimer) return;
+    if (this.pid === null) {
+      this.pendingStop ??= { verdict };
+      return;
+    }
+    if (this.killTimer) return;
     this.verdict = verdict;
     this.signal("SIGTERM");
     this.killTimer = setTimeout(() => this.signal("SIGKILL"), KILL_WAIT_MS);
@@ -129,6 +159,7 @@ export class AttemptRunner {
   /** What is new in the run directory since the last call: the started marker, output, finished requests. */
   collect(): ResultEntry[] {
     const out: ResultEntry[] = [];
+    if (!this.prepared) return out;
     if (!this.startedSent) {
       const started = this.marker(RUN_FILES.started);
       if (started) {
@@ -147,7 +178,7 @@ export class AttemptRunner {
    */
   finish(): ResultEntry[] {
     const out = this.collect();
-    let ended = this.marker(RUN_FILES.ended, this.verdict);
+    let ended = this.prepared ? this.marker(RUN_FILES.ended, this.verdict) : null;
     if (!ended) {
       const why =
         this.failure !== null

@@ -5,6 +5,7 @@ import type { Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { BULL_PREFIX, CANCELLED_KEY, queuesFor, redactUrl, resultsKey, WORKERS_KEY, workerKey } from "../pool.js";
 import { streamEntries, type ResultEntry } from "../results.js";
+import type { AttemptLaunch } from "../../../lifecycle/attempt-files.js";
 import { landTask, SHARED_ENV_PREFIX, SHARED_ENV_TTL_S, type TaskPayload } from "../task-payload.js";
 import { beatFields, GONE_WORKER_TTL_S, type WorkerBeat } from "../worker-registry.js";
 import { createLauncher, type Launcher } from "../../local/launcher-process.js";
@@ -224,9 +225,13 @@ export class PoolWorker {
   /** Has the launcher start an attempt whose slot begin() took, once its shared environment is at hand. */
   private async start(queue: string, job: Job, launchId: number, runner: AttemptRunner): Promise<void> {
     try {
-      const task = landTask(runner.task, await this.sharedEnvironment(runner.task.launch.sharedEnv));
-      if (this.launcher.launchClaimed) this.launcher.launchClaimed(launchId, runner.runDir, runner.prepareClaimed(task.launch));
-      else this.launcher.launch(launchId, runner.prepare(task.launch));
+      // A task an older corral queued carries its whole environment: it runs as it is.
+      const whole = (runner.task.launch as Partial<AttemptLaunch>).env === undefined ? null : (runner.task.launch as unknown as AttemptLaunch);
+      const launch = whole ?? landTask(runner.task, await this.sharedEnvironment(runner.task.launch.sharedEnv)).launch;
+      // Its launcher may have died meanwhile (then every attempt it had was failed): nothing to start.
+      if (runner.isOver) return;
+      if (this.launcher.launchClaimed) this.launcher.launchClaimed(launchId, runner.runDir, runner.prepareClaimed(launch));
+      else this.launcher.launch(launchId, runner.prepare(launch));
     } catch (err) {
       this.opts.log(`${queue} ${job.id}: cannot start: ${(err as Error).message}`);
       this.launched.delete(launchId);
@@ -240,7 +245,8 @@ export class PoolWorker {
     if (env === undefined) {
       if (typeof key !== "string" || !key.startsWith(SHARED_ENV_PREFIX))
         throw new Error("the task names no shared environment (was it queued by another corral version?)");
-      const text = await this.redis.get(key);
+      // Read with its lifetime renewed: a worker taking tasks from that shell keeps it alive too.
+      const text = await this.redis.getex(key, "EX", SHARED_ENV_TTL_S);
       if (text === null) throw new Error(`its environment (${key}) is no longer in Redis (kept ${SHARED_ENV_TTL_S / 86400} days after its last submission)`);
       env = JSON.parse(text) as Record<string, string>;
       // A few at a time: one per shell that submitted, over the worker's life.
