@@ -41,9 +41,13 @@ export interface TestWorker {
   readonly exited: Promise<number | null>;
 }
 
-/** Starts `corral worker` with a quick heartbeat (0.5 s) and timeout (3 s), so a lost worker is seen within seconds. */
-export function startWorker(url: string, name: string, opts: { tags?: string; concurrency?: number; env?: NodeJS.ProcessEnv } = {}): TestWorker {
-  const args = ["worker", "--name", name, "--concurrency", String(opts.concurrency ?? 2), "--heartbeat", "0.5", "--timeout", "3"];
+/** Starts `corral worker` with a quick heartbeat (0.5 s) and timeout (3 s unless told), so a lost worker is seen within seconds. */
+export function startWorker(
+  url: string,
+  name: string,
+  opts: { tags?: string; concurrency?: number; timeoutS?: number; env?: NodeJS.ProcessEnv } = {},
+): TestWorker {
+  const args = ["worker", "--name", name, "--concurrency", String(opts.concurrency ?? 2), "--heartbeat", "0.5", "--timeout", String(opts.timeoutS ?? 3)];
   if (opts.tags) args.push("--tags", opts.tags);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `corral-worker-${name}-`));
   args.push("--work-dir", workDir);

@@ -36,7 +36,7 @@ after(async () => {
 });
 
 /** Fresh database and the given workers, live, before the test goes on. */
-async function pool(t: TestContext, specs: { name: string; tags?: string; concurrency?: number }[]): Promise<TestProject | null> {
+async function pool(t: TestContext, specs: { name: string; tags?: string; concurrency?: number; timeoutS?: number }[]): Promise<TestProject | null> {
   if (!needScheduler(t, "redis", problem)) return null;
   await stopAll(workers);
   flushTestRedis(url!);
@@ -364,7 +364,9 @@ test("corral workers launch starts a worker over ssh (localhost), shows the comm
 });
 
 test("Redis restarting mid-run loses nothing: queued and running tasks all end, each run once", async (t) => {
-  const p = await pool(t, [{ name: "plain", concurrency: 1 }]);
+  // A worker silent for its timeout is gone: 3 s, as elsewhere here, is less than a restart plus the reconnection
+  // can take on a busy machine (it once took 4 s), so this worker gets the timeout a real pool would have.
+  const p = await pool(t, [{ name: "plain", concurrency: 1, timeoutS: 15 }]);
   if (!p) return;
   const id = p.submit(["--engine", "redis", "-a", "1-4"], ["sh", "-c", "sleep 0.7; echo $CORRAL_TASK_ID"]);
   for (let i = 0; i < 100 && workerOf(runDir(p, id, 1, 1)) === null; i++) {

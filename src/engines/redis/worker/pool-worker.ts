@@ -86,8 +86,11 @@ export class PoolWorker {
     // Two connections: BullMQ defines its ~65 Lua scripts on the one it is given, and ioredis copies every
     // defined script onto each pipeline it makes, an automatic one included: on a shared connection that
     // copying was the worker's largest cost per attempt. corral's own commands go through a plain connection.
-    this.redis = new Redis(this.opts.url, { maxRetriesPerRequest: null, enableAutoPipelining: true });
-    this.bull = new Redis(this.opts.url, { maxRetriesPerRequest: null });
+    // Reconnecting at most a second apart (ioredis waits up to 2 s): after a Redis restart the worker beats again
+    // soon enough that corral, which allows it its timeout from the restart on, does not count it gone.
+    const retryStrategy = (times: number) => Math.min(times * 100, 1000);
+    this.redis = new Redis(this.opts.url, { maxRetriesPerRequest: null, enableAutoPipelining: true, retryStrategy });
+    this.bull = new Redis(this.opts.url, { maxRetriesPerRequest: null, retryStrategy });
     for (const c of [this.redis, this.bull]) c.on("error", (err) => this.opts.log(`redis: ${err.message.replaceAll(this.opts.url, redactUrl(this.opts.url))}`));
     for (const q of this.queues) {
       const w = new Worker(q, null, {
