@@ -131,7 +131,9 @@ test("the submitting shell's environment is kept once in Redis, not in each task
 test("a task whose shared environment is gone from Redis fails with that reason, not with the slot's last result", async (t) => {
   const p = await pool(t, [{ name: "solo", concurrency: 1 }]);
   if (!p) return;
-  const first = p.submit(["--engine", "redis"], ["sh", "-c", "sleep 1.5; echo first"]);
+  // The first task holds the only slot until told to go, so the second is taken only after its copy is deleted.
+  const go = p.path("go");
+  const first = p.submit(["--engine", "redis"], ["sh", "-c", `while [ ! -e ${go} ]; do sleep 0.1; done; echo first`]);
   await waitForTaskState(p, first, ["running"]);
   // Queued behind it, from another shell (another environment), whose kept copy then vanishes.
   const before = new Set(redisCli("--scan", "--pattern", "corral:env:*").trim().split("\n"));
@@ -142,6 +144,7 @@ test("a task whose shared environment is gone from Redis fails with that reason,
     .filter((k) => !before.has(k));
   assert.equal(added.length, 1);
   redisCli("del", added[0]!);
+  fs.writeFileSync(go, "");
   await waitAll(p);
   assert.equal(show(p, first).state, "succeeded");
   const s = show(p, second);
