@@ -115,7 +115,7 @@ export class TestProject {
   async quiesce(timeoutMs = 20_000): Promise<void> {
     const end = Date.now() + timeoutMs;
     while (Date.now() < end) {
-      if (this.supervisorPid() === null && this.supervisorProcesses().length === 0) return;
+      if (this.supervisorProcesses().length === 0) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error("the supervisor did not exit");

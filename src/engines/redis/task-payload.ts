@@ -26,11 +26,6 @@ export interface TaskPayload {
   readonly launch: ShippedLaunch;
 }
 
-/** A task as a worker runs it: its launch whole again, the shared environment put back. */
-export interface RunnableTask extends Omit<TaskPayload, "launch"> {
-  readonly launch: AttemptLaunch;
-}
-
 export const SHARED_ENV_PREFIX = "corral:env:";
 /** How long a shared environment stays in Redis after the last submission that used it. */
 export const SHARED_ENV_TTL_S = 30 * 24 * 3600;
@@ -46,14 +41,19 @@ export function shipLaunch(launch: AttemptLaunch, inherited: Readonly<Record<str
   const { env, ...rest } = launch;
   const ownEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (inherited[k] !== v) ownEnv[k] = v;
-  // A variable inherited but not in the launch (none today: the launch starts from the inherited ones) could
-  // not be left out this way; an empty string would still be exported, so say it loudly instead.
+  // Landing puts every inherited variable back: one the launch had dropped (none does today, each starts from
+  // the inherited ones) would come back with it, so such a launch is refused here rather than run wrong.
   for (const k of Object.keys(inherited)) if (!(k in env)) throw new Error(`internal: launch lacks inherited variable ${k}`);
   return { ...rest, ownEnv, sharedEnv };
 }
 
-/** The task with its whole environment: the shared variables, then its own (which win). */
-export function landTask(task: TaskPayload, shared: Readonly<Record<string, string>>): RunnableTask {
-  const { ownEnv, sharedEnv: _key, ...rest } = task.launch;
-  return { ...task, launch: { ...rest, env: { ...shared, ...ownEnv } } };
+/** The launch whole again: the shared variables, then its own (which win). */
+export function landLaunch(launch: ShippedLaunch, shared: Readonly<Record<string, string>>): AttemptLaunch {
+  const { ownEnv, sharedEnv: _key, ...rest } = launch;
+  return { ...rest, env: { ...shared, ...ownEnv } };
+}
+
+/** The launch of a task an older corral queued, which carries its whole environment; null for one of today's. */
+export function wholeLaunch(task: TaskPayload): AttemptLaunch | null {
+  return "env" in task.launch ? (task.launch as unknown as AttemptLaunch) : null;
 }

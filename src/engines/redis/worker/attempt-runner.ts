@@ -86,6 +86,11 @@ export class AttemptRunner {
     if (this.pendingStop) this.stop(this.pendingStop.verdict);
   }
 
+  private end(): void {
+    this.over = true;
+    this.done!();
+  }
+
   /** Whether it has ended already (failed, or its launcher died) before being launched. */
   get isOver(): boolean {
     return this.over;
@@ -94,8 +99,7 @@ export class AttemptRunner {
   /** Its wrapper was reaped; `usage` is what the launcher learned of it, added to the ended marker sent. */
   onExited(usage: AttemptUsage | null = null): void {
     this.usage = usage;
-    this.over = true;
-    this.done!();
+    this.end();
   }
 
   private usage: AttemptUsage | null = null;
@@ -113,15 +117,13 @@ export class AttemptRunner {
       return false;
     }
     if (now - this.endSeenAt < 400) return false;
-    this.over = true;
-    this.done!();
+    this.end();
     return true;
   }
 
   onFailed(why: string): void {
     this.failure = why;
-    this.over = true;
-    this.done!();
+    this.end();
   }
 
   /** Whether it has run past its time limit (then it is stopped, and the end says TIMEOUT). */

@@ -5,8 +5,7 @@ import type { Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { BULL_PREFIX, CANCELLED_KEY, queuesFor, redactUrl, resultsKey, WORKERS_KEY, workerKey } from "../pool.js";
 import { streamEntries, type ResultEntry } from "../results.js";
-import type { AttemptLaunch } from "../../../lifecycle/attempt-files.js";
-import { landTask, SHARED_ENV_PREFIX, SHARED_ENV_TTL_S, type TaskPayload } from "../task-payload.js";
+import { landLaunch, SHARED_ENV_PREFIX, SHARED_ENV_TTL_S, wholeLaunch, type TaskPayload } from "../task-payload.js";
 import { beatFields, GONE_WORKER_TTL_S, type WorkerBeat } from "../worker-registry.js";
 import { createLauncher, type Launcher } from "../../local/launcher-process.js";
 import { AttemptRunner } from "./attempt-runner.js";
@@ -229,8 +228,8 @@ export class PoolWorker {
   private async start(queue: string, job: Job, launchId: number, runner: AttemptRunner): Promise<void> {
     try {
       // A task an older corral queued carries its whole environment: it runs as it is.
-      const whole = (runner.task.launch as Partial<AttemptLaunch>).env === undefined ? null : (runner.task.launch as unknown as AttemptLaunch);
-      const launch = whole ?? landTask(runner.task, await this.sharedEnvironment(runner.task.launch.sharedEnv)).launch;
+      const task = runner.task;
+      const launch = wholeLaunch(task) ?? landLaunch(task.launch, await this.sharedEnvironment(task.launch.sharedEnv));
       // Its launcher may have died meanwhile (then every attempt it had was failed): nothing to start.
       if (runner.isOver) return;
       if (this.launcher.launchClaimed) this.launcher.launchClaimed(launchId, runner.runDir, runner.prepareClaimed(launch));
