@@ -156,10 +156,22 @@ export function fenceAttempt(runDir: string): boolean {
   return takeExclusively(path.join(runDir, RUN_FILES.legacyClaim)) && takeExclusively(path.join(runDir, RUN_FILES.started));
 }
 
-/** Creates `file` holding corral's fence, or finds that an earlier fence of corral's made it. */
+/**
+ * Creates `file` holding corral's fence, or finds that an earlier fence of corral's made it. The fence appears
+ * whole, by a hard link of a draft (which fails if the name exists): created and then written, a corral killed
+ * in between left an empty `started` that no later fence took for its own, and the attempt waited forever.
+ */
 function takeExclusively(file: string): boolean {
+  const draft = path.join(path.dirname(file), `.${path.basename(file)}.fence-${process.pid}`);
   try {
-    fs.writeFileSync(file, CORRAL_FENCE, { flag: "wx", mode: 0o600 });
+    fs.writeFileSync(draft, CORRAL_FENCE, { mode: 0o600 });
+    try {
+      fs.linkSync(draft, file);
+    } catch (err) {
+      // A filesystem without hard links: create and write, as before.
+      if (!["EPERM", "ENOTSUP", "EOPNOTSUPP"].includes((err as NodeJS.ErrnoException).code ?? "")) throw err;
+      fs.writeFileSync(file, CORRAL_FENCE, { flag: "wx", mode: 0o600 });
+    }
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") return false;
@@ -169,5 +181,7 @@ function takeExclusively(file: string): boolean {
     } catch {
       return false;
     }
+  } finally {
+    fs.rmSync(draft, { force: true });
   }
 }
