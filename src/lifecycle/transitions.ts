@@ -146,6 +146,18 @@ export function loseAttempt(store: Store, a: AttemptRow, base: Omit<Outcome, "st
     .run(`re-queued after attempt ${a.n}: ${why}`, Date.now() / 1000, a.job_id, a.idx);
 }
 
+/**
+ * An attempt that waited in the engine's own queue and was taken back before it started (the local launcher's
+ * lanes): it never ran and leaves no trace; its task waits as before, for the attempt of the same number.
+ */
+export function withdrawQueuedAttempt(store: Store, attempt: AttemptRow): void {
+  const res = store.stmt("DELETE FROM attempts WHERE id = ? AND state = 'queued' AND started_at IS NULL").run(attempt.id);
+  if (res.changes === 0) return;
+  store
+    .stmt(`UPDATE tasks SET attempts = ? WHERE job_id = ? AND idx = ? AND attempts = ? AND state IN ${WAITING_STATES_SQL}`)
+    .run(attempt.n - 1, attempt.job_id, attempt.idx, attempt.n);
+}
+
 /** An attempt's `started` marker arrived: it runs, on that host, with that pid. */
 export function markStarted(store: Store, attempt: AttemptRow, started: StartedMarker): void {
   store
@@ -185,12 +197,22 @@ export function noteWaitingReason(store: Store, attempt: AttemptRow, reason: str
  */
 export function recordLaunches(
   store: Store,
-  launch: { jobId: number; n: number; engine: string; indices: readonly number[]; running: boolean; devices?: (idx: number) => string | null },
+  launch: {
+    jobId: number;
+    n: number;
+    engine: string;
+    indices: readonly number[];
+    running: boolean;
+    devices?: (idx: number) => string | null;
+    /** The engine is the caller, and takes these in its own queue at once: recorded `queued`, not `launching`. */
+    accepted?: boolean;
+  },
 ): Map<number, AttemptRow> {
   const now = Date.now() / 1000;
   const out = new Map<number, AttemptRow>();
   const stillWaiting = store.stmt(STILL_WAITING_SQL);
-  const insert = store.stmt(INSERT_LAUNCHING_SQL);
+  const state = launch.accepted ? "queued" : "launching";
+  const insert = store.stmt(INSERT_ATTEMPT_SQL);
   const task = store.stmt(launch.running ? TASK_RUNNING_SQL : TASK_DISPATCHED_SQL);
   for (const idx of launch.indices) {
     // The local supervisor reads the queue in the same transaction, so the check only matters to engines that
@@ -198,7 +220,7 @@ export function recordLaunches(
     if (!launch.running && !stillWaiting.get(launch.jobId, idx, launch.n - 1)) continue;
     const runDir = runDirFor(store.runsDir, launch.jobId, idx, launch.n);
     const devices = launch.devices?.(idx) ?? null;
-    const id = Number(insert.run(launch.jobId, idx, launch.n, launch.engine, runDir, now, devices).lastInsertRowid);
+    const id = Number(insert.run(launch.jobId, idx, launch.n, launch.engine, state, runDir, now, devices).lastInsertRowid);
     task.run(launch.n, now, launch.jobId, idx);
     // The row as just inserted, without reading it back (a 100,000-task array is 100,000 reads saved).
     out.set(idx, {
@@ -211,6 +233,7 @@ export function recordLaunches(
       run_dir: runDir,
       submitted_at: now,
       devices,
+      state,
     });
   }
   return out;
@@ -218,13 +241,12 @@ export function recordLaunches(
 
 const STILL_WAITING_SQL = `SELECT 1 FROM tasks t WHERE t.job_id = ? AND t.idx = ? AND t.state IN ${WAITING_STATES_SQL} AND t.attempts = ?
   AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = t.job_id AND a.idx = t.idx AND a.n = t.attempts AND a.state IN ${ACTIVE_ATTEMPTS_SQL})`;
-const INSERT_LAUNCHING_SQL = `INSERT INTO attempts (job_id, idx, n, engine, state, run_dir, submitted_at, devices) VALUES (?, ?, ?, ?, 'launching', ?, ?, ?)`;
+const INSERT_ATTEMPT_SQL = `INSERT INTO attempts (job_id, idx, n, engine, state, run_dir, submitted_at, devices) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
 const TASK_RUNNING_SQL = "UPDATE tasks SET state = 'running', attempts = ?, reason = NULL, updated_at = ? WHERE job_id = ? AND idx = ?";
 const TASK_DISPATCHED_SQL = "UPDATE tasks SET attempts = ?, reason = NULL, updated_at = ? WHERE job_id = ? AND idx = ?";
 /** The columns of a just-recorded attempt that the insert leaves at their defaults. */
-const NEW_ATTEMPT: Omit<AttemptRow, "id" | "job_id" | "idx" | "n" | "engine" | "run_dir" | "submitted_at" | "devices"> = {
+const NEW_ATTEMPT: Omit<AttemptRow, "id" | "job_id" | "idx" | "n" | "engine" | "run_dir" | "submitted_at" | "devices" | "state"> = {
   engine_id: null,
-  state: "launching",
   started_at: null,
   ended_at: null,
   host: null,
@@ -255,11 +277,24 @@ export function adoptSubmitted(store: Store, attemptId: number, engineId: string
   store.stmt("UPDATE attempts SET engine_id = ?, state = 'queued' WHERE id = ? AND engine_id IS NULL").run(engineId, attemptId);
 }
 
-/** The local engine started an attempt's wrapper: its process, which is also its engine id. */
-export function recordProcessStart(store: Store, s: { id: number; pid: number; pidStart: string | null; at: number; host: string }): void {
-  store
-    .stmt("UPDATE attempts SET state = 'running', pid = ?, pid_start = ?, started_at = ?, host = ?, engine_id = ? WHERE id = ? AND state = 'launching'")
+/**
+ * The local engine started an attempt's wrapper: its process, which is also its engine id. One that waited in
+ * the launcher's queue (`fromQueue`) had left its task queued: the task runs from now.
+ */
+export function recordProcessStart(store: Store, s: { id: number; pid: number; pidStart: string | null; at: number; host: string; fromQueue?: boolean }): void {
+  const res = store
+    .stmt(
+      "UPDATE attempts SET state = 'running', pid = ?, pid_start = ?, started_at = ?, host = ?, engine_id = ? WHERE id = ? AND state IN ('launching', 'queued')",
+    )
     .run(s.pid, s.pidStart, s.at, s.host, String(s.pid), s.id);
+  if (s.fromQueue && res.changes > 0) {
+    store
+      .stmt(
+        `UPDATE tasks SET state = 'running', reason = NULL, updated_at = ?
+         WHERE job_id = (SELECT job_id FROM attempts WHERE id = ?) AND idx = (SELECT idx FROM attempts WHERE id = ?) AND state IN ${WAITING_STATES_SQL}`,
+      )
+      .run(s.at, s.id, s.id);
+  }
 }
 
 /** A job's label is the one all its tasks share, if they share one; call after changing task labels. */

@@ -38,11 +38,20 @@ export function runningTaskCount(store: Store, jobId: number): number {
   return store.stmt("SELECT count(*) FROM tasks WHERE job_id = ? AND state = 'running'").pluck().get(jobId) as number;
 }
 
-/** The first `limit` queued tasks of a job, in index order. */
+/** The first `limit` queued tasks of a job, in index order, but those already waiting in the launcher's queue. */
 export function queuedTasks(store: Store, jobId: number, limit: number): { idx: number; attempts: number }[] {
   return store
-    .stmt("SELECT idx, attempts FROM tasks INDEXED BY tasks_by_state WHERE state = 'queued' AND job_id = ? ORDER BY idx LIMIT ?")
+    .stmt(
+      `SELECT idx, attempts FROM tasks t INDEXED BY tasks_by_state WHERE state = 'queued' AND job_id = ?
+         AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = t.job_id AND a.idx = t.idx AND a.n = t.attempts AND a.state = 'queued')
+       ORDER BY idx LIMIT ?`,
+    )
     .all(jobId, limit) as { idx: number; attempts: number }[];
+}
+
+/** An engine's attempts still waiting in its own queue that corral was asked to stop (cancelled, or a parent failed). */
+export function queuedAttemptsToStop(store: Store, engine: string): AttemptRow[] {
+  return store.stmt("SELECT * FROM attempts WHERE state = 'queued' AND engine = ? AND kill_reason IS NOT NULL").all(engine) as AttemptRow[];
 }
 
 /** Started attempts of an engine that corral must stop: asked to (kill_reason), or past their time limit at `now`. */

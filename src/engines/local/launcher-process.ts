@@ -9,6 +9,8 @@ export interface LaunchEvents {
   /** Its wrapper was reaped; `usage`: what it used, as wait4(2) tells (null without it). */
   exited(attemptId: number, usage: AttemptUsage | null): void;
   failed(attemptId: number, why: string): void;
+  /** An attempt queued in a lane was taken out before it started (Launcher.withdraw): it never ran. */
+  withdrawn?(attemptId: number): void;
   /** The launcher itself died: the attempts it started are no longer watched by it. */
   lost(): void;
 }
@@ -26,7 +28,15 @@ export interface Launcher {
    * into sh running SCRIPT, a wrapper rendered with `startedBy: "launcher"` (handed over in the environment
    * variable CORRAL_WRAPPER, never on a command line). A refused claim ends the process at once.
    */
-  launchClaimed?(attemptId: number, runDir: string, script: string): void;
+  launchClaimed?(attemptId: number, runDir: string, script: string, lane?: number): void;
+  /**
+   * With launchClaimed: the same launch, started by the launcher itself the moment the process it started in
+   * `lane` (an attempt's id, given to launchClaimed) is reaped, or at once if that process is gone already. The
+   * lane's share of the machine passes from attempt to attempt without a round trip to the supervisor.
+   */
+  queueClaimed?(attemptId: number, runDir: string, script: string, lane: number): void;
+  /** Takes an attempt queued by queueClaimed out of its lane if it has not started yet (then `withdrawn` follows). */
+  withdraw?(attemptId: number): void;
   close(): void;
 }
 
@@ -40,9 +50,11 @@ export interface Launcher {
  * directory, and the claim with the `started` marker (one read of /proc/self/stat, where sh needs one read(2)
  * per byte), so the supervisor writes no file per attempt and sh starts at the command.
  *
- * Protocol, in: `ID PATH` (run the wrapper file), or `C ID DIRBYTES SCRIPTBYTES` followed by that many bytes of
- * run directory and of script (claim, then sh runs SCRIPT, handed over in its environment as CORRAL_WRAPPER). Out, one line each: `S ID PID` (started),
- * `D PID` (reaped), `E ID REASON` (could not start).
+ * Protocol, in: `ID PATH` (run the wrapper file), or `C ID DIRBYTES SCRIPTBYTES [LANE]` followed by that many bytes
+ * of run directory and of script (claim, then sh runs SCRIPT, handed over in its environment as CORRAL_WRAPPER),
+ * or `Q ID DIRBYTES SCRIPTBYTES LANE` and its bytes: the same, once lane LANE's process is reaped (at once if it is
+ * gone), or `W ID`: take that attempt out of its lane if it still waits there. Out, one line each: `S ID PID`
+ * (started), `D PID` (reaped), `E ID REASON` (could not start), `R ID` (taken out of its lane, never started).
  */
 const PERL_LAUNCHER = String.raw`
 use strict; use warnings; use POSIX ();
@@ -61,6 +73,9 @@ sub usage_of { my ($pid, $dir, $ru) = @_;
     return '' unless $mine; }
   my @f = unpack('l!18', $ru);
   return sprintf(' %.6f %d', $f[0] + $f[1] / 1e6 + $f[2] + $f[3] / 1e6, $f[4]); }
+# Lanes: a lane is the share of the machine one attempt holds. An attempt queued in a lane (Q) starts the
+# moment the lane's process is reaped, without waiting for the supervisor, which tops the lanes up in batches.
+my (%lane_of, %busy, %waiting);
 $SIG{CHLD} = sub { for (;;) {
   my ($pid, $ru);
   if ($have_wait4) { my $st = pack('i', 0); $ru = "\0" x 256; no strict 'refs'; $pid = syscall(&{'SYS_wait4'}(), -1, $st, POSIX::WNOHANG(), $ru); }
@@ -69,7 +84,12 @@ $SIG{CHLD} = sub { for (;;) {
   my $dir = delete $dir_of{$pid};
   my $usage = defined $dir && defined $ru ? usage_of($pid, $dir, $ru) : '';
   print "D $pid$usage
-"; } };
+";
+  my $lane = delete $lane_of{$pid};
+  next unless defined $lane;
+  delete $busy{$lane};
+  my $next = shift @{$waiting{$lane} // []};
+  if (defined $next) { start(@$next); } else { delete $waiting{$lane}; } } };
 sub take { my ($n) = @_; my $buf = '';
   while (length($buf) < $n) { my $got = read(STDIN, $buf, $n - length($buf), length($buf));
     if (!defined $got) { next if $!{EINTR}; return undef; } return undef if $got == 0; }
@@ -78,23 +98,16 @@ sub mkdirs { my ($d) = @_; return 1 if mkdir($d, 0700) || $!{EEXIST}; return 0 u
   my ($up) = $d =~ m{^(.+)/[^/]+$}; return 0 unless defined $up && mkdirs($up); return mkdir($d, 0700) || $!{EEXIST}; }
 sub refuse { my ($id, $why) = @_; syswrite(STDOUT, "E $id $why
 "); POSIX::_exit(126); }
-for (;;) {
-  my $line = <STDIN>;
-  if (!defined $line) { last unless $!{EINTR}; next; }
-  chomp $line;
-  my ($id, $path, $dir, $script);
-  if ($line =~ /^C (\d+) (\d+) (\d+)$/) {
-    $id = $1; $dir = take($2); $script = take($3);
-    last unless defined $dir && defined $script;
-  } else {
-    ($id, $path) = split(/ /, $line, 2);
-  }
+sub start { my ($id, $path, $dir, $script, $lane) = @_;
   # SIGCHLD waits until the parent knows the child's run directory and has reported its start.
   my $held = POSIX::SigSet->new(POSIX::SIGCHLD());
   POSIX::sigprocmask(POSIX::SIG_BLOCK(), $held);
   my $pid = fork();
-  if (!defined $pid) { POSIX::sigprocmask(POSIX::SIG_UNBLOCK(), $held); print "E $id fork failed: $!
-"; next; }
+  if (!defined $pid) { print "E $id fork failed: $!
+"; POSIX::sigprocmask(POSIX::SIG_UNBLOCK(), $held);
+    # The lane stays in use: its next attempt, if any, gets its turn.
+    if (defined $lane) { my $next = shift @{$waiting{$lane} // []}; start(@$next) if defined $next; }
+    return; }
   if ($pid == 0) {
     POSIX::setsid();
     $SIG{$_} = 'DEFAULT' for qw(INT QUIT TERM HUP PIPE CHLD USR1 USR2 ALRM XCPU);
@@ -122,9 +135,36 @@ end
   }
   # Its run directory, to tell a claim it lost (a worker's wrapper file is in it).
   $dir_of{$pid} = defined $dir ? $dir : ($path =~ m{^(.*)/[^/]+$})[0];
+  if (defined $lane) { $lane_of{$pid} = $lane; $busy{$lane} = $pid; }
   print "S $id $pid
 ";
   POSIX::sigprocmask(POSIX::SIG_UNBLOCK(), $held);
+}
+for (;;) {
+  my $line = <STDIN>;
+  if (!defined $line) { last unless $!{EINTR}; next; }
+  chomp $line;
+  if ($line =~ /^([CQ]) (\d+) (\d+) (\d+)(?: (\d+))?$/) {
+    my ($kind, $id, $lane) = ($1, $2, $5);
+    my $dir = take($3); my $script = take($4);
+    last unless defined $dir && defined $script;
+    # A lane whose process is gone already (the supervisor has not heard yet) takes its next attempt at once.
+    if ($kind eq 'Q' && defined $lane && $busy{$lane}) { push @{$waiting{$lane}}, [$id, undef, $dir, $script, $lane]; next; }
+    start($id, undef, $dir, $script, $lane);
+  } elsif ($line =~ /^W (\d+)$/) {
+    my $id = $1;
+    for my $list (values %waiting) {
+      my $at = (grep { $list->[$_][0] == $id } 0 .. $#$list)[0];
+      next unless defined $at;
+      splice(@$list, $at, 1);
+      print "R $id
+";
+      last;
+    }
+  } else {
+    my ($id, $path) = split(/ /, $line, 2);
+    start($id, $path, undef, undef, undef);
+  }
 }
 `;
 
@@ -187,6 +227,8 @@ class PerlLauncher implements Launcher {
       }
     } else if (kind === "E") {
       this.events.failed(Number(a), rest.join(" "));
+    } else if (kind === "R") {
+      this.events.withdrawn?.(Number(a));
     }
   }
 
@@ -207,10 +249,23 @@ class PerlLauncher implements Launcher {
     this.proc.stdin!.write(`${attemptId} ${wrapperPath}\n`);
   }
 
-  launchClaimed(attemptId: number, runDir: string, script: string): void {
+  launchClaimed(attemptId: number, runDir: string, script: string, lane?: number): void {
+    this.send("C", attemptId, runDir, script, lane);
+  }
+
+  queueClaimed(attemptId: number, runDir: string, script: string, lane: number): void {
+    this.send("Q", attemptId, runDir, script, lane);
+  }
+
+  withdraw(attemptId: number): void {
+    this.proc.stdin!.write(`W ${attemptId}\n`);
+  }
+
+  private send(kind: "C" | "Q", attemptId: number, runDir: string, script: string, lane: number | undefined): void {
     const dir = Buffer.from(runDir);
     const text = Buffer.from(script);
-    this.proc.stdin!.write(Buffer.concat([Buffer.from(`C ${attemptId} ${dir.length} ${text.length}\n`), dir, text]));
+    const head = `${kind} ${attemptId} ${dir.length} ${text.length}${lane === undefined ? "" : ` ${lane}`}\n`;
+    this.proc.stdin!.write(Buffer.concat([Buffer.from(head), dir, text]));
   }
 
   close(): void {

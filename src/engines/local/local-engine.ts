@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { formatMemory } from "../../domain/resources.js";
 import type { JobSpec } from "../../domain/job.js";
+import { fenceAttempt } from "../../lifecycle/attempt-files.js";
 import { giveUpOverdueUsage, ingestMarkers } from "../../lifecycle/ingest.js";
 import { activeAttempts, markKillSent } from "../../store/attempts.js";
 import type { Store } from "../../store/store.js";
@@ -31,6 +32,9 @@ export function createLocalEngine(supervisorEntry: () => string): Engine {
       giveUpOverdueUsage(store, "local");
     },
     cancel(store: Store, attempts: readonly AttemptRow[]): void {
+      // Those waiting in the launcher's lanes are fenced first: a TERM ends a running attempt, and its lane would
+      // start the next at once, before the supervisor hears of the cancel.
+      for (const a of attempts) if (a.state === "queued") fenceAttempt(a.run_dir);
       // TERM at once, from here, for a prompt stop; the supervisor sends KILL if the job ignores it (and TERM
       // to attempts not started yet, whose kill_sent_at stays empty).
       const sent = attempts.filter((a) => a.pid !== null && isSameProcessAlive(a.pid, a.pid_start));

@@ -6,10 +6,18 @@ import { RUN_FILES } from "../../protocol/wrapper.js";
 import { launchGraceMs } from "../../config/project-config.js";
 import { attemptForLauncher, fenceAttempt, writeAttemptFiles } from "../../lifecycle/attempt-files.js";
 import { ingestMarkers, outcomeFromMarkers } from "../../lifecycle/ingest.js";
-import { abandonUnstartedAttempt, finishAttempt, recordLaunches, recordProcessStart, recordUsage, settleDependencies } from "../../lifecycle/transitions.js";
+import {
+  abandonUnstartedAttempt,
+  finishAttempt,
+  recordLaunches,
+  recordProcessStart,
+  recordUsage,
+  settleDependencies,
+  withdrawQueuedAttempt,
+} from "../../lifecycle/transitions.js";
 import { activeAttempts, attemptById, markKilling } from "../../store/attempts.js";
 import { getJob } from "../../store/jobs.js";
-import { attemptsToStop, jobsWithQueuedTasks, queuedTasks, resourcesInUse, runningTaskCount } from "../../store/local-queue.js";
+import { attemptsToStop, jobsWithQueuedTasks, queuedAttemptsToStop, queuedTasks, resourcesInUse, runningTaskCount } from "../../store/local-queue.js";
 import type { Store } from "../../store/store.js";
 import type { AttemptRow, JobRow } from "../../store/rows.js";
 import type { AttemptUsage } from "../../domain/usage.js";
@@ -60,7 +68,32 @@ interface Launch {
   attempt: AttemptRow;
   job: JobRow;
   devices: string[];
+  /** For an attempt queued in the launcher: the lane it waits in. */
+  lane?: Lane;
 }
+
+/**
+ * A share of the machine (one attempt's cpus, memory and GPUs) that passes, inside the launcher, from attempt to
+ * attempt of one job: the launcher starts the next the moment the last is reaped (Launcher.queueClaimed), so
+ * short tasks do not wait for the supervisor, which tops lanes up and records their ends in batches.
+ */
+interface Lane {
+  /** The attempt that opened it: the launcher knows the lane by this number. */
+  readonly id: number;
+  readonly job: JobRow;
+  readonly devices: string[];
+  /** The attempt whose process holds the lane; null between one's exit and the next one's start. */
+  current: number | null;
+  /** Attempts waiting in it (recorded `queued`), in the order the launcher starts them. */
+  readonly queued: number[];
+}
+
+/** How much work a lane holds ahead, in the job's recent task durations; tasks longer than a second get no lane. */
+const LANE_AHEAD_MS = 50;
+const LANE_MAX_DEPTH = 16;
+const LANE_TASK_MS_MAX = 1000;
+/** How long the supervisor lets ends pile up while every lane they freed already runs its next attempt. */
+const LANE_TICK_MS = 20;
 
 const HEARTBEAT_MS = 15_000;
 
@@ -78,6 +111,19 @@ export class LocalSupervisor {
   private readonly exited = new Map<number, AttemptUsage | null>();
   private readonly starts: { id: number; pid: number; pidStart: string | null; at: number }[] = [];
   private readonly launchFailures: { id: number; why: string }[] = [];
+  private readonly lanes = new Map<number, Lane>();
+  private readonly laneOf = new Map<number, Lane>();
+  /** Attempts that waited in a lane and have started, for their tasks to be marked running. */
+  private readonly startedFromQueue = new Set<number>();
+  /** Start times of this supervisor's attempts, and each job's recent task duration (ms, a moving average). */
+  private readonly startedAt = new Map<number, number>();
+  private readonly taskMs = new Map<number, number>();
+  /** Attempts waiting in a lane that corral was asked to stop, fenced so that they never run. */
+  private readonly fenced = new Set<number>();
+  /** Attempts asked back from their lane (Launcher.withdraw), and those the launcher gave back. */
+  private readonly withdrawing = new Set<number>();
+  private readonly withdrawn: number[] = [];
+  private soon: NodeJS.Timeout | null = null;
   private launcher: Launcher | null = null;
   private ticking = false;
   private again = false;
@@ -148,16 +194,21 @@ export class LocalSupervisor {
     // processes are started after it commits, so an attempt row always exists before its process does.
     const starts = this.starts.splice(0);
     const failures = this.launchFailures.splice(0);
+    const withdrawn = this.withdrawn.splice(0);
     const exits = this.readExited();
     // Jobs may ask for more jobs (corral job spawn): read while they run and as they end, so what they
     // spawn runs without waiting for a corral command.
     if (exits.length > 0 || now - this.lastPoll >= this.o.pollMs) this.o.applyRequests(store);
     const launches = store.write(() => {
-      const changed = this.applyStarts(starts, failures) + this.applyExited(exits);
+      const changed = this.applyStarts(starts, failures) + this.applyExited(exits) + this.applyWithdrawn(withdrawn);
       if (changed > 0) settleDependencies(store);
-      return this.stopping ? [] : this.allocate();
+      return this.stopping ? [] : [...this.allocate(), ...this.topUpLanes()];
     });
     if (launches.length > 0) this.launch(launches);
+    if (this.lanes.size > 0) {
+      this.fenceStoppedInLanes();
+      this.withdrawFromSlowLanes(now);
+    }
     if (now - this.lastPoll >= this.o.pollMs) {
       this.lastPoll = now;
       // A project folder removed under a running supervisor: nobody can see or stop its jobs any more, so
@@ -194,11 +245,11 @@ export class LocalSupervisor {
         // One finished already (a command's refresh read its ended marker first) still gets its usage.
         .filter(
           (e): e is { a: AttemptRow; usage: AttemptUsage | null } =>
-            e.a !== undefined && (e.a.state === "running" || e.a.state === "launching" || e.usage !== null),
+            e.a !== undefined && (isActive(e.a) || e.usage !== null),
         )
         // The started marker only adds what the launcher already reported, unless the start was never recorded.
         .map(({ a, usage }) => {
-          const active = a.state === "running" || a.state === "launching";
+          const active = isActive(a);
           return { a, usage, ended: active ? readEnded(a.run_dir) : null, started: active && a.started_at === null ? readStarted(a.run_dir) : null };
         })
     );
@@ -206,7 +257,7 @@ export class LocalSupervisor {
 
   private applyExited(exits: ReturnType<LocalSupervisor["readExited"]>): number {
     for (const { a, ended, started, usage } of exits) {
-      if (a.state !== "running" && a.state !== "launching") recordUsage(this.o.store, a.id, usage!, true);
+      if (!isActive(a)) recordUsage(this.o.store, a.id, usage!, true);
       else if (ended) {
         const out = outcomeFromMarkers(this.o.store, a, ended, started);
         finishAttempt(this.o.store, a, { ...out, usage: usage ?? out.usage });
@@ -295,6 +346,13 @@ export class LocalSupervisor {
     // No settleDependencies here: dependencies only change when an attempt ends or a job is released, and
     // every one of those paths settles them itself. Runs inside the tick's transaction.
     const used = resourcesInUse(store, ENGINE);
+    // A lane between two attempts holds its share, though none of its attempts runs in the store's eyes.
+    for (const lane of this.lanes.values()) {
+      if (lane.current !== null || lane.queued.length === 0) continue;
+      used.cpus += Math.max(1, lane.job.cpus);
+      used.mem += lane.job.mem_mb ?? 0;
+      used.devices.push(...lane.devices);
+    }
     let freeCpus = budget.cpus - used.cpus;
     let freeMem = budget.memMb - used.mem;
     const busyGpus = new Set(used.devices);
@@ -338,27 +396,176 @@ export class LocalSupervisor {
     return launches;
   }
 
+  /**
+   * Queues the next tasks of the job first in turn in its lanes, as many as cover LANE_AHEAD_MS of its recent
+   * task duration. A job whose tasks take longer (or none of which has ended yet) gets none, nor does a job
+   * behind one that waits for room: lanes never let a job overtake one before it for more than that long.
+   * Inside the tick's transaction, after allocate.
+   */
+  private topUpLanes(): Launch[] {
+    if (this.lanes.size === 0 || !this.launcher?.queueClaimed) return [];
+    const { store } = this.o;
+    const first = jobsInTurn(store)[0];
+    const depth = first === undefined ? 0 : laneDepth(this.taskMs.get(first));
+    const now = Date.now();
+    const lanes = [...this.lanes.values()].filter((l) => l.job.id === first && l.queued.length < depth && !this.isSlow(l, now));
+    if (lanes.length === 0) return [];
+    const room = lanes.reduce((sum, l) => sum + depth - l.queued.length, 0);
+    const tasks = queuedTasks(store, first!, room);
+    const out: Launch[] = [];
+    // Round the lanes, so that they hold about as much each.
+    for (let level = 0, i = 0; i < tasks.length && level < depth; level++) {
+      for (const lane of lanes) {
+        if (i >= tasks.length) break;
+        if (lane.queued.length > level) continue;
+        const t = tasks[i++]!;
+        const attempt = recordLaunches(store, {
+          jobId: first!,
+          n: t.attempts + 1,
+          engine: ENGINE,
+          indices: [t.idx],
+          running: false,
+          accepted: true,
+          devices: () => (lane.devices.length > 0 ? lane.devices.join(",") : null),
+        }).get(t.idx);
+        if (attempt) out.push({ attempt, job: lane.job, devices: lane.devices, lane });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Attempts waiting in a lane that corral was asked to stop (cancelled, or a parent failed) are fenced, so that
+   * they run nothing even if their turn comes, and asked back from the launcher.
+   */
+  private fenceStoppedInLanes(): void {
+    for (const a of queuedAttemptsToStop(this.o.store, ENGINE)) {
+      if (this.fenced.has(a.id) || !this.laneOf.has(a.id)) continue;
+      this.fenced.add(a.id);
+      fenceAttempt(a.run_dir);
+      this.withdraw(a.id);
+    }
+  }
+
+  /**
+   * A lane whose attempt runs longer than lanes are for gives back what waits in it, for other shares of the
+   * machine to take: tasks of one array can be short, then long, and must not queue behind each other.
+   */
+  private withdrawFromSlowLanes(now: number): void {
+    for (const lane of this.lanes.values()) {
+      if (lane.queued.length > 0 && this.isSlow(lane, now)) for (const id of lane.queued) this.withdraw(id);
+    }
+  }
+
+  /** Whether the lane's attempt has run longer than lanes are for. */
+  private isSlow(lane: Lane, now: number): boolean {
+    const since = lane.current === null ? undefined : this.startedAt.get(lane.current);
+    return since !== undefined && now - since >= LANE_TASK_MS_MAX;
+  }
+
+  private withdraw(id: number): void {
+    if (this.withdrawing.has(id) || !this.launcher?.withdraw) return;
+    this.withdrawing.add(id);
+    this.launcher.withdraw(id);
+  }
+
+  /**
+   * Attempts the launcher gave back from their lanes never ran: one corral was stopping ends as asked (cancelled),
+   * any other leaves no trace and its task waits in the queue again.
+   */
+  private applyWithdrawn(ids: readonly number[]): number {
+    const { store } = this.o;
+    for (const id of ids) {
+      const a = attemptById(store, id);
+      if (!a || a.state !== "queued") continue;
+      if (a.kill_reason === null) withdrawQueuedAttempt(store, a);
+      else {
+        const reason = a.kill_reason === "dependency" ? "a dependency did not succeed" : "cancelled by user";
+        finishAttempt(store, a, { state: "cancelled", exitCode: null, signal: null, reason, endedAt: Date.now() });
+      }
+    }
+    return ids.length;
+  }
+
+  /** An attempt left its lane (it ended, or could not start); the lane closes once nothing holds or waits in it. */
+  private leaveLane(id: number): Lane | null {
+    const lane = this.laneOf.get(id);
+    if (!lane) return null;
+    this.laneOf.delete(id);
+    this.fenced.delete(id);
+    this.withdrawing.delete(id);
+    if (lane.current === id) lane.current = null;
+    else if (lane.queued.includes(id)) lane.queued.splice(lane.queued.indexOf(id), 1);
+    if (lane.current === null && lane.queued.length === 0) this.lanes.delete(lane.id);
+    return lane;
+  }
+
+  /** Remembers how long the job's tasks take, to size its lanes. */
+  private noteDuration(id: number): void {
+    const t0 = this.startedAt.get(id);
+    this.startedAt.delete(id);
+    const lane = this.laneOf.get(id);
+    if (t0 === undefined || !lane) return;
+    const ms = Date.now() - t0;
+    const before = this.taskMs.get(lane.job.id);
+    this.taskMs.set(lane.job.id, before === undefined ? ms : before * 0.8 + ms * 0.2);
+  }
+
+  /** A tick a little later, so that ends arriving meanwhile are recorded in one transaction. */
+  private wakeSoon(): void {
+    if (this.soon !== null) return;
+    this.soon = setTimeout(() => {
+      this.soon = null;
+      this.wake();
+    }, LANE_TICK_MS);
+  }
+
   private newLauncher(): Launcher {
     return createLauncher({
       started: (id, pid) => {
         // No tick of its own: a start frees nothing and nobody waits for it, so it is recorded with the next
         // change (an exit, a submission) or poll. Meanwhile the started marker says it, as after a crash.
         this.starts.push({ id, pid, pidStart: processStartTime(pid), at: Date.now() / 1000 });
+        this.startedAt.set(id, Date.now());
+        const lane = this.laneOf.get(id);
+        if (lane && lane.current !== id && lane.queued.includes(id)) {
+          lane.queued.splice(lane.queued.indexOf(id), 1);
+          lane.current = id;
+          this.startedFromQueue.add(id);
+        }
       },
       exited: (id, usage) => {
         this.children.delete(id);
         this.exited.set(id, usage);
-        this.wake();
+        this.noteDuration(id);
+        const lane = this.leaveLane(id);
+        // Its lane runs its next attempt already: this end can wait to be recorded with others.
+        if (lane && lane.queued.length > 0) this.wakeSoon();
+        else this.wake();
       },
       failed: (id, why) => {
         this.children.delete(id);
         this.launchFailures.push({ id, why });
+        this.leaveLane(id);
+        this.wake();
+      },
+      withdrawn: (id) => {
+        this.children.delete(id);
+        this.startedAt.delete(id);
+        this.leaveLane(id);
+        this.withdrawn.push(id);
         this.wake();
       },
       lost: () => {
-        // What it started keeps running; from now on those attempts are watched like adopted ones.
+        // What it started keeps running; from now on those attempts are watched like adopted ones, and what
+        // waited in its lanes is found without a process and put back in the queue (reconcile).
         this.o.log("the launcher process died; starting another");
         this.children.clear();
+        this.lanes.clear();
+        this.laneOf.clear();
+        this.startedFromQueue.clear();
+        this.fenced.clear();
+        this.withdrawing.clear();
         if (!this.stopping) this.launcher = this.newLauncher();
       },
     });
@@ -367,7 +574,7 @@ export class LocalSupervisor {
   /** Hands each new attempt's wrapper to the launcher; its pid arrives later through `started`. */
   private launch(launches: Launch[]): void {
     const { store, budget } = this.o;
-    for (const { attempt, job, devices } of launches) {
+    for (const { attempt, job, devices, lane } of launches) {
       try {
         const engineEnv: Record<string, string> = {};
         // GPUs are handed out exclusively; a job that asked for none does not see any.
@@ -377,7 +584,18 @@ export class LocalSupervisor {
           // The launcher makes the run directory and the claim itself: no file written here.
           const { runDir, script } = attemptForLauncher(store, job, attempt.idx, attempt.n, engineEnv);
           this.children.add(attempt.id);
-          launcher.launchClaimed(attempt.id, runDir, script);
+          if (lane && launcher.queueClaimed) {
+            lane.queued.push(attempt.id);
+            this.laneOf.set(attempt.id, lane);
+            launcher.queueClaimed(attempt.id, runDir, script, lane.id);
+          } else if (launcher.queueClaimed) {
+            const opened: Lane = { id: attempt.id, job, devices, current: attempt.id, queued: [] };
+            this.lanes.set(opened.id, opened);
+            this.laneOf.set(attempt.id, opened);
+            launcher.launchClaimed(attempt.id, runDir, script, opened.id);
+          } else {
+            launcher.launchClaimed(attempt.id, runDir, script);
+          }
         } else {
           const wrapper = writeAttemptFiles(store, job, attempt.idx, attempt.n, engineEnv);
           this.children.add(attempt.id);
@@ -385,6 +603,7 @@ export class LocalSupervisor {
         }
       } catch (err) {
         this.children.delete(attempt.id);
+        this.leaveLane(attempt.id);
         this.launchFailures.push({ id: attempt.id, why: (err as Error).message });
       }
     }
@@ -394,7 +613,7 @@ export class LocalSupervisor {
   private applyStarts(starts: LocalSupervisor["starts"], failures: LocalSupervisor["launchFailures"]): number {
     const { store } = this.o;
     const host = os.hostname();
-    for (const s of starts) recordProcessStart(store, { ...s, host });
+    for (const s of starts) recordProcessStart(store, { ...s, host, fromQueue: this.startedFromQueue.delete(s.id) });
     for (const f of failures) {
       const attempt = attemptById(store, f.id);
       if (!attempt) continue;
@@ -410,6 +629,7 @@ export class LocalSupervisor {
       return;
     }
     if (this.timer) clearInterval(this.timer);
+    if (this.soon) clearTimeout(this.soon);
     const own = process.cpuUsage();
     const launcher = this.launcher?.cpu();
     this.launcher?.close();
@@ -421,6 +641,17 @@ export class LocalSupervisor {
 
 /** The local engine's name in the store. */
 const ENGINE = "local";
+
+/** Not ended yet: launched, waiting in a lane, or running. */
+function isActive(a: AttemptRow): boolean {
+  return a.state === "running" || a.state === "launching" || a.state === "queued";
+}
+
+/** How many attempts a lane holds ahead for tasks that take `taskMs` (0: no lane queue). */
+function laneDepth(taskMs: number | undefined): number {
+  if (taskMs === undefined || taskMs >= LANE_TASK_MS_MAX) return 0;
+  return Math.min(LANE_MAX_DEPTH, Math.max(1, Math.ceil(LANE_AHEAD_MS / Math.max(taskMs, 1))));
+}
 
 /**
  * Jobs with queued local tasks, in the order they get the machine: jobs with a global priority (above 100)

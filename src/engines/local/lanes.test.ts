@@ -1,0 +1,182 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { TestProject } from "../../testing/project.js";
+
+// Short tasks pass their share of the machine from one to the next inside the launcher (lanes): these tests hold
+// the budget, cancellation and kill -9 to what they are without lanes.
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** How many of the project's local attempts wait in the launcher's lanes right now. */
+function waitingInLanes(p: TestProject): number {
+  if (!fs.existsSync(p.dbPath)) return 0;
+  const db = new Database(p.dbPath, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare("SELECT count(*) FROM attempts WHERE state = 'queued' AND engine = 'local'").pluck().get() as number;
+  } catch {
+    return 0; // not created yet
+  } finally {
+    db.close();
+  }
+}
+
+/** Waits until attempts wait in lanes; returns how many were seen. */
+async function lanesFilled(p: TestProject, timeoutMs = 20_000): Promise<number> {
+  for (const end = Date.now() + timeoutMs; Date.now() < end; await sleep(5)) {
+    const n = waitingInLanes(p);
+    if (n > 0) return n;
+  }
+  return 0;
+}
+
+/** The most tasks running at once, from a ledger of "s" and "e" lines each task appends as it starts and ends. */
+function peakRunning(ledger: string): number {
+  let running = 0;
+  let peak = 0;
+  for (const l of fs.readFileSync(ledger, "utf8").trim().split("\n")) {
+    running += l.startsWith("s") ? 1 : -1;
+    peak = Math.max(peak, running);
+  }
+  return peak;
+}
+
+test("short tasks wait in the launcher's lanes, yet never more run at once than the budget, and each runs once", async () => {
+  const p = new TestProject("corral-lanes-", { CORRAL_LOCAL_CPUS: "2" });
+  try {
+    const ledger = p.path("ledger");
+    const id = p.submit(["-a", "1-600"], ["sh", "-c", `echo "s $CORRAL_TASK_ID" >> ${ledger}; echo "e $CORRAL_TASK_ID" >> ${ledger}`]);
+    const seen = await lanesFilled(p);
+    assert.ok(seen > 2, `attempts waited in lanes ahead of their turn (${seen} seen)`);
+    // A task waiting in a lane is queued, as in a scheduler's queue: only those with a process count as running.
+    const job = p.json<{ tasks: { running: number } }[]>(["ls"])[0]!;
+    assert.ok(job.tasks.running <= 2, `${job.tasks.running} tasks shown running on 2 cpus`);
+    p.ok(["wait", String(id)]);
+    assert.equal(peakRunning(ledger), 2, "two at a time, never three");
+    const started = fs
+      .readFileSync(ledger, "utf8")
+      .trim()
+      .split("\n")
+      .filter((l) => l.startsWith("s"))
+      .map((l) => Number(l.slice(2)))
+      .sort((a, b) => a - b);
+    assert.deepEqual(
+      started,
+      Array.from({ length: 600 }, (_, i) => i + 1),
+      "every task ran exactly once",
+    );
+    assert.equal(p.json<{ state: string }[]>(["ls"])[0]!.state, "succeeded");
+  } finally {
+    await p.cleanup();
+  }
+});
+
+/** An array whose first `quick` tasks end at once and whose others sleep: lanes sized for the quick ones fill with slow ones. */
+function quickThenSlow(p: TestProject, ledger: string, quick: number, total: number): number {
+  const body = `echo "s $CORRAL_TASK_ID" >> ${ledger}; if [ "$CORRAL_TASK_ID" -gt ${quick} ]; then sleep 30; fi`;
+  return p.submit(["-a", `1-${total}`], ["sh", "-c", body]);
+}
+
+/** Waits until attempts of tasks past `quick` wait in lanes. */
+async function slowOnesWaiting(p: TestProject, quick: number): Promise<number> {
+  for (const end = Date.now() + 20_000; Date.now() < end; await sleep(5)) {
+    const db = new Database(p.dbPath, { readonly: true, fileMustExist: true });
+    try {
+      const n = db.prepare("SELECT count(*) FROM attempts WHERE state = 'queued' AND engine = 'local' AND idx > ?").pluck().get(quick) as number;
+      if (n > 0) return n;
+    } finally {
+      db.close();
+    }
+  }
+  return 0;
+}
+
+const startedTasks = (ledger: string) =>
+  fs
+    .readFileSync(ledger, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => Number(l.slice(2)));
+
+test("a lane whose task runs long gives back what waits in it: those tasks wait in the queue again, with no attempt", async () => {
+  const p = new TestProject("corral-lanes-slow-", { CORRAL_LOCAL_CPUS: "2" });
+  try {
+    const ledger = p.path("ledger");
+    const id = quickThenSlow(p, ledger, 300, 340);
+    const waiting = await slowOnesWaiting(p, 300);
+    assert.ok(waiting > 0, "slow tasks waited in lanes behind slow ones");
+    let left = waiting;
+    for (const end = Date.now() + 10_000; left > 0 && Date.now() < end; await sleep(100)) left = waitingInLanes(p);
+    assert.equal(left, 0, "after a second, the lanes gave them back");
+    const tasks = p.json<{ tasks: { index: number; state: string; attempts: unknown[] }[] }>(["show", String(id)]).tasks;
+    const slow = tasks.filter((t) => t.index > 300);
+    assert.equal(slow.filter((t) => t.state === "running").length, 2, "two slow tasks run, one per cpu");
+    for (const t of slow.filter((t) => t.state === "queued")) assert.equal(t.attempts.length, 0, `task ${t.index} keeps no trace of its lane`);
+    p.ok(["cancel", String(id)]);
+    p.run(["wait", String(id)]);
+    assert.deepEqual(
+      startedTasks(ledger).filter((t) => t > 300).length,
+      2,
+      "no slow task but the two running ever started",
+    );
+  } finally {
+    await p.cleanup();
+  }
+});
+
+test("cancelling a job whose tasks wait in lanes: those waiting never run, and end cancelled", async () => {
+  const p = new TestProject("corral-lanes-cancel-", { CORRAL_LOCAL_CPUS: "2" });
+  try {
+    const ledger = p.path("ledger");
+    const id = quickThenSlow(p, ledger, 300, 340);
+    const waiting = await slowOnesWaiting(p, 300);
+    assert.ok(waiting > 0, "slow tasks waited in lanes");
+    // The cancel ends the two running ones; without a fence, their lanes would start what waits in them.
+    p.ok(["cancel", String(id)]);
+    assert.equal(p.run(["wait", String(id)]).code !== null, true);
+    const tasks = p.json<{ tasks: { index: number; state: string }[] }>(["show", String(id)]).tasks;
+    assert.ok(
+      tasks.filter((t) => t.index > 300).every((t) => t.state === "cancelled"),
+      "every slow task ended cancelled",
+    );
+    assert.equal(startedTasks(ledger).filter((t) => t > 300).length, 2, `only the two running ran, with ${waiting} waiting in lanes`);
+  } finally {
+    await p.cleanup();
+  }
+});
+
+test("kill -9 of the supervisor while tasks wait in lanes: the next one puts them back in the queue, and each runs once", async () => {
+  const p = new TestProject("corral-lanes-kill9-", { CORRAL_LOCAL_CPUS: "2" });
+  try {
+    const ledger = p.path("ledger");
+    const id = p.submit(["-a", "1-1500"], ["sh", "-c", `echo "$CORRAL_TASK_ID" >> ${ledger}`]);
+    let kills = 0;
+    for (let round = 0; round < 6; round++) {
+      p.ok(["ls"]); // brings a new supervisor
+      if ((await lanesFilled(p, 10_000)) === 0) break; // all done
+      const pid = p.supervisorPid();
+      if (pid !== null) {
+        process.kill(pid, "SIGKILL");
+        kills++;
+      }
+      await sleep(50);
+    }
+    assert.ok(kills >= 3, `the supervisor was killed ${kills} times with tasks in its lanes`);
+    assert.equal(p.run(["wait", String(id)]).code, 0);
+    const lines = fs
+      .readFileSync(ledger, "utf8")
+      .trim()
+      .split("\n")
+      .map(Number)
+      .sort((a, b) => a - b);
+    assert.deepEqual(
+      lines,
+      Array.from({ length: 1500 }, (_, i) => i + 1),
+      "every task ran exactly once",
+    );
+    assert.equal(p.json<{ state: string }[]>(["ls"])[0]!.state, "succeeded");
+  } finally {
+    await p.cleanup();
+  }
+});
