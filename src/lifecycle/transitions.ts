@@ -279,15 +279,15 @@ export function adoptSubmitted(store: Store, attemptId: number, engineId: string
 
 /**
  * The local engine started an attempt's wrapper: its process, which is also its engine id. One that waited in
- * the launcher's queue (`fromQueue`) had left its task queued: the task runs from now.
+ * the launcher's queue had left its task queued: the task runs from now.
  */
-export function recordProcessStart(store: Store, s: { id: number; pid: number; pidStart: string | null; at: number; host: string; fromQueue?: boolean }): void {
+export function recordProcessStart(store: Store, s: { id: number; pid: number; pidStart: string | null; at: number; host: string }): void {
   const res = store
     .stmt(
       "UPDATE attempts SET state = 'running', pid = ?, pid_start = ?, started_at = ?, host = ?, engine_id = ? WHERE id = ? AND state IN ('launching', 'queued')",
     )
     .run(s.pid, s.pidStart, s.at, s.host, String(s.pid), s.id);
-  if (s.fromQueue && res.changes > 0) {
+  if (res.changes > 0) {
     store
       .stmt(
         `UPDATE tasks SET state = 'running', reason = NULL, updated_at = ?

@@ -49,9 +49,12 @@ export function queuedTasks(store: Store, jobId: number, limit: number): { idx: 
     .all(jobId, limit) as { idx: number; attempts: number }[];
 }
 
-/** An engine's attempts still waiting in its own queue that corral was asked to stop (cancelled, or a parent failed). */
-export function queuedAttemptsToStop(store: Store, engine: string): AttemptRow[] {
-  return store.stmt("SELECT * FROM attempts WHERE state = 'queued' AND engine = ? AND kill_reason IS NOT NULL").all(engine) as AttemptRow[];
+/** The state, stop request and run directory of each of these attempts; those deleted meanwhile are missing. */
+export function attemptStates(store: Store, ids: readonly number[]): Map<number, { state: string; killReason: string | null; runDir: string }> {
+  const rows = store
+    .stmt("SELECT id, state, kill_reason, run_dir FROM attempts WHERE id IN (SELECT value FROM json_each(?))")
+    .all(JSON.stringify(ids)) as { id: number; state: string; kill_reason: string | null; run_dir: string }[];
+  return new Map(rows.map((r) => [r.id, { state: r.state, killReason: r.kill_reason, runDir: r.run_dir }]));
 }
 
 /** Started attempts of an engine that corral must stop: asked to (kill_reason), or past their time limit at `now`. */

@@ -76,7 +76,17 @@ sub usage_of { my ($pid, $dir, $ru) = @_;
 # Lanes: a lane is the share of the machine one attempt holds. An attempt queued in a lane (Q) starts the
 # moment the lane's process is reaped, without waiting for the supervisor, which tops the lanes up in batches.
 my (%lane_of, %busy, %waiting);
-$SIG{CHLD} = sub { for (;;) {
+# Perl runs a signal's handler between any two operations, so one that reaped and started children in the middle
+# of the main loop's work on the lanes would undo it. All work on the tables is done inside exclusive(): a SIGCHLD
+# that comes meanwhile only notes that children wait, and exclusive() reaps them before it returns.
+my ($inside, $missed) = (0, 0);
+sub exclusive { my ($work) = @_;
+  $inside = 1; $work->();
+  while ($missed) { $missed = 0; reap(); }
+  $inside = 0;
+  exclusive(sub {}) if $missed; }
+$SIG{CHLD} = sub { if ($inside) { $missed = 1; } else { exclusive(\&reap); } };
+sub reap { for (;;) {
   my ($pid, $ru);
   if ($have_wait4) { my $st = pack('i', 0); $ru = "\0" x 256; no strict 'refs'; $pid = syscall(&{'SYS_wait4'}(), -1, $st, POSIX::WNOHANG(), $ru); }
   else { $pid = waitpid(-1, POSIX::WNOHANG()); }
@@ -89,24 +99,24 @@ $SIG{CHLD} = sub { for (;;) {
   next unless defined $lane;
   delete $busy{$lane};
   my $next = shift @{$waiting{$lane} // []};
-  if (defined $next) { start(@$next); } else { delete $waiting{$lane}; } } };
+  if (defined $next) { start(@$next); } else { delete $waiting{$lane}; } } }
 sub take { my ($n) = @_; my $buf = '';
   while (length($buf) < $n) { my $got = read(STDIN, $buf, $n - length($buf), length($buf));
     if (!defined $got) { next if $!{EINTR}; return undef; } return undef if $got == 0; }
   return $buf; }
-sub mkdirs { my ($d) = @_; return 1 if mkdir($d, 0700) || $!{EEXIST}; return 0 unless $!{ENOENT};
-  my ($up) = $d =~ m{^(.+)/[^/]+$}; return 0 unless defined $up && mkdirs($up); return mkdir($d, 0700) || $!{EEXIST}; }
+# mkdir -p, down from at most $depth levels above: an attempt queued in a lane makes its task's folder but never
+# its job's, so a job removed meanwhile (its folder with it) runs nothing.
+sub mkdirs { my ($d, $depth) = @_; return 1 if mkdir($d, 0700) || $!{EEXIST}; return 0 unless $!{ENOENT} && $depth > 0;
+  my ($up) = $d =~ m{^(.+)/[^/]+$}; return 0 unless defined $up && mkdirs($up, $depth - 1); return mkdir($d, 0700) || $!{EEXIST}; }
 sub refuse { my ($id, $why) = @_; syswrite(STDOUT, "E $id $why
 "); POSIX::_exit(126); }
-sub start { my ($id, $path, $dir, $script, $lane) = @_;
-  # SIGCHLD waits until the parent knows the child's run directory and has reported its start.
-  my $held = POSIX::SigSet->new(POSIX::SIGCHLD());
-  POSIX::sigprocmask(POSIX::SIG_BLOCK(), $held);
+sub start { my ($id, $path, $dir, $script, $lane, $queued) = @_;
   my $pid = fork();
   if (!defined $pid) { print "E $id fork failed: $!
-"; POSIX::sigprocmask(POSIX::SIG_UNBLOCK(), $held);
-    # The lane stays in use: its next attempt, if any, gets its turn.
-    if (defined $lane) { my $next = shift @{$waiting{$lane} // []}; start(@$next) if defined $next; }
+";
+    # What waits in the lane would fail the same way now: it goes back to the supervisor, never started.
+    if (defined $lane) { print "R $_->[0]
+" for @{delete $waiting{$lane} // []}; }
     return; }
   if ($pid == 0) {
     POSIX::setsid();
@@ -115,7 +125,7 @@ sub start { my ($id, $path, $dir, $script, $lane) = @_;
     open(STDIN, '<', '/dev/null');
     if (defined $dir) {
       umask(077);
-      mkdirs($dir) or refuse($id, "cannot create the run directory $dir: $!");
+      mkdirs($dir, $queued ? 1 : 64) or refuse($id, "cannot create the run directory $dir: $!");
       # The claim: whoever creates started first owns the attempt (a fence by corral, say); the loser runs nothing.
       sysopen(my $fh, "$dir/started", POSIX::O_WRONLY() | POSIX::O_CREAT() | POSIX::O_EXCL(), 0600) or ($!{EEXIST} ? POSIX::_exit(0) : refuse($id, "cannot create $dir/started: $!"));
       my $stat = ''; if (open(my $st, '<', '/proc/self/stat')) { sysread($st, $stat, 4096); close($st); }
@@ -133,12 +143,12 @@ end
     if (defined $dir) { $ENV{CORRAL_WRAPPER} = $script; exec {'/bin/sh'} 'sh', '-c', 'eval "$CORRAL_WRAPPER"' or POSIX::_exit(127); }
     exec('/bin/sh', $path) or POSIX::_exit(127);
   }
-  # Its run directory, to tell a claim it lost (a worker's wrapper file is in it).
+  # Its run directory, to tell a claim it lost (a worker's wrapper file is in it). Always inside exclusive(), so no
+  # reap can come before this.
   $dir_of{$pid} = defined $dir ? $dir : ($path =~ m{^(.*)/[^/]+$})[0];
   if (defined $lane) { $lane_of{$pid} = $lane; $busy{$lane} = $pid; }
   print "S $id $pid
 ";
-  POSIX::sigprocmask(POSIX::SIG_UNBLOCK(), $held);
 }
 for (;;) {
   my $line = <STDIN>;
@@ -148,22 +158,24 @@ for (;;) {
     my ($kind, $id, $lane) = ($1, $2, $5);
     my $dir = take($3); my $script = take($4);
     last unless defined $dir && defined $script;
-    # A lane whose process is gone already (the supervisor has not heard yet) takes its next attempt at once.
-    if ($kind eq 'Q' && defined $lane && $busy{$lane}) { push @{$waiting{$lane}}, [$id, undef, $dir, $script, $lane]; next; }
-    start($id, undef, $dir, $script, $lane);
+    exclusive(sub {
+      # A lane whose process is gone already (the supervisor has not heard yet) takes its next attempt at once.
+      if ($kind eq 'Q' && $busy{$lane}) { push @{$waiting{$lane}}, [$id, undef, $dir, $script, $lane, 1]; }
+      else { start($id, undef, $dir, $script, $lane, $kind eq 'Q'); } });
   } elsif ($line =~ /^W (\d+)$/) {
     my $id = $1;
-    for my $list (values %waiting) {
-      my $at = (grep { $list->[$_][0] == $id } 0 .. $#$list)[0];
-      next unless defined $at;
-      splice(@$list, $at, 1);
-      print "R $id
+    exclusive(sub {
+      for my $list (values %waiting) {
+        my $at = (grep { $list->[$_][0] == $id } 0 .. $#$list)[0];
+        next unless defined $at;
+        splice(@$list, $at, 1);
+        print "R $id
 ";
-      last;
-    }
+        last;
+      } });
   } else {
     my ($id, $path) = split(/ /, $line, 2);
-    start($id, $path, undef, undef, undef);
+    exclusive(sub { start($id, $path, undef, undef, undef, 0); });
   }
 }
 `;

@@ -51,6 +51,8 @@ export function createLocalEngine(supervisorEntry: () => string): Engine {
       ensureSupervisor(store, supervisorEntry());
     },
     async abandon(attempts: readonly AttemptRow[]): Promise<void> {
+      // As for a cancel: what waits in the launcher's lanes must not start once those running are stopped.
+      for (const a of attempts) if (a.state === "queued") fenceAttempt(a.run_dir);
       const alive = () => attempts.filter((a) => a.pid !== null && isSameProcessAlive(a.pid, a.pid_start));
       for (const a of alive()) signalGroup(a.pid!, "SIGTERM");
       for (let i = 0; i < 20 && alive().length > 0; i++) await new Promise((r) => setTimeout(r, 100));

@@ -17,7 +17,7 @@ import {
 } from "../../lifecycle/transitions.js";
 import { activeAttempts, attemptById, markKilling } from "../../store/attempts.js";
 import { getJob } from "../../store/jobs.js";
-import { attemptsToStop, jobsWithQueuedTasks, queuedAttemptsToStop, queuedTasks, resourcesInUse, runningTaskCount } from "../../store/local-queue.js";
+import { attemptStates, attemptsToStop, jobsWithQueuedTasks, queuedTasks, resourcesInUse, runningTaskCount } from "../../store/local-queue.js";
 import type { Store } from "../../store/store.js";
 import type { AttemptRow, JobRow } from "../../store/rows.js";
 import type { AttemptUsage } from "../../domain/usage.js";
@@ -95,6 +95,14 @@ const LANE_TASK_MS_MAX = 1000;
 /** How long the supervisor lets ends pile up while every lane they freed already runs its next attempt. */
 const LANE_TICK_MS = 20;
 
+/** The store's view of a supervisor's lanes (see lanesInStore). */
+interface LanesInStore {
+  /** Each lane attempt's state, stop request and run directory; those deleted meanwhile are missing. */
+  readonly rows: Map<number, { state: string; killReason: string | null; runDir: string }>;
+  /** Open lanes none of whose attempts the store counts as holding their share. */
+  readonly uncounted: Lane[];
+}
+
 const HEARTBEAT_MS = 15_000;
 
 /**
@@ -113,8 +121,6 @@ export class LocalSupervisor {
   private readonly launchFailures: { id: number; why: string }[] = [];
   private readonly lanes = new Map<number, Lane>();
   private readonly laneOf = new Map<number, Lane>();
-  /** Attempts that waited in a lane and have started, for their tasks to be marked running. */
-  private readonly startedFromQueue = new Set<number>();
   /** Start times of this supervisor's attempts, and each job's recent task duration (ms, a moving average). */
   private readonly startedAt = new Map<number, number>();
   private readonly taskMs = new Map<number, number>();
@@ -190,26 +196,8 @@ export class LocalSupervisor {
   private tick(): void {
     const { store } = this.o;
     const now = Date.now();
-    // Everything that changes the store in a tick goes into one transaction; files are read before it and
-    // processes are started after it commits, so an attempt row always exists before its process does.
-    const starts = this.starts.splice(0);
-    const failures = this.launchFailures.splice(0);
-    const withdrawn = this.withdrawn.splice(0);
-    const exits = this.readExited();
-    // Jobs may ask for more jobs (corral job spawn): read while they run and as they end, so what they
-    // spawn runs without waiting for a corral command.
-    if (exits.length > 0 || now - this.lastPoll >= this.o.pollMs) this.o.applyRequests(store);
-    const launches = store.write(() => {
-      const changed = this.applyStarts(starts, failures) + this.applyExited(exits) + this.applyWithdrawn(withdrawn);
-      if (changed > 0) settleDependencies(store);
-      return this.stopping ? [] : [...this.allocate(), ...this.topUpLanes()];
-    });
-    if (launches.length > 0) this.launch(launches);
-    if (this.lanes.size > 0) {
-      this.fenceStoppedInLanes();
-      this.withdrawFromSlowLanes(now);
-    }
-    if (now - this.lastPoll >= this.o.pollMs) {
+    const polling = now - this.lastPoll >= this.o.pollMs;
+    if (polling) {
       this.lastPoll = now;
       // A project folder removed under a running supervisor: nobody can see or stop its jobs any more, so
       // it must not start new ones (it would otherwise run a deleted queue to the end).
@@ -217,9 +205,29 @@ export class LocalSupervisor {
         this.stop("its database was removed");
         return;
       }
+      // Before anything is handed out: what a previous supervisor or launcher started is counted once adopted.
       this.reconcile();
-      this.enforceLimits();
     }
+    // Everything that changes the store in a tick goes into one transaction; files are read before it and
+    // processes are started after it commits, so an attempt row always exists before its process does.
+    const starts = this.starts.splice(0);
+    const failures = this.launchFailures.splice(0);
+    const withdrawn = this.withdrawn.splice(0);
+    for (const id of [...this.exited.keys(), ...failures.map((f) => f.id), ...withdrawn]) this.children.delete(id);
+    const exits = this.readExited();
+    // Jobs may ask for more jobs (corral job spawn): read while they run and as they end, so what they
+    // spawn runs without waiting for a corral command.
+    if (exits.length > 0 || polling) this.o.applyRequests(store);
+    let lanesInStore: LanesInStore | null = null;
+    const launches = store.write(() => {
+      const changed = this.applyStarts(starts, failures) + this.applyExited(exits) + this.applyWithdrawn(withdrawn);
+      if (changed > 0) settleDependencies(store);
+      lanesInStore = this.lanesInStore();
+      return this.stopping ? [] : [...this.allocate(lanesInStore), ...this.topUpLanes()];
+    });
+    if (launches.length > 0) this.launch(launches);
+    if (lanesInStore) this.settleLanes(lanesInStore, now);
+    if (polling) this.enforceLimits();
     if (now - this.lastHeartbeat >= HEARTBEAT_MS) {
       this.lastHeartbeat = now;
       heartbeat(store);
@@ -288,7 +296,10 @@ export class LocalSupervisor {
         // wrapper will never run the command, so the task can safely go back to the queue. If we lose it, the
         // claim is a `started` marker still being written (or a torn one): it gets the launch grace.
         if (fenceAttempt(a.run_dir)) {
-          decisions.push(() => abandonUnstartedAttempt(store, a, "the supervisor stopped before the attempt started"));
+          // One that corral was stopping ends as asked; any other goes back to the queue.
+          decisions.push(() =>
+            a.kill_reason !== null ? this.endUnstarted(a) : abandonUnstartedAttempt(store, a, "the supervisor stopped before the attempt started"),
+          );
         } else if (Date.now() - claimTime(a.run_dir) > this.o.launchGraceMs) {
           decisions.push(() => this.declareGone(a, "it was claimed but never published its start"));
         }
@@ -338,14 +349,14 @@ export class LocalSupervisor {
    * Picks queued local tasks in submission order within the budget and array caps, and records each as a
    * `launching` attempt before any process exists (write-ahead), so a crash can never hide a started job.
    */
-  private allocate(): Launch[] {
+  private allocate(lanes: LanesInStore): Launch[] {
     const { store, budget } = this.o;
     // No settleDependencies here: dependencies only change when an attempt ends or a job is released, and
     // every one of those paths settles them itself. Runs inside the tick's transaction.
     const used = resourcesInUse(store, ENGINE);
-    // A lane between two attempts holds its share, though none of its attempts runs in the store's eyes.
-    for (const lane of this.lanes.values()) {
-      if (lane.current !== null || lane.queued.length === 0) continue;
+    // A lane holds its share until its last process is reaped, also where the store counts none of its attempts:
+    // between two of them, or once a command's refresh has recorded an end whose process has not exited yet.
+    for (const lane of lanes.uncounted) {
       used.cpus += Math.max(1, lane.job.cpus);
       used.mem += lane.job.mem_mb ?? 0;
       used.devices.push(...lane.devices);
@@ -361,7 +372,7 @@ export class LocalSupervisor {
       if (!job) continue;
       let slots = Number.MAX_SAFE_INTEGER;
       if (job.array_cap !== null) {
-        slots = job.array_cap - runningTaskCount(store, jobId);
+        slots = job.array_cap - runningTaskCount(store, jobId) - lanes.uncounted.filter((l) => l.job.id === jobId).length;
         if (slots <= 0) continue;
       }
       const fitCount = Math.min(
@@ -431,26 +442,31 @@ export class LocalSupervisor {
     return out;
   }
 
-  /**
-   * Attempts waiting in a lane that corral was asked to stop (cancelled, or a parent failed) are fenced, so that
-   * they run nothing even if their turn comes, and asked back from the launcher.
-   */
-  private fenceStoppedInLanes(): void {
-    for (const a of queuedAttemptsToStop(this.o.store, ENGINE)) {
-      if (this.fenced.has(a.id) || !this.laneOf.has(a.id)) continue;
-      this.fenced.add(a.id);
-      fenceAttempt(a.run_dir);
-      this.withdraw(a.id);
-    }
+  /** What the store says of the lanes' attempts (inside the tick's transaction, once its changes are applied). */
+  private lanesInStore(): LanesInStore {
+    const ids = [...this.laneOf.keys()];
+    const rows: LanesInStore["rows"] = ids.length > 0 ? attemptStates(this.o.store, ids) : new Map();
+    const holds = (id: number | null) => id !== null && (rows.get(id)?.state === "launching" || rows.get(id)?.state === "running");
+    return { rows, uncounted: [...this.lanes.values()].filter((l) => !holds(l.current)) };
   }
 
   /**
-   * A lane whose attempt runs longer than lanes are for gives back what waits in it, for other shares of the
-   * machine to take: tasks of one array can be short, then long, and must not queue behind each other.
+   * What waits in lanes and must not run is taken back: attempts of jobs removed meanwhile, and those corral was
+   * asked to stop (cancelled, or a parent failed), which are fenced first so that they run nothing even if their
+   * turn comes before the launcher hears. So is what waits in a lane whose attempt runs longer than lanes are
+   * for: tasks of one array can be short, then long, and must not queue behind each other.
    */
-  private withdrawFromSlowLanes(now: number): void {
+  private settleLanes(inStore: LanesInStore, now: number): void {
     for (const lane of this.lanes.values()) {
-      if (lane.queued.length > 0 && this.isSlow(lane, now)) for (const id of lane.queued) this.withdraw(id);
+      const slow = this.isSlow(lane, now);
+      for (const id of lane.queued) {
+        const row = inStore.rows.get(id);
+        if (row && row.killReason !== null && !this.fenced.has(id)) {
+          this.fenced.add(id);
+          fenceAttempt(row.runDir);
+        }
+        if (!row || row.killReason !== null || slow) this.withdraw(id);
+      }
     }
   }
 
@@ -476,12 +492,15 @@ export class LocalSupervisor {
       const a = attemptById(store, id);
       if (a?.state !== "queued") continue;
       if (a.kill_reason === null) withdrawQueuedAttempt(store, a);
-      else {
-        const reason = a.kill_reason === "dependency" ? "a dependency did not succeed" : "cancelled by user";
-        finishAttempt(store, a, { state: "cancelled", exitCode: null, signal: null, reason, endedAt: Date.now() });
-      }
+      else this.endUnstarted(a);
     }
     return ids.length;
+  }
+
+  /** An attempt corral was stopping that provably never started (fenced, or taken back from its lane) ends as asked. */
+  private endUnstarted(a: AttemptRow): void {
+    const reason = a.kill_reason === "dependency" ? "a dependency did not succeed" : "cancelled by user";
+    finishAttempt(this.o.store, a, { state: "cancelled", exitCode: null, signal: null, reason, endedAt: Date.now() });
   }
 
   /** An attempt left its lane (it ended, or could not start); the lane closes once nothing holds or waits in it. */
@@ -528,11 +547,11 @@ export class LocalSupervisor {
         if (lane && lane.current !== id && lane.queued.includes(id)) {
           lane.queued.splice(lane.queued.indexOf(id), 1);
           lane.current = id;
-          this.startedFromQueue.add(id);
         }
       },
+      // What ends, fails or is given back stays among the children until a tick takes it, after reconcile: else
+      // reconcile would take it for an attempt nobody watches.
       exited: (id, usage) => {
-        this.children.delete(id);
         this.exited.set(id, usage);
         this.noteDuration(id);
         const lane = this.leaveLane(id);
@@ -541,13 +560,11 @@ export class LocalSupervisor {
         else this.wake();
       },
       failed: (id, why) => {
-        this.children.delete(id);
         this.launchFailures.push({ id, why });
         this.leaveLane(id);
         this.wake();
       },
       withdrawn: (id) => {
-        this.children.delete(id);
         this.startedAt.delete(id);
         this.leaveLane(id);
         this.withdrawn.push(id);
@@ -560,9 +577,9 @@ export class LocalSupervisor {
         this.children.clear();
         this.lanes.clear();
         this.laneOf.clear();
-        this.startedFromQueue.clear();
         this.fenced.clear();
         this.withdrawing.clear();
+        this.lastPoll = 0; // the next tick reconciles first: what waited in its lanes goes back to the queue
         if (!this.stopping) this.launcher = this.newLauncher();
       },
     });
@@ -610,7 +627,7 @@ export class LocalSupervisor {
   private applyStarts(starts: LocalSupervisor["starts"], failures: LocalSupervisor["launchFailures"]): number {
     const { store } = this.o;
     const host = os.hostname();
-    for (const s of starts) recordProcessStart(store, { ...s, host, fromQueue: this.startedFromQueue.delete(s.id) });
+    for (const s of starts) recordProcessStart(store, { ...s, host });
     for (const f of failures) {
       const attempt = attemptById(store, f.id);
       if (!attempt) continue;
