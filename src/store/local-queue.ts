@@ -51,9 +51,12 @@ export function queuedTasks(store: Store, jobId: number, limit: number): { idx: 
 
 /** The state, stop request and run directory of each of these attempts; those deleted meanwhile are missing. */
 export function attemptStates(store: Store, ids: readonly number[]): Map<number, { state: string; killReason: string | null; runDir: string }> {
-  const rows = store
-    .stmt("SELECT id, state, kill_reason, run_dir FROM attempts WHERE id IN (SELECT value FROM json_each(?))")
-    .all(JSON.stringify(ids)) as { id: number; state: string; kill_reason: string | null; run_dir: string }[];
+  const rows = store.stmt("SELECT id, state, kill_reason, run_dir FROM attempts WHERE id IN (SELECT value FROM json_each(?))").all(JSON.stringify(ids)) as {
+    id: number;
+    state: string;
+    kill_reason: string | null;
+    run_dir: string;
+  }[];
   return new Map(rows.map((r) => [r.id, { state: r.state, killReason: r.kill_reason, runDir: r.run_dir }]));
 }
 

@@ -31,6 +31,16 @@ async function lanesFilled(p: TestProject, timeoutMs = 20_000): Promise<number> 
   return 0;
 }
 
+/** How many attempts were taken back from lanes: they are deleted, leaving gaps in the attempts' ids. */
+function takenBack(p: TestProject): number {
+  const db = new Database(p.dbPath, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare("SELECT max(id) - count(*) FROM attempts").pluck().get() as number;
+  } finally {
+    db.close();
+  }
+}
+
 /** The most tasks running at once, from a ledger of "s" and "e" lines each task appends as it starts and ends. */
 function peakRunning(ledger: string): number {
   let running = 0;
@@ -104,6 +114,7 @@ test("short tasks wait in the launcher's lanes, yet never more run at once than 
       "every task ran exactly once",
     );
     assert.equal(p.json<{ state: string }[]>(["ls"])[0]!.state, "succeeded");
+    assert.equal(takenBack(p), 0, "tasks that all take about as long never had an attempt taken back from a lane");
   } finally {
     await p.cleanup();
   }

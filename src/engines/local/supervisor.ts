@@ -97,6 +97,8 @@ const LANE_TICK_MS = 20;
 
 /** The store's view of a supervisor's lanes (see lanesInStore). */
 interface LanesInStore {
+  /** The attempts asked about: those in lanes when the view was taken. */
+  readonly asked: ReadonlySet<number>;
   /** Each lane attempt's state, stop request and run directory; those deleted meanwhile are missing. */
   readonly rows: Map<number, { state: string; killReason: string | null; runDir: string }>;
   /** Open lanes none of whose attempts the store counts as holding their share. */
@@ -447,7 +449,7 @@ export class LocalSupervisor {
     const ids = [...this.laneOf.keys()];
     const rows: LanesInStore["rows"] = ids.length > 0 ? attemptStates(this.o.store, ids) : new Map();
     const holds = (id: number | null) => id !== null && (rows.get(id)?.state === "launching" || rows.get(id)?.state === "running");
-    return { rows, uncounted: [...this.lanes.values()].filter((l) => !holds(l.current)) };
+    return { asked: new Set(ids), rows, uncounted: [...this.lanes.values()].filter((l) => !holds(l.current)) };
   }
 
   /**
@@ -460,6 +462,8 @@ export class LocalSupervisor {
     for (const lane of this.lanes.values()) {
       const slow = this.isSlow(lane, now);
       for (const id of lane.queued) {
+        // Queued in this very tick: the store's view was taken before.
+        if (!inStore.asked.has(id)) continue;
         const row = inStore.rows.get(id);
         if (row && row.killReason !== null && !this.fenced.has(id)) {
           this.fenced.add(id);
