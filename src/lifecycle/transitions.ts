@@ -279,9 +279,10 @@ export function adoptSubmitted(store: Store, attemptId: number, engineId: string
 
 /**
  * The local engine started an attempt's wrapper: its process, which is also its engine id. One that waited in
- * the launcher's queue had left its task queued: the task runs from now.
+ * the launcher's queue had left its task queued: the task runs from now. False when there was nothing to record
+ * (a refresh marked it started first, or its job was deleted).
  */
-export function recordProcessStart(store: Store, s: { id: number; pid: number; pidStart: string | null; at: number; host: string }): void {
+export function recordProcessStart(store: Store, s: { id: number; pid: number; pidStart: string | null; at: number; host: string }): boolean {
   const res = store
     .stmt(
       "UPDATE attempts SET state = 'running', pid = ?, pid_start = ?, started_at = ?, host = ?, engine_id = ? WHERE id = ? AND state IN ('launching', 'queued')",
@@ -295,6 +296,7 @@ export function recordProcessStart(store: Store, s: { id: number; pid: number; p
       )
       .run(s.at, s.id, s.id);
   }
+  return res.changes > 0;
 }
 
 /** A job's label is the one all its tasks share, if they share one; call after changing task labels. */

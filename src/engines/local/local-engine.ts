@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { formatMemory } from "../../domain/resources.js";
 import type { JobSpec } from "../../domain/job.js";
 import { fenceAttempt } from "../../lifecycle/attempt-files.js";
+import { readStarted } from "../../protocol/markers.js";
 import { giveUpOverdueUsage, ingestMarkers } from "../../lifecycle/ingest.js";
 import { activeAttempts, markKillSent } from "../../store/attempts.js";
 import type { Store } from "../../store/store.js";
@@ -51,12 +52,17 @@ export function createLocalEngine(supervisorEntry: () => string): Engine {
       ensureSupervisor(store, supervisorEntry());
     },
     async abandon(attempts: readonly AttemptRow[]): Promise<void> {
-      // As for a cancel: what waits in the launcher's lanes must not start once those running are stopped.
-      for (const a of attempts) if (a.state === "queued") fenceAttempt(a.run_dir);
-      const alive = () => attempts.filter((a) => a.pid !== null && isSameProcessAlive(a.pid, a.pid_start));
-      for (const a of alive()) signalGroup(a.pid!, "SIGTERM");
+      // As for a cancel, what waits in the launcher's lanes is fenced before anything is stopped. One whose fence
+      // loses has just started from its lane, with no pid in the store yet: its started marker names its process.
+      const processes = attempts.flatMap((a) => {
+        if (a.pid !== null) return [{ pid: a.pid, start: a.pid_start }];
+        const started = a.state === "queued" && !fenceAttempt(a.run_dir) ? readStarted(a.run_dir) : null;
+        return started?.pid ? [{ pid: started.pid, start: started.pidStart }] : [];
+      });
+      const alive = () => processes.filter((p) => isSameProcessAlive(p.pid, p.start));
+      for (const p of alive()) signalGroup(p.pid, "SIGTERM");
       for (let i = 0; i < 20 && alive().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-      for (const a of alive()) signalGroup(a.pid!, "SIGKILL");
+      for (const p of alive()) signalGroup(p.pid, "SIGKILL");
     },
     doctor(projectDir: string): DoctorLine[] {
       const b = loadLocalBudget(projectDir);

@@ -620,9 +620,10 @@ export class LocalSupervisor {
           launcher.launch(attempt.id, wrapper);
         }
       } catch (err) {
-        this.children.delete(attempt.id);
+        // Still a child until the next tick (right after this one) records the failure, as for the launcher's.
         this.leaveLane(attempt.id);
         this.launchFailures.push({ id: attempt.id, why: (err as Error).message });
+        this.wake();
       }
     }
   }
@@ -631,7 +632,10 @@ export class LocalSupervisor {
   private applyStarts(starts: LocalSupervisor["starts"], failures: LocalSupervisor["launchFailures"]): number {
     const { store } = this.o;
     const host = os.hostname();
-    for (const s of starts) recordProcessStart(store, { ...s, host });
+    for (const s of starts) {
+      // One whose job was deleted meanwhile (it started from a lane as the delete came) must not run on unseen.
+      if (!recordProcessStart(store, { ...s, host }) && !attemptById(store, s.id) && isSameProcessAlive(s.pid, s.pidStart)) signalGroup(s.pid, "SIGKILL");
+    }
     for (const f of failures) {
       const attempt = attemptById(store, f.id);
       if (!attempt) continue;
