@@ -81,6 +81,20 @@ function slowStarted(ledger: string, quick: number): number {
   return n;
 }
 
+/** Runs `body` on a project whose lanes hold slow tasks while at least one runs (see quickThenSlow). */
+async function withSlowOnesWaiting(prefix: string, body: (p: TestProject, ledger: string, id: number, waiting: number) => Promise<void>): Promise<void> {
+  const p = new TestProject(prefix, { CORRAL_LOCAL_CPUS: "2" });
+  try {
+    const ledger = p.path("ledger");
+    const id = quickThenSlow(p, ledger, 300, 340);
+    const waiting = await slowOnesWaiting(p, 300);
+    assert.ok(waiting > 0, "slow tasks waited in lanes while one ran");
+    await body(p, ledger, id, waiting);
+  } finally {
+    await p.cleanup();
+  }
+}
+
 const startedTasks = (ledger: string) =>
   fs
     .readFileSync(ledger, "utf8")
@@ -148,27 +162,16 @@ test("with lanes, an array's cap and the GPUs are held too: never more tasks tha
 
 test("deleting a job whose tasks wait in lanes: none of them runs afterwards, with or without its logs kept", async () => {
   for (const keep of [false, true]) {
-    const p = new TestProject("corral-lanes-delete-", { CORRAL_LOCAL_CPUS: "2" });
-    try {
-      const ledger = p.path("ledger");
-      const id = quickThenSlow(p, ledger, 300, 340);
-      assert.ok((await slowOnesWaiting(p, 300)) > 0, "slow tasks waited in lanes");
+    await withSlowOnesWaiting("corral-lanes-delete-", async (p, ledger, id) => {
       p.ok(["delete", ...(keep ? ["--keep-logs"] : []), String(id)]);
       await sleep(1500);
       assert.ok(slowStarted(ledger, 300) <= 2, `only those running ever ran (logs kept: ${keep})`);
-    } finally {
-      await p.cleanup();
-    }
+    });
   }
 });
 
 test("a lane whose task runs long gives back what waits in it: those tasks wait in the queue again, with no attempt", async () => {
-  const p = new TestProject("corral-lanes-slow-", { CORRAL_LOCAL_CPUS: "2" });
-  try {
-    const ledger = p.path("ledger");
-    const id = quickThenSlow(p, ledger, 300, 340);
-    const waiting = await slowOnesWaiting(p, 300);
-    assert.ok(waiting > 0, "slow tasks waited in lanes behind slow ones");
+  await withSlowOnesWaiting("corral-lanes-slow-", async (p, ledger, id, waiting) => {
     let left = waiting;
     for (const end = Date.now() + 10_000; left > 0 && Date.now() < end; await sleep(100)) left = waitingInLanes(p);
     assert.equal(left, 0, "after a second, the lanes gave them back");
@@ -179,18 +182,11 @@ test("a lane whose task runs long gives back what waits in it: those tasks wait 
     p.ok(["cancel", String(id)]);
     p.run(["wait", String(id)]);
     assert.deepEqual(startedTasks(ledger).filter((t) => t > 300).length, 2, "no slow task but the two running ever started");
-  } finally {
-    await p.cleanup();
-  }
+  });
 });
 
 test("cancelling a job whose tasks wait in lanes: those waiting never run, and end cancelled", async () => {
-  const p = new TestProject("corral-lanes-cancel-", { CORRAL_LOCAL_CPUS: "2" });
-  try {
-    const ledger = p.path("ledger");
-    const id = quickThenSlow(p, ledger, 300, 340);
-    const waiting = await slowOnesWaiting(p, 300);
-    assert.ok(waiting > 0, "slow tasks waited in lanes");
+  await withSlowOnesWaiting("corral-lanes-cancel-", async (p, ledger, id, waiting) => {
     // The cancel ends the two running ones; without a fence, their lanes would start what waits in them.
     p.ok(["cancel", String(id)]);
     p.run(["wait", String(id)]);
@@ -200,17 +196,11 @@ test("cancelling a job whose tasks wait in lanes: those waiting never run, and e
       "every slow task ended cancelled",
     );
     assert.ok(slowStarted(ledger, 300) <= 2, `only those running ran, with ${waiting} waiting in lanes`);
-  } finally {
-    await p.cleanup();
-  }
+  });
 });
 
 test("a cancel while the supervisor is dead, with tasks in its lanes: the next supervisor ends them cancelled, not re-queued", async () => {
-  const p = new TestProject("corral-lanes-dead-cancel-", { CORRAL_LOCAL_CPUS: "2" });
-  try {
-    const ledger = p.path("ledger");
-    const id = quickThenSlow(p, ledger, 300, 340);
-    assert.ok((await slowOnesWaiting(p, 300)) > 0, "slow tasks waited in lanes");
+  await withSlowOnesWaiting("corral-lanes-dead-cancel-", async (p, ledger, id) => {
     process.kill(p.supervisorPid()!, "SIGKILL");
     await p.quiesce();
     p.ok(["cancel", String(id)]);
@@ -222,9 +212,7 @@ test("a cancel while the supervisor is dead, with tasks in its lanes: the next s
       "every slow task ended cancelled",
     );
     assert.ok(slowStarted(ledger, 300) <= 2, "only those that were running ever ran");
-  } finally {
-    await p.cleanup();
-  }
+  });
 });
 
 test("kill -9 of the supervisor while tasks wait in lanes: the next one puts them back in the queue, and each runs once", async () => {
