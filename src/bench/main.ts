@@ -11,6 +11,7 @@ import { benchWaiting } from "./waiting.js";
 import { benchRedis } from "./redis.js";
 import { benchSlurm } from "./slurm.js";
 import { benchSweep } from "./workflow.js";
+import { protocolFloor } from "./protocol-floor.js";
 
 /**
  * `npm run bench`: corral's local engine against GNU parallel and xargs on the same machine in the same run,
@@ -142,7 +143,14 @@ async function benchLocal(line: (s?: string) => void): Promise<void> {
   line(`corral bench — ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? "?"}), node ${process.version}, ${new Date().toISOString()}`);
   line(`Local throughput: ${N} jobs of \`true\`, ${SLOTS} at a time, median of ${REPEATS} runs each, same machine, same run`);
   const hasParallel = ensureGnuParallel();
-  const runs = { array: [] as number[], noUsage: [] as number[], separate: [] as number[], parallel: [] as number[], xargs: [] as number[] };
+  const runs = {
+    array: [] as number[],
+    noUsage: [] as number[],
+    separate: [] as number[],
+    floor: [] as number[],
+    parallel: [] as number[],
+    xargs: [] as number[],
+  };
   let peakKb = 0;
   for (let i = 0; i < REPEATS; i++) {
     // Interleaved, so a slow moment of the machine hits every tool alike.
@@ -151,6 +159,7 @@ async function benchLocal(line: (s?: string) => void): Promise<void> {
     peakKb = Math.max(peakKb, a.peakKb);
     runs.noUsage.push((await corralArray({ CORRAL_USAGE: "off" })).seconds);
     runs.separate.push(await corralSeparateJobs());
+    runs.floor.push(await protocolFloor(N, SLOTS));
     if (hasParallel) runs.parallel.push(peerParallel());
     runs.xargs.push(peerXargs());
   }
@@ -160,6 +169,7 @@ async function benchLocal(line: (s?: string) => void): Promise<void> {
     ["corral, one array job (CLI submit + wait)", runs.array],
     ["the same, usage not recorded (CORRAL_USAGE=off)", runs.noUsage],
     [`corral, ${N} separate jobs (library API)`, runs.separate],
+    ["the run protocol alone (no supervisor, no db)", runs.floor],
     ["GNU parallel -j2 --joblog --results", runs.parallel],
     ["xargs -P2", runs.xargs],
   ];
@@ -180,6 +190,11 @@ async function benchLocal(line: (s?: string) => void): Promise<void> {
   }
   const vsXargs = rate(runs.array) / rate(runs.xargs);
   line(`  goal: corral ≥ 0.6× xargs's throughput → ${fmt(vsXargs, 2)}× (${vsXargs >= 0.6 ? "met" : "NOT met"})`);
+  // The launcher and the wrapper with their markers and logs, driven with nothing else: what corral cannot beat.
+  const floorVsXargs = rate(runs.floor) / rate(runs.xargs);
+  line(
+    `  the run protocol's own floor: ${fmt(floorVsXargs, 2)}× xargs${hasParallel ? `, ${fmt(rate(runs.floor) / parallelRate, 2)}× parallel` : ""}; corral reaches ${fmt(rate(runs.array) / rate(runs.floor), 2)}× of it`,
+  );
   // Issue #14's goal: recording usage costs at most 10% of the local engine's jobs per second.
   const cost = 1 - rate(runs.array) / rate(runs.noUsage);
   line(`  goal: recording usage costs ≤ 10% of jobs/s → ${fmt(cost * 100, 1)}% (${cost <= 0.1 ? "met" : "NOT met"})`);
