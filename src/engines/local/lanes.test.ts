@@ -95,12 +95,22 @@ async function withSlowOnesWaiting(prefix: string, body: (p: TestProject, ledger
   }
 }
 
+/** The tasks that started, from the "s INDEX" lines of a ledger the tasks append to. */
 const startedTasks = (ledger: string) =>
   fs
     .readFileSync(ledger, "utf8")
     .trim()
     .split("\n")
+    .filter((l) => l.startsWith("s "))
     .map((l) => Number(l.slice(2)));
+
+function assertEachRanOnce(ledger: string, n: number): void {
+  assert.deepEqual(
+    startedTasks(ledger).sort((a, b) => a - b),
+    Array.from({ length: n }, (_, i) => i + 1),
+    "every task ran exactly once",
+  );
+}
 
 test("short tasks wait in the launcher's lanes, yet never more run at once than the budget, and each runs once", async () => {
   const p = new TestProject("corral-lanes-", { CORRAL_LOCAL_CPUS: "2" });
@@ -115,18 +125,7 @@ test("short tasks wait in the launcher's lanes, yet never more run at once than 
     assert.ok(job.tasks.running <= 2, `${job.tasks.running} tasks shown running on 2 cpus`);
     p.ok(["wait", String(id)]);
     assert.equal(peakRunning(ledger), 2, "two at a time, never three");
-    const started = fs
-      .readFileSync(ledger, "utf8")
-      .trim()
-      .split("\n")
-      .filter((l) => l.startsWith("s"))
-      .map((l) => Number(l.slice(2)))
-      .sort((a, b) => a - b);
-    assert.deepEqual(
-      started,
-      Array.from({ length: 600 }, (_, i) => i + 1),
-      "every task ran exactly once",
-    );
+    assertEachRanOnce(ledger, 600);
     assert.equal(p.json<{ state: string }[]>(["ls"])[0]!.state, "succeeded");
     assert.equal(takenBack(p), 0, "tasks that all take about as long never had an attempt taken back from a lane");
   } finally {
@@ -219,7 +218,7 @@ test("kill -9 of the supervisor while tasks wait in lanes: the next one puts the
   const p = new TestProject("corral-lanes-kill9-", { CORRAL_LOCAL_CPUS: "2" });
   try {
     const ledger = p.path("ledger");
-    const id = p.submit(["-a", "1-1500"], ["sh", "-c", `echo "$CORRAL_TASK_ID" >> ${ledger}`]);
+    const id = p.submit(["-a", "1-1500"], ["sh", "-c", `echo "s $CORRAL_TASK_ID" >> ${ledger}`]);
     let kills = 0;
     for (let round = 0; round < 6; round++) {
       p.ok(["ls"]); // brings a new supervisor
@@ -233,17 +232,7 @@ test("kill -9 of the supervisor while tasks wait in lanes: the next one puts the
     }
     assert.ok(kills >= 3, `the supervisor was killed ${kills} times with tasks in its lanes`);
     assert.equal(p.run(["wait", String(id)]).code, 0);
-    const lines = fs
-      .readFileSync(ledger, "utf8")
-      .trim()
-      .split("\n")
-      .map(Number)
-      .sort((a, b) => a - b);
-    assert.deepEqual(
-      lines,
-      Array.from({ length: 1500 }, (_, i) => i + 1),
-      "every task ran exactly once",
-    );
+    assertEachRanOnce(ledger, 1500);
     assert.equal(p.json<{ state: string }[]>(["ls"])[0]!.state, "succeeded");
   } finally {
     await p.cleanup();

@@ -132,6 +132,8 @@ export class LocalSupervisor {
   private readonly withdrawing = new Set<number>();
   private readonly withdrawn: number[] = [];
   private soon: NodeJS.Timeout | null = null;
+  /** The jobs in turn, read once a tick (allocate and topUpLanes both need them). */
+  private turn: number[] | null = null;
   private launcher: Launcher | null = null;
   private ticking = false;
   private again = false;
@@ -199,6 +201,7 @@ export class LocalSupervisor {
     const { store } = this.o;
     const now = Date.now();
     const polling = now - this.lastPoll >= this.o.pollMs;
+    this.turn = null;
     if (polling) {
       this.lastPoll = now;
       // A project folder removed under a running supervisor: nobody can see or stop its jobs any more, so
@@ -369,7 +372,7 @@ export class LocalSupervisor {
     const freeGpus = budget.gpus.filter((g) => !busyGpus.has(g));
     const launches: Launch[] = [];
     if (freeCpus <= 0) return launches;
-    scan: for (const jobId of jobsInTurn(store)) {
+    scan: for (const jobId of this.jobsInTurn()) {
       const job = getJob(store, jobId);
       if (!job) continue;
       let slots = Number.MAX_SAFE_INTEGER;
@@ -415,7 +418,7 @@ export class LocalSupervisor {
   private topUpLanes(): Launch[] {
     if (this.lanes.size === 0 || !this.launcher?.queueClaimed) return [];
     const { store } = this.o;
-    const first = jobsInTurn(store)[0];
+    const first = this.jobsInTurn()[0];
     const depth = first === undefined ? 0 : laneDepth(this.taskMs.get(first));
     const now = Date.now();
     const lanes = [...this.lanes.values()].filter((l) => l.job.id === first && l.queued.length < depth && !this.isSlow(l, now));
@@ -518,6 +521,11 @@ export class LocalSupervisor {
     else if (lane.queued.includes(id)) lane.queued.splice(lane.queued.indexOf(id), 1);
     if (lane.current === null && lane.queued.length === 0) this.lanes.delete(lane.id);
     return lane;
+  }
+
+  private jobsInTurn(): number[] {
+    this.turn ??= jobsInTurn(this.o.store);
+    return this.turn;
   }
 
   /** Remembers how long the job's tasks take, to size its lanes. */
