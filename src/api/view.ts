@@ -85,9 +85,9 @@ export class ProjectView {
     return listForDisplay(this.store, sel);
   }
 
-  /** What `corral ls` needs to lay out its table: the widest cell per column but the last, and the row count. */
-  listingWidths(sel: Selection, now: number): { widths: number[]; rows: number } {
-    return listingWidths(this.store, sel, now);
+  /** What `corral ls` needs to lay out its table: the widest cell per column but the last (at least `atLeast`), and the row count. */
+  listingWidths(sel: Selection, now: number, atLeast: readonly number[]): { widths: number[]; rows: number } {
+    return listingWidths(this.store, sel, now, atLeast);
   }
 
   /** The table's lines as text chunks, laid out as asked (no object per job: see store/listing.ts). */

@@ -13,8 +13,9 @@ import { SUMMARY_KEPT, summaryJsonSql } from "./summary-json.js";
 
 /**
  * `corral status` reads a whole project's counts from batch_counts (migration 9), and `corral ls --json` ended
- * jobs' summaries from job_summaries (migration 10), both kept by triggers on jobs: they must always be what
- * counting and rendering the jobs says, through every kind of change, and after an upgrade.
+ * jobs' summaries from job_summaries (migration 10), and `corral ls` its column widths from listing_widths
+ * (migration 11), all kept by triggers on jobs: they must always be what counting, rendering and measuring
+ * the jobs says, through every kind of change, and after an upgrade.
  */
 
 const COUNTED_SQL = `SELECT j.batch AS batch, coalesce(j.label, j.lifecycle_state) AS state, count(*) AS jobs FROM jobs j
@@ -53,13 +54,25 @@ function assertSummariesKept(db: { prepare: (sql: string) => { all: () => unknow
   assert.deepEqual(db.prepare("SELECT job_id FROM job_summaries WHERE job_id NOT IN (SELECT id FROM jobs)").all(), [], `summaries of deleted jobs ${label}`);
 }
 
+/** The kept counts of ls's cell widths (migration 11) are those of the jobs' cells, measured now. */
+function assertWidthsKept(db: { prepare: (sql: string) => { all: () => unknown[] } }, label: string): void {
+  const tasks = "length((j.n_succeeded + j.n_failed + j.n_cancelled + j.n_lost) || '/' || j.n_tasks)";
+  const measured = db
+    .prepare(
+      `SELECT col, width, count(*) AS jobs FROM (SELECT 'engine' AS col, length(j.engine) AS width FROM jobs j
+         UNION ALL SELECT 'name', length(j.name) FROM jobs j UNION ALL SELECT 'tasks', ${tasks} FROM jobs j) GROUP BY col, width ORDER BY col, width`,
+    )
+    .all();
+  assert.deepEqual(db.prepare("SELECT col, width, jobs FROM listing_widths ORDER BY col, width").all(), measured, `kept widths ${label}`);
+}
+
 function emptyStore(): Store {
   const store = Store.open({ path: path.join(tempDir("corral-batch-counts-"), ".corral", "corral.db"), create: true });
   store.write(() => store.stmt("INSERT INTO environments (hash, vars) VALUES ('h', '{}')").run());
   return store;
 }
 
-test("kept counts per batch and state, and kept summaries, are the jobs counted and rendered, through task changes, labels, moves and deletes", () => {
+test("kept counts per batch and state, kept summaries and kept cell widths are the jobs counted, rendered and measured, through task changes, labels, moves and deletes", () => {
   const store = emptyStore();
   const pick = random(7);
   store.write(() => insertJobs((sql) => store.stmt(sql), pick, 60));
@@ -94,6 +107,7 @@ test("kept counts per batch and state, and kept summaries, are the jobs counted 
     });
     assert.deepEqual(countByBatch(store), store.stmt(COUNTED_SQL).all(), `after round ${round}`);
     assertSummariesKept(store.db, `after round ${round}`);
+    assertWidthsKept(store.db, `after round ${round}`);
   }
   // Each column a summary shows, changed on an ended job.
   const kept = store.stmt("SELECT job_id FROM job_summaries LIMIT 1").pluck().get() as number;
@@ -110,6 +124,7 @@ test("kept counts per batch and state, and kept summaries, are the jobs counted 
   ] as const) {
     store.write(() => store.stmt(`UPDATE jobs SET ${column} = ? WHERE id = ?`).run(value, kept));
     assertSummariesKept(store.db, `after a change of ${column}`);
+    assertWidthsKept(store.db, `after a change of ${column}`);
   }
   assert.equal([...summariesJson(store, EVERYTHING, 7)].join(""), JSON.stringify(listJobs(store, EVERYTHING), null, 2));
   // What nothing counts any more is gone, and a narrowed selection still counts its jobs.
@@ -117,6 +132,7 @@ test("kept counts per batch and state, and kept summaries, are the jobs counted 
   store.write(() => store.stmt("DELETE FROM jobs").run());
   assert.deepEqual(countByBatch(store), []);
   assert.equal(store.stmt("SELECT count(*) FROM batch_counts").pluck().get(), 0);
+  assert.equal(store.stmt("SELECT count(*) FROM listing_widths").pluck().get(), 0);
   store.write(() => insertJobs((sql) => store.stmt(sql), pick, 10));
   const genome = buildSelection({ ids: ["batch=genome"] });
   assert.deepEqual(
@@ -137,5 +153,6 @@ test("a database made before the counts and summaries were kept gets them when i
   const store = Store.open({ path: file });
   assert.deepEqual(countByBatch(store), store.stmt(COUNTED_SQL).all());
   assertSummariesKept(store.db, "after the upgrade");
+  assertWidthsKept(store.db, "after the upgrade");
   assert.ok((countByBatch(store) as { state: string }[]).some((r) => r.state === "collected"));
 });

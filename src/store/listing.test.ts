@@ -102,7 +102,7 @@ function ageOf(seconds: number): string {
 }
 
 const sqlLines = (store: Store, sel = EVERYTHING, opts: { chunk?: number; room?: number | null; paint?: boolean } = {}) => {
-  const { widths } = listingWidths(store, sel, NOW);
+  const { widths } = listingWidths(store, sel, NOW, [0, 0, 0, 0, 0, 0]);
   const paint = opts.paint ? { open: (s: string) => `<${s || "other"}>`, close: (s: string) => `</${s ? s[0] : "o"}>` } : null;
   return { widths, text: [...listingLines(store, sel, { widths, now: NOW, paint, commandRoom: opts.room ?? null }, opts.chunk)].join("\n") };
 };
@@ -115,6 +115,35 @@ test("ls lines formatted by SQLite are the table the JavaScript formatting print
     assert.deepEqual(sql.widths, js.widths);
     assert.equal(sql.text, js.lines.join("\n"), `chunks of ${chunk}`);
   }
+});
+
+test("a whole project's widths, read from the kept counts, are the ones measured over its rows, for any header and from 100 days old on", () => {
+  const store = seeded();
+  // The same jobs, narrowed by nothing that excludes one: measured row by row.
+  const measured = (atLeast: number[]) => listingWidths(store, buildSelection({ ids: ["1-1000000"] }), NOW, atLeast);
+  const headers = [
+    [0, 0, 0, 0, 0, 0],
+    [2, 4, 5, 5, 6, 3],
+    [0, 30, 0, 9, 0, 5],
+  ];
+  const check = (label: string) => {
+    for (const atLeast of headers)
+      assert.deepEqual(listingWidths(store, EVERYTHING, NOW, atLeast), measured(atLeast), `${label}, at least ${atLeast.join(",")}`);
+  };
+  check("as seeded");
+  for (const [days, width] of [
+    [99, 3],
+    [100, 4],
+    [1000, 5],
+  ] as const) {
+    store.write(() => store.stmt("UPDATE jobs SET created_at = ? WHERE id = 3").run(NOW - days * 86_400 - 0.4));
+    check(`with a job ${days} days old`);
+    assert.equal(listingWidths(store, EVERYTHING, NOW, [2, 4, 5, 5, 6, 3]).widths[5], width);
+  }
+  store.write(() => store.stmt("DELETE FROM jobs WHERE name LIKE 'évaluer%' OR name LIKE 'arr%'").run());
+  check("after the widest names and tasks were deleted");
+  store.write(() => store.stmt("DELETE FROM jobs").run());
+  assert.deepEqual(listingWidths(store, EVERYTHING, NOW, [2, 4, 5, 5, 6, 3]), { widths: [2, 4, 5, 5, 6, 3], rows: 0 });
 });
 
 test("ls lines honour selections and filters, in id order even where an index yields them by state, and an empty selection has no rows", () => {
@@ -130,7 +159,7 @@ test("ls lines honour selections and filters, in id order even where an index yi
     assert.equal(sqlLines(store, sel).text, tableRowsByJs(store, sel).lines.join("\n"));
   }
   const none = buildSelection({ name: "nothing-matches" });
-  assert.deepEqual(listingWidths(store, none, NOW), { widths: [0, 0, 0, 0, 0, 0], rows: 0 });
+  assert.deepEqual(listingWidths(store, none, NOW, [0, 0, 0, 0, 0, 0]), { widths: [0, 0, 0, 0, 0, 0], rows: 0 });
   assert.deepEqual([...listingLines(store, none, { widths: [1, 1, 1, 1, 1, 1], now: NOW, paint: null, commandRoom: null })], []);
 });
 

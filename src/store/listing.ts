@@ -17,14 +17,29 @@ const CHUNK_ROWS = 20_000;
 const STATE_SQL = "coalesce(j.label, j.lifecycle_state)";
 const TASKS_SQL = "(j.n_succeeded + j.n_failed + j.n_cancelled + j.n_lost) || '/' || j.n_tasks";
 /** Same rule as ageSeconds() in cli/output.ts: whole seconds, minutes, hours or days, rounded down. */
-const AGE_SQL = `(SELECT CASE WHEN s < 60 THEN s || 's' WHEN s < 3600 THEN (s / 60) || 'm' WHEN s < 86400 THEN (s / 3600) || 'h' ELSE (s / 86400) || 'd' END
-  FROM (SELECT max(0, CAST(round(? - j.created_at) AS INTEGER)) AS s))`;
+const ageSql = (
+  createdAt: string,
+): string => `(SELECT CASE WHEN s < 60 THEN s || 's' WHEN s < 3600 THEN (s / 60) || 'm' WHEN s < 86400 THEN (s / 3600) || 'h' ELSE (s / 86400) || 'd' END
+  FROM (SELECT max(0, CAST(round(? - ${createdAt}) AS INTEGER)) AS s))`;
+const AGE_SQL = ageSql("j.created_at");
 
-/** The widest cell of each column but the last (id, name, state, tasks, engine, age), and how many rows. */
-export function listingWidths(store: Store, sel: Selection, now: number): { widths: number[]; rows: number } {
+/**
+ * Each column's width but the last (id, name, state, tasks, engine, age): its widest cell, or `atLeast` (the
+ * header's) where that is wider; and how many rows. A whole project's are read from what is kept
+ * (migration 11) in a few index lookups; a narrowed selection's are measured over its rows.
+ */
+export function listingWidths(store: Store, sel: Selection, now: number, atLeast: readonly number[]): { widths: number[]; rows: number } {
   const f = jobFilter(sel);
   const st = stateFilter(sel.states);
-  const r = store
+  const widest = f.where === "1" && st.where === "1" ? keptWidths(store, now, atLeast) : measuredWidths(store, f, st, now);
+  return { widths: widest.slice(0, 6).map((w, i) => Math.max(w, atLeast[i] ?? 0)), rows: widest[6]! };
+}
+
+type Where = { where: string; params: unknown[] };
+
+/** The widest cell of each column but the last, and how many rows, over the selected rows themselves. */
+function measuredWidths(store: Store, f: Where, st: Where, now: number): number[] {
+  return store
     .stmt(
       `SELECT coalesce(length(max(j.id)), 0), coalesce(max(length(j.name)), 0), coalesce(max(length(${STATE_SQL})), 0),
               coalesce(max(length(${TASKS_SQL})), 0), coalesce(max(length(j.engine)), 0), coalesce(max(length(${AGE_SQL})), 0), count(*)
@@ -32,7 +47,25 @@ export function listingWidths(store: Store, sel: Selection, now: number): { widt
     )
     .raw()
     .get(now, ...f.params, ...st.params) as number[];
-  return { widths: r.slice(0, 6), rows: r[6]! };
+}
+
+/**
+ * The whole project's widths from the kept counts, as listingWidths would measure them. The age column is not
+ * kept (it changes with the clock), but an age is wider than 3 characters ("59s", "23h", "99d") only from 100
+ * days on, where older is never narrower: so at a width of 3 or more, the oldest job's age decides it.
+ */
+function keptWidths(store: Store, now: number, atLeast: readonly number[]): number[] {
+  const widest = (col: string) => (store.stmt("SELECT max(width) FROM listing_widths WHERE col = ?").pluck().get(col) as number | null) ?? 0;
+  const [states, rows] = store.stmt("SELECT coalesce(max(length(state)), 0), coalesce(sum(jobs), 0) FROM batch_counts").raw().get() as [number, number];
+  const age =
+    (atLeast[5] ?? 0) >= 3
+      ? store
+          .stmt(`SELECT coalesce(length(${ageSql("oldest.c")}), 0) FROM (SELECT min(created_at) AS c FROM jobs) oldest`)
+          .pluck()
+          .get(now)
+      : store.stmt(`SELECT coalesce(max(length(${AGE_SQL})), 0) FROM jobs j`).pluck().get(now);
+  const id = store.stmt("SELECT coalesce(length(max(id)), 0) FROM jobs").pluck().get() as number;
+  return [id, widest("name"), states, widest("tasks"), widest("engine"), age as number, rows];
 }
 
 export interface ListingLayout {

@@ -77,6 +77,26 @@ const batchCounted = (r: string): string =>
 const batchUncounted = (r: string): string =>
   `UPDATE batch_counts SET jobs = jobs - 1 WHERE ${BATCH_MATCH(r)}; DELETE FROM batch_counts WHERE ${BATCH_MATCH(r)} AND jobs = 0`;
 
+// `ls`'s column widths (migration 11): how many jobs have each width of cell, per column. The cells are
+// those of store/listing.ts (the name, the engine, and done/total tasks); a width's row goes at 0 jobs.
+const WIDTH_OF: Readonly<Record<string, (r: string) => string>> = {
+  name: (r) => `length(${r}.name)`,
+  engine: (r) => `length(${r}.engine)`,
+  tasks: (r) => `length(${r}.n_succeeded + ${r}.n_failed + ${r}.n_cancelled + ${r}.n_lost) + 1 + length(${r}.n_tasks)`,
+};
+const widthCounted = (col: string, r: string): string =>
+  `INSERT INTO listing_widths (col, width, jobs) VALUES ('${col}', ${WIDTH_OF[col]!(r)}, 1) ON CONFLICT DO UPDATE SET jobs = jobs + 1`;
+const widthUncounted = (col: string, r: string): string =>
+  `UPDATE listing_widths SET jobs = jobs - 1 WHERE col = '${col}' AND width = ${WIDTH_OF[col]!(r)};
+   DELETE FROM listing_widths WHERE col = '${col}' AND width = ${WIDTH_OF[col]!(r)} AND jobs = 0`;
+/** One trigger per column, fired only when that column's cell really changes width (a sweep's task ends mostly don't). */
+const widthKeptOnUpdate = (col: string, inputs: string): string => `
+  CREATE TRIGGER listing_width_${col}_on_update AFTER UPDATE OF ${inputs} ON jobs
+    WHEN ${WIDTH_OF[col]!("OLD")} IS NOT ${WIDTH_OF[col]!("NEW")} BEGIN
+    ${widthUncounted(col, "OLD")};
+    ${widthCounted(col, "NEW")};
+  END;`;
+
 export const MIGRATIONS: readonly string[] = [
   /* 1: jobs, tasks, attempts, shared environments, dependencies, the supervisor lease */ `
   CREATE TABLE environments (
@@ -438,6 +458,35 @@ export const MIGRATIONS: readonly string[] = [
   END;
   CREATE TRIGGER job_summary_on_delete AFTER DELETE ON jobs BEGIN
     DELETE FROM job_summaries WHERE job_id = OLD.id;
+  END;
+  `,
+  /* 11: \`ls\`'s column widths, kept */ `
+  -- \`corral ls\` pads each column to its widest cell. For a whole project it reads the widest from here (and
+  -- the state's from batch_counts, the age's from the oldest job) instead of measuring 100,000 rows first,
+  -- kept by triggers on jobs in the same transaction as each change, as batch_counts is. Counts, not a
+  -- maximum, so a deleted job's or a resubmitted one's narrower cell gives the width back.
+  CREATE TABLE listing_widths (
+    col TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    jobs INTEGER NOT NULL,
+    PRIMARY KEY (col, width)
+  ) WITHOUT ROWID;
+  ${Object.keys(WIDTH_OF)
+    .map((col) => `INSERT INTO listing_widths (col, width, jobs) SELECT '${col}', ${WIDTH_OF[col]!("j")}, count(*) FROM jobs j GROUP BY 2;`)
+    .join("\n  ")}
+  CREATE INDEX jobs_by_created ON jobs(created_at);
+  CREATE TRIGGER listing_widths_on_insert AFTER INSERT ON jobs BEGIN
+    ${Object.keys(WIDTH_OF)
+      .map((col) => `${widthCounted(col, "NEW")};`)
+      .join("\n    ")}
+  END;
+  ${widthKeptOnUpdate("name", "name")}
+  ${widthKeptOnUpdate("engine", "engine")}
+  ${widthKeptOnUpdate("tasks", "n_tasks, n_succeeded, n_failed, n_cancelled, n_lost")}
+  CREATE TRIGGER listing_widths_on_delete AFTER DELETE ON jobs BEGIN
+    ${Object.keys(WIDTH_OF)
+      .map((col) => `${widthUncounted(col, "OLD")};`)
+      .join("\n    ")}
   END;
   `,
 ];

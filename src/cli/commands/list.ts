@@ -74,9 +74,13 @@ export function registerList(program: Command): void {
       }
       const now = Date.now() / 1000;
       const header = ["id", "name", "state", "tasks", "engine", "age", "command"];
-      const found = corral.view.listingWidths(sel, now);
+      const found = corral.view.listingWidths(
+        sel,
+        now,
+        header.slice(0, 6).map((h) => h.length),
+      );
       if (found.rows === 0) return;
-      const widths = found.widths.map((w, i) => Math.max(w, header[i]!.length));
+      const widths = found.widths;
       process.stdout.write(`${tableHeader(header, widths)}\n`);
       const layout = { widths, now, paint: stateEscapes(), commandRoom: lastColumnRoom(widths) };
       for (const chunk of corral.view.listingLines(sel, layout)) process.stdout.write(`${chunk}\n`);
