@@ -24,9 +24,10 @@ export interface Launcher {
   launch(attemptId: number, wrapperPath: string): void;
   /**
    * Where the launcher can claim attempts itself: creates `runDir` (and its parents), claims the attempt by
-   * creating its `started` marker for the process it forked (pid, start time, host), then turns that process
-   * into sh running SCRIPT, a wrapper rendered with `startedBy: "launcher"` (handed over in the environment
-   * variable CORRAL_WRAPPER, never on a command line). A refused claim ends the process at once.
+   * creating its `started` marker, forks, writes the marker for the forked process (pid, start time, host), and
+   * that process execs sh running SCRIPT, a wrapper rendered with `startedBy: "launcher"` (handed over in the
+   * environment variable CORRAL_WRAPPER, never on a command line). A claim lost to a fence starts a process that
+   * exits at once, having run nothing; a run directory or claim that cannot be made fails the launch.
    */
   launchClaimed?(attemptId: number, runDir: string, script: string, lane?: number): void;
   /**
@@ -46,9 +47,9 @@ export interface Launcher {
  * next to nothing. Perl (perl-base is Essential on Debian) is used because a POSIX shell cannot put a child
  * in its own session without leaving SIGINT/SIGQUIT ignored in it, nor report which child exited.
  *
- * For the local engine it also does the wrapper's first steps in the forked child, before the exec: the run
- * directory, and the claim with the `started` marker (one read of /proc/self/stat, where sh needs one read(2)
- * per byte), so the supervisor writes no file per attempt and sh starts at the command.
+ * It also does the wrapper's first steps itself: the run directory and the claim before it forks, the `started`
+ * marker for the child's pid after (one read of /proc/PID/stat, where sh needs one read(2) per byte), so the
+ * supervisor writes no file per attempt, the child only execs, and sh starts at the command.
  *
  * Protocol, in: `ID PATH` (run the wrapper file), or `C ID DIRBYTES SCRIPTBYTES [LANE]` followed by that many bytes
  * of run directory and of script (claim, then sh runs SCRIPT, handed over in its environment as CORRAL_WRAPPER),
@@ -112,40 +113,58 @@ sub take { my ($n) = @_; my $buf = '';
 # its job's, so a job removed meanwhile (its folder with it) runs nothing.
 sub mkdirs { my ($d, $depth) = @_; return 1 if mkdir($d, 0700) || $!{EEXIST}; return 0 unless $!{ENOENT} && $depth > 0;
   my ($up) = $d =~ m{^(.+)/[^/]+$}; return 0 unless defined $up && mkdirs($up, $depth - 1); return mkdir($d, 0700) || $!{EEXIST}; }
-sub refuse { my ($id, $why) = @_; syswrite(STDOUT, "E $id $why
-"); POSIX::_exit(126); }
-sub start { my ($id, $path, $dir, $script, $lane, $queued) = @_;
-  my $pid = fork();
-  if (!defined $pid) { print "E $id fork failed: $!
+# The forked child does as little as it can before its exec: each page it touches after fork is copied, and
+# copying Perl's pages was the largest cost of a short attempt. So the run directory and the claim are made here,
+# before the fork, and the started marker is written here after it, for the child's pid; the child only takes
+# its session, its signal mask and its standard files, and execs sh.
+umask(077);
+# What a child gets as stdin, stdout and stderr, by dup2 (no path to look up in each child).
+open(my $null, '+<', '/dev/null') or die "launcher: cannot open /dev/null: $!";
+# Signals: none is ignored or handled in a child. CHLD's and ALRM's handlers end at exec; the rest are at their
+# defaults here, so the child need not reset each.
+$SIG{$_} = 'DEFAULT' for qw(INT QUIT TERM HUP PIPE USR1 USR2 XCPU);
+# An attempt that cannot start: what waits in its lane would fail the same way now, so it goes back to the
+# supervisor, never started.
+sub not_started { my ($id, $why, $lane) = @_;
+  print "E $id $why
 ";
-    # What waits in the lane would fail the same way now: it goes back to the supervisor, never started.
-    if (defined $lane) { print "R $_->[0]
-" for @{delete $waiting{$lane} // []}; }
-    return; }
+  if (defined $lane) { print "R $_->[0]
+" for @{delete $waiting{$lane} // []}; } }
+sub start { my ($id, $path, $dir, $script, $lane, $queued) = @_;
+  my $claim;
+  if (defined $dir) {
+    return not_started($id, "cannot create the run directory $dir: $!", $lane) unless mkdirs($dir, $queued ? 1 : 64);
+    # The claim: whoever creates started first owns the attempt (a fence by corral, say); the loser runs nothing.
+    if (!sysopen($claim, "$dir/started", POSIX::O_WRONLY() | POSIX::O_CREAT() | POSIX::O_EXCL(), 0600)) {
+      return not_started($id, "cannot create $dir/started: $!", $lane) unless $!{EEXIST};
+      undef $claim; }
+    # Handed over in the environment, readable by its owner only: it holds the job's variables, which a command
+    # line would show to every user of the machine. Set before the fork, so the child need not.
+    $ENV{CORRAL_WRAPPER} = $script;
+  } else { delete $ENV{CORRAL_WRAPPER}; }
+  my $pid = fork();
+  if (!defined $pid) { my $why = "fork failed: $!"; unlink("$dir/started") if defined $claim; return not_started($id, $why, $lane); }
   if ($pid == 0) {
+    # A claim lost: exit at once, reaped and reported like any other, having run nothing.
+    POSIX::_exit(0) if defined $dir && !defined $claim;
     POSIX::setsid();
-    $SIG{$_} = 'DEFAULT' for qw(INT QUIT TERM HUP PIPE CHLD USR1 USR2 ALRM XCPU);
+    # Forked from within a signal handler, Perl blocks that signal meanwhile: the attempt must not inherit it.
     POSIX::sigprocmask(POSIX::SIG_SETMASK(), POSIX::SigSet->new());
-    open(STDIN, '<', '/dev/null');
-    if (defined $dir) {
-      umask(077);
-      mkdirs($dir, $queued ? 1 : 64) or refuse($id, "cannot create the run directory $dir: $!");
-      # The claim: whoever creates started first owns the attempt (a fence by corral, say); the loser runs nothing.
-      sysopen(my $fh, "$dir/started", POSIX::O_WRONLY() | POSIX::O_CREAT() | POSIX::O_EXCL(), 0600) or ($!{EEXIST} ? POSIX::_exit(0) : refuse($id, "cannot create $dir/started: $!"));
-      my $stat = ''; if (open(my $st, '<', '/proc/self/stat')) { sysread($st, $stat, 4096); close($st); }
-      my $pstart = ''; if ($stat =~ /^.*\)\s+(.*)$/s) { my @f = split(/ /, $1); $pstart = $f[19] // ''; }
-      my $host = (POSIX::uname())[1];
-      syswrite($fh, "pid=$$
+    POSIX::dup2(fileno($null), $_) for 0, 1, 2;
+    if (defined $dir) { exec {'/bin/sh'} 'sh', '-c', 'eval "$CORRAL_WRAPPER"' or POSIX::_exit(127); }
+    exec('/bin/sh', $path) or POSIX::_exit(127);
+  }
+  if (defined $claim) {
+    # The child's start time is the same before and after its exec, and readable until it is reaped, which
+    # cannot happen before this (inside exclusive()).
+    my $stat = ''; if (open(my $st, '<', "/proc/$pid/stat")) { sysread($st, $stat, 4096); close($st); }
+    my $pstart = ''; if ($stat =~ /^.*\)\s+(.*)$/s) { my @f = split(/ /, $1); $pstart = $f[19] // ''; }
+    my $host = (POSIX::uname())[1];
+    syswrite($claim, "pid=$pid
 pstart=$pstart
 host=$host
 end
-"); close($fh);
-    }
-    open(STDOUT, '>', '/dev/null'); open(STDERR, '>', '/dev/null');
-    # The script travels in the environment, readable by its owner only: it holds the job's variables, which a
-    # command line would show to every user of the machine.
-    if (defined $dir) { $ENV{CORRAL_WRAPPER} = $script; exec {'/bin/sh'} 'sh', '-c', 'eval "$CORRAL_WRAPPER"' or POSIX::_exit(127); }
-    exec('/bin/sh', $path) or POSIX::_exit(127);
+"); close($claim);
   }
   # Its run directory, to tell a claim it lost (a worker's wrapper file is in it). Always inside exclusive(), so no
   # reap can come before this.
