@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createLauncher, type Launcher } from "../engines/local/launcher-process.js";
-import { renderWrapper } from "../protocol/wrapper.js";
+import { exportableEnv, renderWrapper } from "../protocol/wrapper.js";
 import { runDirFor } from "../protocol/run-dir.js";
 
 /**
@@ -18,7 +18,9 @@ export async function protocolFloor(n: number, slots: number): Promise<number> {
   const attempt = (index: number) => {
     const runDir = runDirFor(runsDir, 1, index, 1);
     const vars = { ...env, CORRAL_TASK_ID: String(index), CORRAL_ATTEMPT: "1", CORRAL_RUN_DIR: runDir };
-    return { runDir, script: renderWrapper({ runDir, cwd: dir, argv: ["true"], env: vars, umask: 0o022, startedBy: "launcher" }) };
+    // As the supervisor hands them over (lifecycle/attempt-files.ts, claimedLaunchScript): the variables as sh's environment.
+    const script = renderWrapper({ runDir, cwd: dir, argv: ["true"], env: vars, umask: 0o022, startedBy: "launcher", envInProcess: true });
+    return { runDir, script: { script, env: exportableEnv(vars) } };
   };
   let ended = 0;
   let launcher: Launcher | null = null;

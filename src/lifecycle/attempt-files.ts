@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fenceMarker } from "../protocol/markers.js";
-import { renderWrapper, RUN_FILES } from "../protocol/wrapper.js";
+import { exportableEnv, renderWrapper, RUN_FILES, type ClaimedScript } from "../protocol/wrapper.js";
 import { fillPlaceholders } from "../protocol/command-template.js";
 import { runDirFor } from "../protocol/run-dir.js";
 import { shQuote } from "../protocol/shell-quote.js";
@@ -83,7 +83,13 @@ function makeRunDir(runDir: string): void {
 }
 
 /** The wrapper's text for a launch; a job's script is copied into the run directory first (which it creates). */
-function wrapperFor(launch: AttemptLaunch, runDir: string, startedBy: "wrapper" | "launcher"): string {
+function wrapperFor(launch: AttemptLaunch, runDir: string, startedBy: "wrapper" | "launcher", envInProcess = false): string {
+  const { argv, env } = wrapperArgvAndEnv(launch, runDir);
+  return renderWrapper({ runDir, cwd: launch.cwd, argv, env, umask: launch.umask, startedBy, envInProcess });
+}
+
+/** The command line a launch's wrapper runs (its script copied into the run directory first) and its variables. */
+function wrapperArgvAndEnv(launch: AttemptLaunch, runDir: string): { argv: readonly string[]; env: Record<string, string> } {
   let argv = launch.argv;
   if (launch.script !== null) {
     makeRunDir(runDir);
@@ -98,14 +104,13 @@ function wrapperFor(launch: AttemptLaunch, runDir: string, startedBy: "wrapper" 
     CORRAL_JOB_INFO: JSON.stringify({ ...launch.info, runDir }),
     CORRAL_RUN_DIR: runDir,
   };
-  return renderWrapper({ runDir, cwd: launch.cwd, argv, env, umask: launch.umask, startedBy });
+  return { argv, env };
 }
 
 /**
  * An attempt for a launcher that claims attempts itself (the local engine's resident launcher): it creates the
- * run directory and the `started` marker, then has sh run `script`, so no wrapper.sh is written. A wrapper too
- * long for one environment variable (Linux takes 128 KiB) is written to wrapper.sh after all, and `script`
- * sources it.
+ * run directory and the `started` marker, then execs sh running `launch.script` with `launch.env`, so no
+ * wrapper.sh is written (see claimedLaunchScript).
  */
 export function attemptForLauncher(
   store: Store,
@@ -113,22 +118,28 @@ export function attemptForLauncher(
   index: number,
   attempt: number,
   engineEnv: Record<string, string> = {},
-): { runDir: string; script: string } {
+): { runDir: string; launch: ClaimedScript } {
   const runDir = runDirFor(store.runsDir, job.id, index, attempt);
-  return { runDir, script: claimedLaunchScript(attemptLaunch(store, job, index, attempt, engineEnv), runDir) };
+  return { runDir, launch: claimedLaunchScript(attemptLaunch(store, job, index, attempt, engineEnv), runDir) };
 }
 
 /**
- * What a launcher that claims attempts itself (see attemptForLauncher) has sh run for a launch in `runDir`: the
- * wrapper's text, or, when too long for one environment variable, a line sourcing it from wrapper.sh.
+ * What a launcher that claims attempts itself (see attemptForLauncher) runs for a launch in `runDir`: the wrapper's
+ * text without its exports, and the variables as the environment sh is exec'd with. Where the two would not fit
+ * in 100 KB (Linux takes at most 128 KiB per variable, the text's included), the whole wrapper, exports and all,
+ * is written to wrapper.sh, which the script sources.
  */
-export function claimedLaunchScript(launch: AttemptLaunch, runDir: string): string {
-  const script = wrapperFor(launch, runDir, "launcher");
-  if (Buffer.byteLength(script) <= MAX_INLINE_WRAPPER) return script;
+export function claimedLaunchScript(launch: AttemptLaunch, runDir: string): ClaimedScript {
+  const { argv, env } = wrapperArgvAndEnv(launch, runDir);
+  const given = exportableEnv(env);
+  const render = (envInProcess: boolean) => renderWrapper({ runDir, cwd: launch.cwd, argv, env, umask: launch.umask, startedBy: "launcher", envInProcess });
+  const script = render(true);
+  const bytes = Object.entries(given).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v) + 2, Buffer.byteLength(script));
+  if (bytes <= MAX_INLINE_WRAPPER) return { script, env: given };
   makeRunDir(runDir);
   const wrapperPath = path.join(runDir, RUN_FILES.wrapper);
-  fs.writeFileSync(wrapperPath, script, { mode: 0o700 });
-  return `. ${shQuote(wrapperPath)}`;
+  fs.writeFileSync(wrapperPath, render(false), { mode: 0o700 });
+  return { script: `. ${shQuote(wrapperPath)}`, env: {} };
 }
 
 const MAX_INLINE_WRAPPER = 100_000;

@@ -154,6 +154,9 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
 
   cancel(store: Store): void {
     this.deliverKills(store);
+    // What the backend took out of its queue ends cancelled at its next view: asked for at once, whatever the
+    // last poll's age, so the cancel's own command (and a `show` just after) already says so, not `queued`.
+    this.refresh(store, { force: true });
   }
 
   /** Asks the backend to release the jobs' waiting attempts it may hold; one call for all of them. */

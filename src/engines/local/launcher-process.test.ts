@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { fenceAttempt } from "../../lifecycle/attempt-files.js";
 import { readEnded, readStarted } from "../../protocol/markers.js";
 import type { AttemptUsage } from "../../domain/usage.js";
-import { renderWrapper } from "../../protocol/wrapper.js";
+import { renderWrapper, type ClaimedScript } from "../../protocol/wrapper.js";
 import { createLauncher, type Launcher } from "./launcher-process.js";
 import { processStartTime } from "./processes.js";
 import { tempDir } from "../../testing/temp.js";
@@ -42,8 +42,11 @@ function launcher(): {
   return { l, started, exited, failed, usage };
 }
 
-function wrapper(runDir: string, argv: string[]): string {
-  return renderWrapper({ runDir, cwd: os.tmpdir(), argv, env: { PATH: "/usr/bin:/bin", SECRET: "s3cret" }, umask: 0o022, startedBy: "launcher" });
+/** A wrapper as the supervisor hands it over: the job's variables as sh's environment, or (`exports`) in its text. */
+function wrapper(runDir: string, argv: string[], vars: Record<string, string> = {}, exports = false): ClaimedScript {
+  const env = { PATH: "/usr/bin:/bin", SECRET: "s3cret", ...vars };
+  const script = renderWrapper({ runDir, cwd: os.tmpdir(), argv, env, umask: 0o022, startedBy: "launcher", envInProcess: !exports });
+  return { script, env: exports ? {} : env };
 }
 
 test("the launcher makes the run directory and claims the attempt with a started marker for the process that runs it", async (t) => {
@@ -121,4 +124,31 @@ test("the started marker's start time is the one the supervisor reads for the sa
   assert.equal(readStarted(runDir)?.pidStart, processStartTime(started.get(4)!));
   fs.writeFileSync(release, "");
   await exited(4);
+});
+
+test("the command sees the job's variables alike whether they come as sh's environment or as exports, and none of an earlier attempt's", async (t) => {
+  const { l, exited } = launcher();
+  t.after(() => l.close());
+  const base = tempDir("corral-launcher-");
+  const tricky = { MULTI: "line one\nline two", QUOTES: `it's "quoted" $HOME \\`, EQUALS: "a=b=c", EMPTY: "", LONE: "x" };
+  const envOf = async (id: number, vars: Record<string, string>, exports: boolean) => {
+    const runDir = path.join(base, String(id));
+    const dump = path.join(base, `env-${id}`);
+    // NUL-separated, so a value's newline cannot pass for another variable.
+    l.launchClaimed!(id, runDir, wrapper(runDir, ["sh", "-c", `env -0 > ${dump}`], vars, exports));
+    await exited(id);
+    const pairs = fs.readFileSync(dump, "utf8").split("\0").filter(Boolean);
+    return new Map(pairs.map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)]));
+  };
+  const given = await envOf(1, tricky, false);
+  const exported = await envOf(2, tricky, true);
+  for (const [k, v] of Object.entries(tricky)) {
+    assert.equal(given.get(k), v, `${k} as sh's environment`);
+    assert.equal(exported.get(k), v, `${k} exported`);
+  }
+  assert.equal(given.get("PATH"), "/usr/bin:/bin");
+  assert.equal(given.has("CORRAL_WRAPPER"), false, "the command does not inherit the wrapper's text");
+  const next = await envOf(3, {}, false);
+  assert.equal(next.has("LONE"), false, "an earlier attempt's variables are gone");
+  assert.equal(next.get("SECRET"), "s3cret");
 });

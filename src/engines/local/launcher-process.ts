@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import readline from "node:readline";
 import type { AttemptUsage } from "../../domain/usage.js";
+import type { ClaimedScript } from "../../protocol/wrapper.js";
 
 /** What a launcher reports back about the wrappers it starts. */
 export interface LaunchEvents {
@@ -25,17 +26,18 @@ export interface Launcher {
   /**
    * Where the launcher can claim attempts itself: creates `runDir` (and its parents), claims the attempt by
    * creating its `started` marker, forks, writes the marker for the forked process (pid, start time, host), and
-   * that process execs sh running SCRIPT, a wrapper rendered with `startedBy: "launcher"` (handed over in the
-   * environment variable CORRAL_WRAPPER, never on a command line). A claim lost to a fence starts a process that
+   * that process execs sh running the launch's script, a wrapper rendered with `startedBy: "launcher"` (handed
+   * over in the environment variable CORRAL_WRAPPER, never on a command line), with the launch's variables as
+   * its environment. A claim lost to a fence starts a process that
    * exits at once, having run nothing; a run directory or claim that cannot be made fails the launch.
    */
-  launchClaimed?(attemptId: number, runDir: string, script: string, lane?: number): void;
+  launchClaimed?(attemptId: number, runDir: string, launch: ClaimedScript, lane?: number): void;
   /**
    * With launchClaimed: the same launch, started by the launcher itself the moment the process it started in
    * `lane` (an attempt's id, given to launchClaimed) is reaped, or at once if that process is gone already. The
    * lane's share of the machine passes from attempt to attempt without a round trip to the supervisor.
    */
-  queueClaimed?(attemptId: number, runDir: string, script: string, lane: number): void;
+  queueClaimed?(attemptId: number, runDir: string, launch: ClaimedScript, lane: number): void;
   /** Takes an attempt queued by queueClaimed out of its lane if it has not started yet (then `withdrawn` follows). */
   withdraw?(attemptId: number): void;
   close(): void;
@@ -51,9 +53,10 @@ export interface Launcher {
  * marker for the child's pid after (one read of /proc/PID/stat, where sh needs one read(2) per byte), so the
  * supervisor writes no file per attempt, the child only execs, and sh starts at the command.
  *
- * Protocol, in: `ID PATH` (run the wrapper file), or `C ID DIRBYTES SCRIPTBYTES [LANE]` followed by that many bytes
- * of run directory and of script (claim, then sh runs SCRIPT, handed over in its environment as CORRAL_WRAPPER),
- * or `Q ID DIRBYTES SCRIPTBYTES LANE` and its bytes: the same, once lane LANE's process is reaped (at once if it is
+ * Protocol, in: `ID PATH` (run the wrapper file), or `C ID DIRBYTES SCRIPTBYTES ENVBYTES [LANE]` followed by that
+ * many bytes of run directory, of script and of variables (NAME=VALUE, each ended by a NUL): claim, then sh runs
+ * SCRIPT, handed over in its environment as CORRAL_WRAPPER beside the variables; or `Q ID DIRBYTES SCRIPTBYTES
+ * ENVBYTES LANE` and its bytes: the same, once lane LANE's process is reaped (at once if it is
  * gone), or `W ID`: take that attempt out of its lane if it still waits there. Out, one line each: `S ID PID`
  * (started), `D PID` (reaped), `E ID REASON` (could not start), `R ID` (taken out of its lane, never started).
  */
@@ -118,6 +121,8 @@ sub mkdirs { my ($d, $depth) = @_; return 1 if mkdir($d, 0700) || $!{EEXIST}; re
 # before the fork, and the started marker is written here after it, for the child's pid; the child only takes
 # its session, its signal mask and its standard files, and execs sh.
 umask(077);
+# The launcher's own environment, which each attempt's variables override.
+my %base_env = %ENV;
 # What a child gets as stdin, stdout and stderr, by dup2 (no path to look up in each child).
 open(my $null, '+<', '/dev/null') or die "launcher: cannot open /dev/null: $!";
 # Signals: none is ignored or handled in a child. CHLD's and ALRM's handlers end at exec; the rest are at their
@@ -138,10 +143,11 @@ sub start { my ($id, $path, $dir, $script, $lane, $queued) = @_;
     if (!sysopen($claim, "$dir/started", POSIX::O_WRONLY() | POSIX::O_CREAT() | POSIX::O_EXCL(), 0600)) {
       return not_started($id, "cannot create $dir/started: $!", $lane) unless $!{EEXIST};
       undef $claim; }
-    # Handed over in the environment, readable by its owner only: it holds the job's variables, which a command
-    # line would show to every user of the machine. Set before the fork, so the child need not.
-    $ENV{CORRAL_WRAPPER} = $script;
-  } else { delete $ENV{CORRAL_WRAPPER}; }
+    # The script and the job's variables are the environment sh is exec'd with, readable by its owner only: a
+    # command line would show them to every user of the machine. Set before the fork, so the child need not.
+    my ($text, $vars) = @$script;
+    %ENV = (%base_env, (map { split(/=/, $_, 2) } split(/\0/, $vars)), CORRAL_WRAPPER => $text);
+  } else { %ENV = %base_env; }
   my $pid = fork();
   if (!defined $pid) { my $why = "fork failed: $!"; unlink("$dir/started") if defined $claim; return not_started($id, $why, $lane); }
   if ($pid == 0) {
@@ -177,14 +183,14 @@ for (;;) {
   my $line = <STDIN>;
   if (!defined $line) { last unless $!{EINTR}; next; }
   chomp $line;
-  if ($line =~ /^([CQ]) (\d+) (\d+) (\d+)(?: (\d+))?$/) {
-    my ($kind, $id, $lane) = ($1, $2, $5);
-    my $dir = take($3); my $script = take($4);
-    last unless defined $dir && defined $script;
+  if ($line =~ /^([CQ]) (\d+) (\d+) (\d+) (\d+)(?: (\d+))?$/) {
+    my ($kind, $id, $lane) = ($1, $2, $6);
+    my $dir = take($3); my $script = take($4); my $env = take($5);
+    last unless defined $dir && defined $script && defined $env;
     exclusive(sub {
       # A lane whose process is gone already (the supervisor has not heard yet) takes its next attempt at once.
-      if ($kind eq 'Q' && $busy{$lane}) { push @{$waiting{$lane}}, [$id, undef, $dir, $script, $lane, 1]; }
-      else { start($id, undef, $dir, $script, $lane, $kind eq 'Q'); } });
+      if ($kind eq 'Q' && $busy{$lane}) { push @{$waiting{$lane}}, [$id, undef, $dir, [$script, $env], $lane, 1]; }
+      else { start($id, undef, $dir, [$script, $env], $lane, $kind eq 'Q'); } });
   } elsif ($line =~ /^W (\d+)$/) {
     my $id = $1;
     exclusive(sub {
@@ -284,23 +290,29 @@ class PerlLauncher implements Launcher {
     this.proc.stdin!.write(`${attemptId} ${wrapperPath}\n`);
   }
 
-  launchClaimed(attemptId: number, runDir: string, script: string, lane?: number): void {
-    this.send("C", attemptId, runDir, script, lane);
+  launchClaimed(attemptId: number, runDir: string, launch: ClaimedScript, lane?: number): void {
+    this.send("C", attemptId, runDir, launch, lane);
   }
 
-  queueClaimed(attemptId: number, runDir: string, script: string, lane: number): void {
-    this.send("Q", attemptId, runDir, script, lane);
+  queueClaimed(attemptId: number, runDir: string, launch: ClaimedScript, lane: number): void {
+    this.send("Q", attemptId, runDir, launch, lane);
   }
 
   withdraw(attemptId: number): void {
     this.proc.stdin!.write(`W ${attemptId}\n`);
   }
 
-  private send(kind: "C" | "Q", attemptId: number, runDir: string, script: string, lane: number | undefined): void {
+  private send(kind: "C" | "Q", attemptId: number, runDir: string, launch: ClaimedScript, lane: number | undefined): void {
     const dir = Buffer.from(runDir);
-    const text = Buffer.from(script);
-    const head = `${kind} ${attemptId} ${dir.length} ${text.length}${lane === undefined ? "" : ` ${lane}`}\n`;
-    this.proc.stdin!.write(Buffer.concat([Buffer.from(head), dir, text]));
+    const text = Buffer.from(launch.script);
+    // NAME=VALUE, each ended by a NUL: neither can hold one (names are sh names, values come from environments).
+    const env = Buffer.from(
+      Object.entries(launch.env)
+        .map(([k, v]) => `${k}=${v}\0`)
+        .join(""),
+    );
+    const head = `${kind} ${attemptId} ${dir.length} ${text.length} ${env.length}${lane === undefined ? "" : ` ${lane}`}\n`;
+    this.proc.stdin!.write(Buffer.concat([Buffer.from(head), dir, text, env]));
   }
 
   close(): void {

@@ -608,19 +608,19 @@ export class LocalSupervisor {
         const launcher = this.launcher!;
         if (launcher.launchClaimed) {
           // The launcher makes the run directory and the claim itself: no file written here.
-          const { runDir, script } = attemptForLauncher(store, job, attempt.idx, attempt.n, engineEnv);
+          const { runDir, launch } = attemptForLauncher(store, job, attempt.idx, attempt.n, engineEnv);
           this.children.add(attempt.id);
           if (lane && launcher.queueClaimed) {
             lane.queued.push(attempt.id);
             this.laneOf.set(attempt.id, lane);
-            launcher.queueClaimed(attempt.id, runDir, script, lane.id);
+            launcher.queueClaimed(attempt.id, runDir, launch, lane.id);
           } else if (launcher.queueClaimed) {
             const opened: Lane = { id: attempt.id, job, devices, current: attempt.id, queued: [] };
             this.lanes.set(opened.id, opened);
             this.laneOf.set(attempt.id, opened);
-            launcher.launchClaimed(attempt.id, runDir, script, opened.id);
+            launcher.launchClaimed(attempt.id, runDir, launch, opened.id);
           } else {
-            launcher.launchClaimed(attempt.id, runDir, script);
+            launcher.launchClaimed(attempt.id, runDir, launch);
           }
         } else {
           const wrapper = writeAttemptFiles(store, job, attempt.idx, attempt.n, engineEnv);

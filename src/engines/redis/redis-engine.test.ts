@@ -6,6 +6,7 @@ import { after, before, test, type TestContext } from "node:test";
 import { needScheduler, show, waitForTaskState, type ShowJson } from "../../testing/clusters.js";
 import { flushTestRedis, startWorker, stopAll, testRedisUrl, waitForWorkers, workerOf, type TestWorker } from "../../testing/pool.js";
 import { CLI, TestProject } from "../../testing/project.js";
+import { Store } from "../../store/store.js";
 import { assertUsageTruth, submitUsageJobs, usageComplete } from "../../testing/usage-scenario.js";
 
 // Integration tests against a real redis-server (scripts/redis-up.sh; .ci/run starts it), with real workers
@@ -82,7 +83,15 @@ test("a task whose tags no worker has waits, and says why", async (t) => {
   const j = show(p, id);
   assert.equal(j.tasks[0]!.state, "queued");
   assert.match(j.tasks[0]!.reason ?? "", /no live worker has tags bigmem/);
-  p.ok(["cancel", String(id)]);
+  // The cancel's own command records it: polling at its start (no minimum age) and again once the task is out
+  // of its queue. Read from the database, since any later command would poll once more.
+  p.ok(["cancel", String(id)], { env: { CORRAL_POLL_MIN_AGE_S: "0" } });
+  const store = Store.open({ path: p.dbPath, readonly: true });
+  try {
+    assert.equal(store.db.prepare("SELECT state FROM tasks WHERE job_id = ?").pluck().get(id), "cancelled");
+  } finally {
+    store.close();
+  }
   assert.equal(show(p, id).state, "cancelled");
 });
 

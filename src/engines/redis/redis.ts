@@ -153,8 +153,9 @@ class RedisPool implements WorkerPool {
     const url = requireUrl(ctx.projectDir);
     // Attempts still being submitted are looked up by the id they would have, to adopt those that made it.
     const launching = new Map<string, AttemptRow>();
-    // Attempts still waiting in a queue change only by starting, which their started marker tells: their state
-    // is read every WAITING_CHECK_MS (for why they wait, or a Redis that forgot them), not on every poll.
+    // Attempts still waiting in a queue change only by starting, which their started marker tells, or by being
+    // taken out of it by a cancel: their state is read every WAITING_CHECK_MS (for why they wait, or a Redis that
+    // forgot them), not on every poll, except for those a cancel is stopping.
     const now = Date.now();
     const full = now - (this.waitingCheckedAt.get(ctx.projectDir) ?? 0) >= WAITING_CHECK_MS;
     if (full) this.waitingCheckedAt.set(ctx.projectDir, now);
@@ -165,7 +166,7 @@ class RedisPool implements WorkerPool {
         const id = this.expectedId(ctx, a);
         launching.set(id, a);
         ids.push(id);
-      } else if (full || a.started_at !== null || a.state === "running") ids.push(a.engine_id);
+      } else if (full || a.started_at !== null || a.state === "running" || a.kill_reason !== null) ids.push(a.engine_id);
       else live.set(a.engine_id, { state: "waiting", running: false, reason: null });
     }
     const answer = redisCall<PollAnswer>({ op: "poll", url, tag: ctx.tag, runsDir: ctx.runsDir, engineIds: ids });

@@ -3,7 +3,7 @@ import path from "node:path";
 import { claimedLaunchScript, materializeAttempt, type AttemptLaunch } from "../../../lifecycle/attempt-files.js";
 import { usageLines } from "../../../protocol/markers.js";
 import type { AttemptUsage } from "../../../domain/usage.js";
-import { RUN_FILES } from "../../../protocol/wrapper.js";
+import { RUN_FILES, type ClaimedScript } from "../../../protocol/wrapper.js";
 import { attemptKey, CHUNK_BYTES, type ResultEntry } from "../results.js";
 import type { TaskPayload } from "../task-payload.js";
 
@@ -40,10 +40,11 @@ export class AttemptRunner {
   }
 
   /**
-   * Empties the run directory; returns the script for a launcher that claims the attempt itself (creates the
-   * `started` marker in the forked process: one read of /proc where sh takes hundreds, and no wrapper.sh).
+   * Empties the run directory; returns the script and variables for a launcher that claims the attempt itself
+   * (creates the `started` marker for the process it forks: one read of /proc where sh takes hundreds, and no
+   * wrapper.sh).
    */
-  prepareClaimed(launch: AttemptLaunch): string {
+  prepareClaimed(launch: AttemptLaunch): ClaimedScript {
     AttemptRunner.clear(this.runDir);
     this.prepared = true;
     return claimedLaunchScript(launch, this.runDir);
