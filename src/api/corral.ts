@@ -298,7 +298,9 @@ export class Corral {
   /** Cancels the selected tasks that have not ended: waiting ones at once, running ones by signal. Dependents follow. */
   cancel(sel: Selection): TaskRef[] {
     this.requireNarrowed(sel, "cancel");
-    this.observe();
+    // Markers only (a pool's arrive with its poll, which it may still make): each engine that is sent stops asks
+    // its backend once, after they were delivered (Engine.cancel), for one scheduler call per cancel.
+    this.observe({ minAgeS: Infinity });
     const tasks = resolveTasks(this.store, sel, ["pending", "queued", "running"]).filter((t) => !isTerminal(t.state));
     const signalled = cancelTasks(this.store, tasks);
     for (const [engine, attempts] of groupByEngine(signalled)) getEngine(engine).cancel(this.store, attempts);

@@ -37,7 +37,10 @@ export interface Engine {
   submitJob?(store: Store, jobId: number): void;
   /** Folds in what happened to this engine's attempts: markers, then (rate-limited) the scheduler's view. */
   refresh(store: Store, opts?: RefreshOptions): void;
-  /** Delivers cancellation to attempts already marked with a `kill_reason` in the store. */
+  /**
+   * Delivers cancellation to attempts already marked with a `kill_reason` in the store. A scheduler's engine
+   * then asks it once what it took out of its queue, so those are recorded cancelled by the same command.
+   */
   cancel(store: Store, attempts: readonly AttemptRow[]): void;
   /** Releases what the scheduler itself holds of these jobs (a user hold, HTCondor's holds): qrls, condor_release. */
   releaseHeld?(store: Store, jobIds: readonly number[]): void;

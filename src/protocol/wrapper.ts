@@ -32,9 +32,12 @@ export interface ClaimedScript {
   readonly env: Readonly<Record<string, string>>;
 }
 
-/** The variables of `env` that sh can export, in order; the rest are left out (docs/run-protocol.md). */
+/**
+ * The variables of `env` that sh can export, in order; the rest are left out (docs/run-protocol.md), as is a
+ * value holding a NUL, which no environment can (only the library could be handed one).
+ */
 export function exportableEnv(env: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter(([k]) => ENV_NAME_RE.test(k)));
+  return Object.fromEntries(Object.entries(env).filter(([k, v]) => ENV_NAME_RE.test(k) && !v.includes("\0")));
 }
 
 /** Names of the files in an attempt's run directory (docs/run-protocol.md). */

@@ -153,10 +153,10 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
   }
 
   cancel(store: Store): void {
-    this.deliverKills(store);
     // What the backend took out of its queue ends cancelled at its next view: asked for at once, whatever the
     // last poll's age, so the cancel's own command (and a `show` just after) already says so, not `queued`.
-    this.refresh(store, { force: true });
+    // The command itself read only markers before (Corral.cancel): this is its one call to the backend.
+    if (this.deliverKills(store)) this.refresh(store, { force: true });
   }
 
   /** Asks the backend to release the jobs' waiting attempts it may hold; one call for all of them. */
@@ -599,16 +599,17 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
   }
 
   /** Sends the backend the cancellations recorded in the store (by the user, or because a parent failed). */
-  private deliverKills(store: Store): void {
+  /** Sends the stops the store asks for; true when the backend took them (false: none, or it did not answer). */
+  private deliverKills(store: Store): boolean {
     const rows = killsToDeliver(store, this.name);
-    if (rows.length === 0) return;
+    if (rows.length === 0) return false;
     try {
       this.backend.cancel(
         rows.map((a) => a.engine_id!),
         store.dir,
       );
     } catch (err) {
-      if (err instanceof SchedulerUnavailable) return; // delivered by a later call
+      if (err instanceof SchedulerUnavailable) return false; // delivered by a later call
       if (!(err instanceof SchedulerRejected)) throw err;
     }
     const now = Date.now() / 1000;
@@ -619,5 +620,6 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
         now,
       ),
     );
+    return true;
   }
 }

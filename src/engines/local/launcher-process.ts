@@ -89,10 +89,13 @@ sub exclusive { my ($work) = @_;
   while ($missed) { $missed = 0; reap(); }
   $inside = 0;
   exclusive(sub {}) if $missed; }
-$SIG{CHLD} = sub { if ($inside) { $missed = 1; } else { exclusive(\&reap); } };
+# A handler also runs in a child forked while its signal was pending (Perl defers handlers to a safe point): there it
+# does nothing, least of all set an alarm, which would survive the exec and kill the job a second later.
+my $launcher_pid = $$;
+$SIG{CHLD} = sub { return if $$ != $launcher_pid; if ($inside) { $missed = 1; } else { exclusive(\&reap); } };
 # A net under SIGCHLD: every second, whatever has exited is reaped even if its signal was missed (seen once in
 # many thousand attempts, the launcher asleep in read(2) beside two unreaped children).
-$SIG{ALRM} = sub { alarm(1); if ($inside) { $missed = 1; } else { exclusive(\&reap); } };
+$SIG{ALRM} = sub { return if $$ != $launcher_pid; alarm(1); if ($inside) { $missed = 1; } else { exclusive(\&reap); } };
 alarm(1);
 sub reap { for (;;) {
   my ($pid, $ru);
@@ -148,6 +151,10 @@ sub start { my ($id, $path, $dir, $script, $lane, $queued) = @_;
     my ($text, $vars) = @$script;
     %ENV = (%base_env, (map { split(/=/, $_, 2) } split(/\0/, $vars)), CORRAL_WRAPPER => $text);
   } else { %ENV = %base_env; }
+  # The child waits at this gate until its started marker is written, so that it never runs without one: a
+  # launcher killed in between leaves a claim with no marker, and a child that then exits having run nothing.
+  my ($gate_in, $gate_out);
+  if (defined $claim && !pipe($gate_in, $gate_out)) { my $why = "pipe failed: $!"; unlink("$dir/started"); return not_started($id, $why, $lane); }
   my $pid = fork();
   if (!defined $pid) { my $why = "fork failed: $!"; unlink("$dir/started") if defined $claim; return not_started($id, $why, $lane); }
   if ($pid == 0) {
@@ -157,10 +164,17 @@ sub start { my ($id, $path, $dir, $script, $lane, $queued) = @_;
     # Forked from within a signal handler, Perl blocks that signal meanwhile: the attempt must not inherit it.
     POSIX::sigprocmask(POSIX::SIG_SETMASK(), POSIX::SigSet->new());
     POSIX::dup2(fileno($null), $_) for 0, 1, 2;
-    if (defined $dir) { exec {'/bin/sh'} 'sh', '-c', 'eval "$CORRAL_WRAPPER"' or POSIX::_exit(127); }
+    if (defined $claim) {
+      close($gate_out);
+      my ($go, $got) = ('');
+      do { $got = sysread($gate_in, $go, 1); } while (!defined $got && $!{EINTR});
+      POSIX::_exit(0) unless $go eq 'g';
+      exec {'/bin/sh'} 'sh', '-c', 'eval "$CORRAL_WRAPPER"' or POSIX::_exit(127);
+    }
     exec('/bin/sh', $path) or POSIX::_exit(127);
   }
   if (defined $claim) {
+    close($gate_in);
     # The child's start time is the same before and after its exec, and readable until it is reaped, which
     # cannot happen before this (inside exclusive()).
     my $stat = ''; if (open(my $st, '<', "/proc/$pid/stat")) { sysread($st, $stat, 4096); close($st); }
@@ -171,6 +185,7 @@ pstart=$pstart
 host=$host
 end
 "); close($claim);
+    syswrite($gate_out, 'g'); close($gate_out);
   }
   # Its run directory, to tell a claim it lost (a worker's wrapper file is in it). Always inside exclusive(), so no
   # reap can come before this.
