@@ -70,7 +70,7 @@ export function attemptLaunch(store: Store, job: JobRow, index: number, attempt:
 export function materializeAttempt(launch: AttemptLaunch, runDir: string): string {
   makeRunDir(runDir);
   const wrapperPath = path.join(runDir, RUN_FILES.wrapper);
-  fs.writeFileSync(wrapperPath, wrapperFor(launch, runDir, "wrapper"), { mode: 0o700 });
+  fs.writeFileSync(wrapperPath, wrapperFor(launch, runDir), { mode: 0o700 });
   return wrapperPath;
 }
 
@@ -82,10 +82,10 @@ function makeRunDir(runDir: string): void {
   }
 }
 
-/** The wrapper's text for a launch; a job's script is copied into the run directory first (which it creates). */
-function wrapperFor(launch: AttemptLaunch, runDir: string, startedBy: "wrapper" | "launcher", envInProcess = false): string {
+/** The wrapper.sh text for a launch, claiming the attempt itself; a job's script is copied into the run directory first. */
+function wrapperFor(launch: AttemptLaunch, runDir: string): string {
   const { argv, env } = wrapperArgvAndEnv(launch, runDir);
-  return renderWrapper({ runDir, cwd: launch.cwd, argv, env, umask: launch.umask, startedBy, envInProcess });
+  return renderWrapper({ runDir, cwd: launch.cwd, argv, env, umask: launch.umask, startedBy: "wrapper" });
 }
 
 /** The command line a launch's wrapper runs (its script copied into the run directory first) and its variables. */

@@ -1,4 +1,4 @@
-import type { Selection } from "../domain/selection.js";
+import { isUnnarrowed, type Selection } from "../domain/selection.js";
 import { LIFECYCLE_STATES } from "../domain/states.js";
 import { jobFilter, stateFilter } from "./queries.js";
 import type { Store } from "./store.js";
@@ -31,7 +31,7 @@ const AGE_SQL = ageSql("j.created_at");
 export function listingWidths(store: Store, sel: Selection, now: number, atLeast: readonly number[]): { widths: number[]; rows: number } {
   const f = jobFilter(sel);
   const st = stateFilter(sel.states);
-  const widest = f.where === "1" && st.where === "1" ? keptWidths(store, now, atLeast) : measuredWidths(store, f, st, now);
+  const widest = isUnnarrowed(sel) ? keptWidths(store, now, atLeast) : measuredWidths(store, f, st, now);
   return { widths: widest.slice(0, 6).map((w, i) => Math.max(w, atLeast[i] ?? 0)), rows: widest[6]! };
 }
 

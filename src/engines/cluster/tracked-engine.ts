@@ -598,8 +598,10 @@ export abstract class TrackedEngine<B extends Backend = Backend> implements Engi
     }
   }
 
-  /** Sends the backend the cancellations recorded in the store (by the user, or because a parent failed). */
-  /** Sends the stops the store asks for; true when the backend took them (false: none, or it did not answer). */
+  /**
+   * Sends the backend the cancellations recorded in the store (by the user, or because a parent failed); true
+   * when it took them (false: there were none, or it did not answer).
+   */
   private deliverKills(store: Store): boolean {
     const rows = killsToDeliver(store, this.name);
     if (rows.length === 0) return false;
