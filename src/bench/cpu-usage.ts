@@ -7,14 +7,24 @@ import fs from "node:fs";
  */
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 
+/** A process's command name, its own ticks (utime + stime) and its reaped children's (cutime + cstime). */
+function processStat(pid: number): { comm: string; own: number; reaped: number } | null {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = text
+      .slice(text.lastIndexOf(") ") + 2)
+      .split(" ")
+      .map(Number);
+    return { comm: text.slice(text.indexOf("(") + 1, text.lastIndexOf(")")), own: f[11]! + f[12]!, reaped: f[13]! + f[14]! };
+  } catch {
+    return null; // exited meanwhile
+  }
+}
+
 /** utime + stime of a process, plus cutime + cstime (what its children that it has reaped used). */
 function processTicks(pid: number): number {
-  try {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ").map(Number);
-    return f[11]! + f[12]! + f[13]! + f[14]!;
-  } catch {
-    return 0; // exited meanwhile
-  }
+  const s = processStat(pid);
+  return s === null ? 0 : s.own + s.reaped;
 }
 
 function childrenOf(pid: number): number[] {
@@ -45,6 +55,28 @@ export function treeCpuSeconds(root: number = process.pid): number {
     stack.push(...childrenOf(pid));
   }
   return ticks / CLK_TCK;
+}
+
+/**
+ * The same seconds, told apart: `launchers`, what the local engine's Perl launchers used themselves; `reaped`,
+ * what the tree's processes other than the root reaped (a launcher's wrappers and their commands, a plain
+ * worker's commands); `node`, the rest (the root's own and what it reaped: the CLI commands it ran, with theirs).
+ */
+export function treeCpuParts(root: number = process.pid): { node: number; launchers: number; reaped: number } {
+  const parts = { node: 0, launchers: 0, reaped: 0 };
+  const stack = [root];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    const s = processStat(pid);
+    if (s !== null) {
+      if (s.comm === "perl") parts.launchers += s.own;
+      else parts.node += s.own;
+      if (pid === root) parts.node += s.reaped;
+      else parts.reaped += s.reaped;
+    }
+    stack.push(...childrenOf(pid));
+  }
+  return { node: parts.node / CLK_TCK, launchers: parts.launchers / CLK_TCK, reaped: parts.reaped / CLK_TCK };
 }
 
 /** Seconds of CPU a process (not in this tree, such as the Redis server) has used so far. */

@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { flushTestRedis, startWorker, stopAll, testRedisUrl, waitForWorkers } from "../testing/pool.js";
 import { CLI } from "../testing/project.js";
-import { cpuUsageAvailable, processCpuSeconds, treeCpuSeconds } from "./cpu-usage.js";
+import { cpuUsageAvailable, processCpuSeconds, treeCpuParts, treeCpuSeconds } from "./cpu-usage.js";
 
 /**
  * The Redis engine against plain BullMQ, same Redis, same concurrency (2 worker processes × 2 slots), same
@@ -75,6 +75,12 @@ export async function benchRedis(line: (s?: string) => void): Promise<void> {
     line(`  goal: corral ≥ ${GOAL}× BullMQ's jobs/s → ${ratio.toFixed(2)}× (${ratio >= GOAL ? "met" : "NOT met"})`);
     return;
   }
+  // Where each side's CPU goes: corral's run protocol (launchers, wrappers) is the part plain BullMQ has no
+  // counterpart of but its own fork and exec of the command.
+  const part = (rs: Run[], k: keyof Run["parts"]) => ((1000 * median(rs.map((r) => r.parts[k]))) / N).toFixed(2);
+  line(
+    `  CPU per job by part: corral's Node ${part(corral, "node")} ms, launchers ${part(corral, "launchers")} ms, wrappers and commands ${part(corral, "reaped")} ms; BullMQ's Node ${part(plain, "node")} ms, commands ${part(plain, "reaped")} ms`,
+  );
   const perJob = (rs: Run[]) => median(rs.map((r) => r.cpuS + r.redisCpuS)) / N;
   const cpuRatio = perJob(plain) / perJob(corral);
   line(`  CPU per job, Redis included: BullMQ's / corral's = ${cpuRatio.toFixed(2)}× (the jobs/s ratio to expect where CPU is the only limit)`);
@@ -91,18 +97,25 @@ interface Run {
   /** CPU used meanwhile by the side's processes (this one included), and by the Redis server. */
   readonly cpuS: number;
   readonly redisCpuS: number;
+  /** cpuS told apart (treeCpuParts): Node processes, Perl launchers, and the wrappers and commands they reaped. */
+  readonly parts: { node: number; launchers: number; reaped: number };
 }
 
 /** Starts counting a run's wall-clock time and CPU; the function it returns stops and reads them. */
 function startClock(redisPid: number | null): () => Run {
   const t0 = performance.now();
   const cpu0 = treeCpuSeconds();
+  const parts0 = treeCpuParts();
   const redis0 = redisPid === null ? 0 : processCpuSeconds(redisPid);
-  return () => ({
-    seconds: (performance.now() - t0) / 1000,
-    cpuS: treeCpuSeconds() - cpu0,
-    redisCpuS: redisPid === null ? 0 : processCpuSeconds(redisPid) - redis0,
-  });
+  return () => {
+    const parts = treeCpuParts();
+    return {
+      seconds: (performance.now() - t0) / 1000,
+      cpuS: treeCpuSeconds() - cpu0,
+      redisCpuS: redisPid === null ? 0 : processCpuSeconds(redisPid) - redis0,
+      parts: { node: parts.node - parts0.node, launchers: parts.launchers - parts0.launchers, reaped: parts.reaped - parts0.reaped },
+    };
+  };
 }
 
 /** The Redis server's pid (it answers INFO), when it runs on this host. */

@@ -64,10 +64,17 @@ const PERL_LAUNCHER = String.raw`
 use strict; use warnings; use POSIX ();
 $| = 1;
 binmode STDIN; binmode STDOUT;
-# wait4(2) tells what a reaped wrapper used with all it waited for; Perl's waitpid does not. syscall.ph
-# comes with Debian's perl; without it the launcher still works, and its D lines carry no usage.
-# CORRAL_USAGE=off (its argument 'off') leaves usage out, to measure what recording it costs.
-my $have_wait4 = ($ARGV[0] // '') ne 'off' && eval { no strict; no warnings; require 'syscall.ph'; defined &SYS_wait4 } ? 1 : 0;
+# wait4(2) tells what a reaped wrapper used with all it waited for; Perl's waitpid does not. Its number is known
+# here for the common Linux machines; elsewhere it comes from syscall.ph (Debian's perl has it), whose thousands
+# of constants double the launcher's private memory, and so what each fork copies and faults in: 0.3-0.4 ms of an
+# attempt. Without either the launcher still works, and its D lines carry no usage. CORRAL_USAGE=off (its
+# argument 'off') leaves usage out, to measure what recording it costs.
+use Config ();
+my $sys_wait4 = ($ARGV[0] // '') eq 'off' ? undef
+  : $^O eq 'linux' && $Config::Config{archname} =~ /^x86_64-linux(?!.*x32)/ ? 61
+  : $^O eq 'linux' && $Config::Config{archname} =~ /^(?:aarch64|riscv64)-linux/ ? 260
+  : eval { no strict; no warnings; require 'syscall.ph'; defined &SYS_wait4 ? &SYS_wait4() : undef };
+my $have_wait4 = defined $sys_wait4 ? 1 : 0;
 my %dir_of;
 # What a reaped wrapper used, for its D line: the tree's CPU seconds and the largest process's peak in KB. A child
 # that lost the claim (the started marker names another process) never ran the attempt: its figures belong to nobody.
@@ -99,7 +106,7 @@ $SIG{ALRM} = sub { return if $$ != $launcher_pid; alarm(1); if ($inside) { $miss
 alarm(1);
 sub reap { for (;;) {
   my ($pid, $ru);
-  if ($have_wait4) { my $st = pack('i', 0); $ru = "\0" x 256; no strict 'refs'; $pid = syscall(&{'SYS_wait4'}(), -1, $st, POSIX::WNOHANG(), $ru); }
+  if ($have_wait4) { my $st = pack('i', 0); $ru = "\0" x 256; $pid = syscall($sys_wait4, -1, $st, POSIX::WNOHANG(), $ru); }
   else { $pid = waitpid(-1, POSIX::WNOHANG()); }
   last if $pid <= 0;
   my $dir = delete $dir_of{$pid};

@@ -135,7 +135,11 @@ async function enqueue(url: string, tasks: TaskToEnqueue[], environment: { key: 
   // The shared environment first (its lifetime renewed): a task is never in a queue before what it needs.
   await (await client(url)).set(environment.key, environment.text, "EX", SHARED_ENV_TTL_S);
   const byQueue = new Map<string, TaskToEnqueue[]>();
-  for (const t of tasks) byQueue.set(t.queue, [...(byQueue.get(t.queue) ?? []), t]);
+  for (const t of tasks) {
+    const list = byQueue.get(t.queue);
+    if (list) list.push(t);
+    else byQueue.set(t.queue, [t]);
+  }
   for (const [name, list] of byQueue) {
     const q = await queue(url, name);
     for (let i = 0; i < list.length; i += 1000) {
