@@ -142,9 +142,10 @@ async function enqueue(url: string, tasks: TaskToEnqueue[], environment: { key: 
   }
   for (const [name, list] of byQueue) {
     const q = await queue(url, name);
-    for (let i = 0; i < list.length; i += 1000) {
+    // A small first batch, so that workers start on it while the rest is added.
+    for (let i = 0, size = 100; i < list.length; i += size, size = 1000) {
       await q.addBulk(
-        list.slice(i, i + 1000).map((t) => ({
+        list.slice(i, i + size).map((t) => ({
           name: "attempt",
           data: t.data,
           // corral keeps the history and owns retries: BullMQ runs each attempt once and forgets it when done.
