@@ -1,7 +1,17 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { random } from "../testing/random.js";
-import { couldWasteLargely, formatLimit, groupReport, quantile, roundMemoryUp, roundTimeUp, spreadOfCounts, type UsageSample } from "./usage.js";
+import {
+  coreSharePercent,
+  couldWasteLargely,
+  formatLimit,
+  groupReport,
+  quantile,
+  roundMemoryUp,
+  roundTimeUp,
+  spreadOfCounts,
+  type UsageSample,
+} from "./usage.js";
 
 const sample = (over: Partial<UsageSample>, i = 1): UsageSample => ({
   group: "train",
@@ -143,4 +153,15 @@ test("only a group that asked for a gigabyte, an hour or two cpus can be of larg
     assert.ok(!r.largeWaste || couldWasteLargely(r.requested), JSON.stringify(samples));
   }
   assert.ok(large > 20, `some random groups are of large waste (${large})`);
+});
+
+test("a run's share of one core is given from a second on, never for a run too short for the markers' clocks", () => {
+  const at = (s: number) => new Date(Date.UTC(2026, 11, 2, 12, 0, 0) + s * 1000).toISOString();
+  // The demo's failing job: a few milliseconds of CPU over a few milliseconds between the markers.
+  assert.equal(coreSharePercent(0.009, at(0), at(0.004)), null);
+  assert.equal(coreSharePercent(0.5, at(0), at(0.999)), null);
+  assert.equal(coreSharePercent(1, at(0), at(2)), 50);
+  assert.equal(coreSharePercent(7.5, at(0), at(3)), 250);
+  assert.equal(coreSharePercent(1, null, at(2)), null);
+  assert.equal(coreSharePercent(1, at(0), null), null);
 });

@@ -293,3 +293,19 @@ function maxOrNull(xs: readonly (number | null)[]): number | null {
   for (const x of xs) if (x !== null && (best === null || x > best)) best = x;
   return best;
 }
+
+/**
+ * The shortest run whose share of one core is shown: its start and end are the markers' times, milliseconds
+ * apart at best, so a job of a few milliseconds came out at "226% of one core".
+ */
+const MIN_WALL_FOR_SHARE_S = 1;
+
+/**
+ * `cpuS` as a share of one core over the attempt's run, in percent (rounded), or null where its run was too short
+ * (or its start or end unknown) for the figure to mean anything. What `corral show` and the dashboard print.
+ */
+export function coreSharePercent(cpuS: number, startedAt: string | null, endedAt: string | null): number | null {
+  if (!startedAt || !endedAt) return null;
+  const wallS = (Date.parse(endedAt) - Date.parse(startedAt)) / 1000;
+  return Number.isFinite(wallS) && wallS >= MIN_WALL_FOR_SHARE_S ? Math.round((cpuS / wallS) * 100) : null;
+}

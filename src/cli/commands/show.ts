@@ -3,7 +3,7 @@ import { formatParams } from "./list.js";
 import { tailLines } from "../../api/logs.js";
 import { UsageError } from "../../domain/errors.js";
 import { formatDuration, formatMemory } from "../../domain/resources.js";
-import type { AttemptUsage } from "../../domain/usage.js";
+import { coreSharePercent, type AttemptUsage } from "../../domain/usage.js";
 import { openRequired } from "../context.js";
 import { c, colorState, elapsed, printJson } from "../output.js";
 
@@ -88,9 +88,8 @@ export function registerShow(program: Command): void {
 /** An attempt's usage, figure by figure, "unknown" for what was not measured (never 0), or null when nothing is known. */
 function usageLine(u: AttemptUsage, startedAt: string | null, endedAt: string | null): string | null {
   if (u.cpuS === null && u.maxRssMb === null && u.allocCpus === null && u.allocMemMb === null) return null;
-  const wallS = startedAt && endedAt ? (Date.parse(endedAt) - Date.parse(startedAt)) / 1000 : null;
-  const cpu =
-    u.cpuS === null ? "cpu unknown" : `cpu ${u.cpuS.toFixed(1)}s${wallS ? ` (${((u.cpuS / Math.max(wallS, 0.001)) * 100).toFixed(0)}% of one core)` : ""}`;
+  const share = u.cpuS === null ? null : coreSharePercent(u.cpuS, startedAt, endedAt);
+  const cpu = u.cpuS === null ? "cpu unknown" : `cpu ${u.cpuS.toFixed(1)}s${share === null ? "" : ` (${share}% of one core)`}`;
   const mem =
     u.maxRssMb === null ? "peak memory unknown" : `peak memory ${u.maxRssMb >= 1024 ? `${(u.maxRssMb / 1024).toFixed(2)}G` : `${u.maxRssMb.toFixed(0)}M`}`;
   const granted = [

@@ -5,6 +5,7 @@ import { useLiveJson } from "../live.js";
 import { go, href, type Route } from "../router.js";
 import type { Attempt, JobHeader, Task } from "../types.js";
 import { TaskGrid } from "./task-grid.js";
+import { coreSharePercent } from "../../../domain/usage.js";
 
 const TASK_PAGE = 25;
 const ATTEMPT_COLUMNS = ["Attempt", "State", "Exit", "Reason", "Host", "Engine id", "Started", "Ran", "CPU", "Peak memory", "Measured by", "Logs"];
@@ -243,8 +244,8 @@ function TaskBlock({ jobId, task, array }: { jobId: number; task: Task; array: b
 function cpuText(a: Attempt): string {
   const cpu = a.usage.cpuS;
   if (cpu === null) return "unknown";
-  const wallS = a.startedAt && a.endedAt ? (Date.parse(a.endedAt) - Date.parse(a.startedAt)) / 1000 : null;
-  return `${cpu.toFixed(1)} s${wallS ? ` (${((cpu / Math.max(wallS, 0.001)) * 100).toFixed(0)}% of one core)` : ""}`;
+  const share = coreSharePercent(cpu, a.startedAt, a.endedAt);
+  return `${cpu.toFixed(1)} s${share === null ? "" : ` (${share}% of one core)`}`;
 }
 
 /** One attempt: why it ended, where, when, what it used, and links to its output. */
