@@ -21,12 +21,6 @@ function processStat(pid: number): { comm: string; own: number; reaped: number }
   }
 }
 
-/** utime + stime of a process, plus cutime + cstime (what its children that it has reaped used). */
-function processTicks(pid: number): number {
-  const s = processStat(pid);
-  return s === null ? 0 : s.own + s.reaped;
-}
-
 function childrenOf(pid: number): number[] {
   const out: number[] = [];
   let tasks: string[];
@@ -45,22 +39,11 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
-/** Seconds of CPU used so far by this process tree: live processes, and those they reaped. */
-export function treeCpuSeconds(root: number = process.pid): number {
-  let ticks = 0;
-  const stack = [root];
-  while (stack.length > 0) {
-    const pid = stack.pop()!;
-    ticks += processTicks(pid);
-    stack.push(...childrenOf(pid));
-  }
-  return ticks / CLK_TCK;
-}
-
 /**
- * The same seconds, told apart: `launchers`, what the local engine's Perl launchers used themselves; `reaped`,
- * what the tree's processes other than the root reaped (a launcher's wrappers and their commands, a plain
- * worker's commands); `node`, the rest (the root's own and what it reaped: the CLI commands it ran, with theirs).
+ * Seconds of CPU used so far by this process tree (live processes, and those they reaped), told apart:
+ * `launchers`, what the local engine's Perl launchers used themselves; `reaped`, what the tree's processes
+ * other than the root reaped (a launcher's wrappers and their commands, a plain worker's commands); `node`, the
+ * rest (the root's own and what it reaped: the CLI commands it ran, with theirs).
  */
 export function treeCpuParts(root: number = process.pid): { node: number; launchers: number; reaped: number } {
   const parts = { node: 0, launchers: 0, reaped: 0 };
@@ -81,7 +64,8 @@ export function treeCpuParts(root: number = process.pid): { node: number; launch
 
 /** Seconds of CPU a process (not in this tree, such as the Redis server) has used so far. */
 export function processCpuSeconds(pid: number): number {
-  return processTicks(pid) / CLK_TCK;
+  const s = processStat(pid);
+  return s === null ? 0 : (s.own + s.reaped) / CLK_TCK;
 }
 
 /** Whether the figures mean anything here. */

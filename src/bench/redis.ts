@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { flushTestRedis, startWorker, stopAll, testRedisUrl, waitForWorkers } from "../testing/pool.js";
 import { CLI } from "../testing/project.js";
-import { cpuUsageAvailable, processCpuSeconds, treeCpuParts, treeCpuSeconds } from "./cpu-usage.js";
+import { cpuUsageAvailable, processCpuSeconds, treeCpuParts } from "./cpu-usage.js";
 
 /**
  * The Redis engine against plain BullMQ, same Redis, same concurrency (2 worker processes × 2 slots), same
@@ -94,7 +94,7 @@ export async function benchRedis(line: (s?: string) => void): Promise<void> {
 
 interface Run {
   readonly seconds: number;
-  /** CPU used meanwhile by the side's processes (this one included), and by the Redis server. */
+  /** CPU used meanwhile by the side's processes (this one included): the sum of `parts`; and by the Redis server. */
   readonly cpuS: number;
   readonly redisCpuS: number;
   /** cpuS told apart (treeCpuParts): Node processes, Perl launchers, and the wrappers and commands they reaped. */
@@ -104,14 +104,13 @@ interface Run {
 /** Starts counting a run's wall-clock time and CPU; the function it returns stops and reads them. */
 function startClock(redisPid: number | null): () => Run {
   const t0 = performance.now();
-  const cpu0 = treeCpuSeconds();
   const parts0 = treeCpuParts();
   const redis0 = redisPid === null ? 0 : processCpuSeconds(redisPid);
   return () => {
     const parts = treeCpuParts();
     return {
       seconds: (performance.now() - t0) / 1000,
-      cpuS: treeCpuSeconds() - cpu0,
+      cpuS: parts.node + parts.launchers + parts.reaped - (parts0.node + parts0.launchers + parts0.reaped),
       redisCpuS: redisPid === null ? 0 : processCpuSeconds(redisPid) - redis0,
       parts: { node: parts.node - parts0.node, launchers: parts.launchers - parts0.launchers, reaped: parts.reaped - parts0.reaped },
     };
