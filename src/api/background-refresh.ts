@@ -81,7 +81,9 @@ export class ProjectWorker {
     worker.on("message", (m: ThreadAnswer) => {
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
-      if (this.pending.size === 0) worker.unref();
+      // Once close() has begun, terminate() holds the thread ref'd until its exit: an answer that arrives in
+      // between must not unref it, or the process could run out of work with close() still pending.
+      if (this.pending.size === 0 && this.worker === worker) worker.unref();
       if (!p) return;
       if (m.ok) p.resolve(m.value);
       else p.reject(m.usage ? new UsageError(m.error) : new Error(m.error));
