@@ -9,13 +9,15 @@ test("closing a project's thread finishes even when the thread's last answer arr
   const p = new TestProject("corral-thread-close-");
   t.after(() => p.cleanup());
   p.submit(["--hold"], ["true"]);
-  // In a process of its own, so that nothing else keeps its event loop alive: a refresh is asked for, the
-  // main thread is kept busy until the answer has surely been posted, and close() starts before it is read.
+  // In a process of its own, so that nothing else keeps its event loop alive. A first refresh starts the
+  // thread (however slow a loaded machine is at that); then a second is asked for, the main thread is kept
+  // busy long enough for the warm thread to post its answer, and close() starts before that answer is read.
   const script = `
     import { ProjectWorker } from ${JSON.stringify(new URL("./background-refresh.js", import.meta.url).href)};
     const w = new ProjectWorker(process.argv[2]);
+    await w.refresh();
     w.refresh().then(() => console.log("answered"), (e) => console.log("refused", e.message));
-    const until = Date.now() + 1500;
+    const until = Date.now() + 1000;
     while (Date.now() < until);
     w.close().then(() => console.log("closed"));
     process.on("beforeExit", () => console.log("idle"));
